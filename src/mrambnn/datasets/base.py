@@ -1,0 +1,65 @@
+"""The `Dataset` container, the data folder and the checksum helper."""
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["DATASET_NAMES", "DataError", "Dataset", "default_data_dir", "sha256_of"]
+
+DATASET_NAMES = ("mnist", "fashion-mnist", "cifar10")
+
+
+class DataError(RuntimeError):
+    """A data file is missing, corrupt or of the wrong shape."""
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Dataset:
+    """Images and labels of one data set, official train/test split.
+
+    Attributes:
+        name: one of `DATASET_NAMES`.
+        x_train, x_test: uint8 images, shape (N, H, W, C), 0..255.
+        y_train, y_test: uint8 class labels, shape (N,).
+        classes: class names, index = label.
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        for split in ("train", "test"):
+            x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            if x.dtype != np.uint8 or y.dtype != np.uint8 or x.ndim != 4 or y.ndim != 1:
+                raise DataError(f"{self.name} {split}: expected uint8 (N,H,W,C) images and (N,) labels")
+            if len(x) != len(y):
+                raise DataError(f"{self.name} {split}: {len(x)} images but {len(y)} labels")
+            if y.size and int(y.max()) >= len(self.classes):
+                raise DataError(f"{self.name} {split}: label {int(y.max())} out of range")
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(H, W, C) of one image."""
+        h, w, c = self.x_train.shape[1:]
+        return (h, w, c)
+
+
+def default_data_dir() -> Path:
+    """Folder for fetched data: ``$MRAMBNN_DATA_DIR``, else ``./data``."""
+    return Path(os.environ.get("MRAMBNN_DATA_DIR", "data"))
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,26 @@
+"""Bit-packed binarized-network inference: XNOR-popcount dense (and conv) layers.
+
+A `PackedNet` holds each layer's binary weights as uint64 words (the words an MRAM
+array stores) and integer thresholds obtained by folding BatchNorm and sign. It needs
+only NumPy.
+"""
+
+from mrambnn.engine.layers import Affine, Dense, Threshold
+from mrambnn.engine.network import PackedNet, accuracy, forward, predict
+from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
+from mrambnn.engine.serialize import ModelFileError, load_packed_net, save_packed_net
+
+__all__ = [
+    "Affine",
+    "Dense",
+    "ModelFileError",
+    "PackedNet",
+    "Threshold",
+    "accuracy",
+    "binary_dense_preactivation",
+    "forward",
+    "integer_dense_preactivation",
+    "load_packed_net",
+    "predict",
+    "save_packed_net",
+]

@@ -1,0 +1,59 @@
+"""Integer dot products of +-1 weights with packed or integer inputs.
+
+XNOR-popcount: for +-1 vectors x, w of length n stored as bits, the number of
+disagreeing positions is ``d = popcount(x XOR w)`` and ``x . w = n - 2 d``. Padding bits
+are 0 in both operands, so they never disagree.
+"""
+
+import numpy as np
+
+from mrambnn.bits import popcount, unpack_signs
+
+__all__ = ["binary_dense_preactivation", "integer_dense_preactivation"]
+
+# Bytes of the (rows, out, words) XOR temporary per chunk: bounds memory, keeps it in cache.
+_CHUNK_BYTES = 32 << 20
+
+
+def binary_dense_preactivation(
+    x_words: np.ndarray, weight_words: np.ndarray, in_features: int
+) -> np.ndarray:
+    """Pre-activations of +-1 inputs against +-1 weights by XNOR-popcount.
+
+    Args:
+        x_words: (N, n_words) uint64 packed input activations.
+        weight_words: (out, n_words) uint64 packed weights.
+        in_features: n, the number of valid bits per row.
+    Returns:
+        (N, out) int32, each entry in [-n, n] with the parity of n.
+    """
+    n_rows, n_out = x_words.shape[0], weight_words.shape[0]
+    out = np.empty((n_rows, n_out), dtype=np.int32)
+    per_row = max(1, n_out * weight_words.shape[1] * 8)
+    chunk = max(1, _CHUNK_BYTES // per_row)
+    for start in range(0, n_rows, chunk):
+        block = x_words[start : start + chunk, None, :] ^ weight_words[None, :, :]
+        disagree = popcount(block).sum(axis=-1, dtype=np.int32)  # (chunk, out)
+        out[start : start + chunk] = in_features - 2 * disagree
+    return out
+
+
+def integer_dense_preactivation(
+    x: np.ndarray, weight_words: np.ndarray, in_features: int
+) -> np.ndarray:
+    """Pre-activations of integer inputs (pixels) against +-1 weights.
+
+    The product runs in float32 BLAS when every partial sum stays below 2^24 (so it is
+    exact), else in float64 (exact below 2^53).
+
+    Args:
+        x: (N, in_features) integer inputs (uint8 pixels).
+        weight_words: (out, n_words) uint64 packed weights.
+    Returns:
+        (N, out) int64.
+    """
+    max_abs = float(np.abs(x).max()) if x.size else 0.0
+    dtype = np.float32 if max_abs * in_features < 2**24 else np.float64
+    signs = unpack_signs(weight_words, in_features).astype(dtype)  # (out, in)
+    product = x.astype(dtype) @ signs.T  # (N, out)
+    return np.rint(product).astype(np.int64)

@@ -1,0 +1,96 @@
+"""Save and load a `PackedNet` as a NumPy ``.npz`` file, never unpickling.
+
+Layout: ``meta`` holds a JSON string (format tag, version, input shape, per-layer kinds,
+metadata); ``layer{i}_{field}`` hold the arrays. Loading uses ``allow_pickle=False`` and
+checks every array, so a corrupt or foreign file gives a `ModelFileError`.
+"""
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from mrambnn.engine.layers import Affine, Dense, Threshold
+from mrambnn.engine.network import PackedNet
+
+__all__ = ["FORMAT", "ModelFileError", "load_packed_net", "save_packed_net"]
+
+FORMAT = "mrambnn.packednet/1"
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, corrupt or not a mrambnn packed network."""
+
+
+def save_packed_net(net: PackedNet, path: Path) -> None:
+    """Write ``net`` to ``path`` (.npz) atomically (temporary file, then rename)."""
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {}
+    layer_meta = []
+    for i, layer in enumerate(net.layers):
+        arrays[f"layer{i}_weight_words"] = layer.weight_words
+        if isinstance(layer.head, Threshold):
+            arrays[f"layer{i}_threshold"] = layer.head.threshold.astype(np.int64)
+            arrays[f"layer{i}_direction"] = layer.head.direction.astype(np.int8)
+            head = "threshold"
+        else:
+            arrays[f"layer{i}_scale"] = layer.head.scale.astype(np.float64)
+            arrays[f"layer{i}_offset"] = layer.head.offset.astype(np.float64)
+            head = "affine"
+        layer_meta.append({"kind": "dense", "in_features": layer.in_features,
+                           "integer_input": layer.integer_input, "head": head})
+    meta = {"format": FORMAT, "input_shape": list(net.input_shape), "layers": layer_meta,
+            "metadata": net.metadata}
+    arrays["meta"] = np.array(json.dumps(meta))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez_compressed(stream, **arrays)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as content:
+            return {key: content[key] for key in content.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise ModelFileError(f"{path} is not a readable .npz model file: {error}") from error
+
+
+def load_packed_net(path: Path) -> PackedNet:
+    """Read a `PackedNet` written by `save_packed_net`; raises `ModelFileError` otherwise."""
+    path = Path(path)
+    arrays = _read_arrays(path)
+    try:
+        meta = json.loads(str(arrays["meta"]))
+    except (KeyError, json.JSONDecodeError) as error:
+        raise ModelFileError(f"{path} has no valid mrambnn metadata") from error
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a mrambnn packed network (format {FORMAT})")
+    try:
+        layers = []
+        for i, spec in enumerate(meta["layers"]):
+            if spec["head"] == "threshold":
+                head: Threshold | Affine = Threshold(
+                    threshold=arrays[f"layer{i}_threshold"].astype(np.int64),
+                    direction=arrays[f"layer{i}_direction"].astype(np.int8))
+            else:
+                head = Affine(scale=arrays[f"layer{i}_scale"].astype(np.float64),
+                              offset=arrays[f"layer{i}_offset"].astype(np.float64))
+            layers.append(Dense(weight_words=arrays[f"layer{i}_weight_words"],
+                                in_features=int(spec["in_features"]),
+                                integer_input=bool(spec["integer_input"]), head=head))
+        h, w, c = (int(v) for v in meta["input_shape"])
+        return PackedNet(layers=tuple(layers), input_shape=(h, w, c),
+                         metadata=dict(meta.get("metadata", {})))
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"{path} is a corrupt mrambnn model: {error}") from error

@@ -1,0 +1,213 @@
+"""Monte Carlo sweep of accuracy against the raw bit error rate of the stored weights.
+
+Randomness: draw ``d`` at error rate ``ber`` uses its own stream
+``default_rng([seed, bits_of(ber), d])``, so a point's result does not depend on the grid
+order, on the other points, or on the number of worker processes, and any single draw can
+be re-run alone. By default one fault pattern is drawn per draw and the whole test set is
+evaluated on it (a chip programmed once, then used for every image).
+"""
+
+import csv
+import io
+import json
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mrambnn.engine import PackedNet, accuracy
+from mrambnn.experiments.deploy import check_layers, corrupt_net
+from mrambnn.experiments.results import provenance, read_json, write_atomic
+from mrambnn.experiments.stats import MeanInterval, mean_interval
+from mrambnn.memory import BitFlip
+from mrambnn.memory.faults import check_probability
+
+__all__ = ["DEFAULT_BERS", "BerPoint", "SweepConfig", "SweepResult", "draw_rng", "run_ber_sweep"]
+
+DEFAULT_BERS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepConfig:
+    """What a BER sweep measures.
+
+    Attributes:
+        bers: raw bit error rates of the stored weights, each in [0, 1].
+        n_draws: fault patterns per error rate (>= 1; 1 at ber = 0 suffices).
+        seed: root seed of every draw's stream.
+        layers: indices of the exposed layers (None = all).
+        n_images: evaluate the first n test images (None = all).
+        confidence: level of the confidence interval of the mean accuracy.
+    """
+
+    bers: tuple[float, ...] = DEFAULT_BERS
+    n_draws: int = 20
+    seed: int = 2019
+    layers: tuple[int, ...] | None = None
+    n_images: int | None = None
+    confidence: float = 0.95
+
+    def __post_init__(self) -> None:
+        if not self.bers:
+            raise ValueError("bers must not be empty")
+        for ber in self.bers:
+            check_probability("ber", ber)
+        if self.n_draws < 1:
+            raise ValueError(f"n_draws must be >= 1, got {self.n_draws}")
+        if self.n_images is not None and self.n_images < 1:
+            raise ValueError(f"n_images must be >= 1, got {self.n_images}")
+        if not 0 < self.confidence < 1:
+            raise ValueError(f"confidence must be in (0, 1), got {self.confidence}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BerPoint:
+    """Accuracies (one per draw) measured at one raw bit error rate."""
+
+    ber: float
+    accuracies: tuple[float, ...]
+
+    def summary(self, confidence: float = 0.95) -> MeanInterval:
+        return mean_interval(np.array(self.accuracies), confidence=confidence)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepResult:
+    """A finished (or partial) sweep with its configuration and provenance."""
+
+    config: SweepConfig
+    model: dict[str, Any]
+    points: tuple[BerPoint, ...]
+    versions: dict[str, str] = field(default_factory=provenance)
+
+    def point(self, ber: float) -> BerPoint:
+        for p in self.points:
+            if p.ber == ber:
+                return p
+        raise KeyError(f"no point at ber={ber}")
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = []
+        for p in self.points:
+            s = p.summary(self.config.confidence)
+            rows.append({"ber": p.ber, "mean": s.mean, "std": s.std, "ci_low": s.low,
+                         "ci_high": s.high, "n_draws": s.n, "accuracies": list(p.accuracies)})
+        return {"kind": "ber_sweep", "config": asdict(self.config), "model": self.model,
+                "versions": self.versions, "points": rows}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SweepResult":
+        if data.get("kind") != "ber_sweep":
+            raise ValueError("not a BER sweep result file")
+        raw = dict(data["config"])
+        raw["bers"] = tuple(raw["bers"])
+        raw["layers"] = None if raw["layers"] is None else tuple(raw["layers"])
+        points = tuple(BerPoint(ber=float(r["ber"]), accuracies=tuple(r["accuracies"]))
+                       for r in data["points"])
+        return cls(config=SweepConfig(**raw), model=data["model"], points=points,
+                   versions=data.get("versions", {}))
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["ber", "mean_accuracy", "std", "ci_low", "ci_high", "n_draws"])
+        for row in self.to_dict()["points"]:
+            writer.writerow([row["ber"], row["mean"], row["std"], row["ci_low"],
+                             row["ci_high"], row["n_draws"]])
+        return out.getvalue()
+
+    def save(self, path: Path) -> None:
+        """Write ``path`` (JSON) and the CSV beside it, each atomically."""
+        path = Path(path)
+        write_atomic(path, json.dumps(self.to_dict(), indent=1))
+        write_atomic(path.with_suffix(".csv"), self.to_csv())
+
+
+def draw_rng(seed: int, ber: float, draw: int) -> np.random.Generator:
+    """The independent stream of draw ``draw`` at error rate ``ber``."""
+    ber_bits = int(np.float64(ber).view(np.uint64))
+    return np.random.default_rng([seed, ber_bits, draw])
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(net: PackedNet, images: np.ndarray, labels: np.ndarray, config: SweepConfig):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _WORKER.update(net=net, images=images, labels=labels, config=config)
+
+
+def _one_draw(ber: float, draw: int) -> float:
+    net, config = _WORKER["net"], _WORKER["config"]
+    faulty = corrupt_net(net, BitFlip(ber=ber), layers=config.layers,
+                         rng=draw_rng(config.seed, ber, draw))
+    return accuracy(faulty, _WORKER["images"], _WORKER["labels"])
+
+
+def _resume(path: Path | None, config: SweepConfig) -> dict[float, BerPoint]:
+    if path is None or not Path(path).exists():
+        return {}
+    previous = SweepResult.from_dict(read_json(path))
+    if previous.config != config:
+        raise ValueError(f"{path} holds a sweep with another configuration; "
+                         "remove it or choose another output file")
+    return {p.ber: p for p in previous.points}
+
+
+def run_ber_sweep(
+    net: PackedNet,
+    images: np.ndarray,
+    labels: np.ndarray,
+    config: SweepConfig,
+    *,
+    out: Path | None = None,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> SweepResult:
+    """Accuracy of ``net`` on (``images`` (N,H,W,C), ``labels`` (N,)) at every BER.
+
+    Args:
+        out: JSON file updated atomically after each finished point; if it already holds
+            points of the same configuration they are kept, not recomputed (resume).
+        workers: processes evaluating draws in parallel (results do not depend on it).
+        progress: called with the number of draws just finished.
+    """
+    check_layers(net, config.layers)
+    if config.n_images is not None:
+        images, labels = images[: config.n_images], labels[: config.n_images]
+    done = _resume(out, config)
+    points: list[BerPoint] = []
+    pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_init_worker,
+                                initargs=(net, images, labels, config)) if workers > 1 else None)
+    if pool is None:
+        _init_worker(net, images, labels, config)
+    try:
+        for ber in config.bers:
+            if ber in done:
+                points.append(done[ber])
+                continue
+            n_draws = 1 if ber == 0 else config.n_draws
+            draws: Sequence[float]
+            if pool is None:
+                draws = []
+                for d in range(n_draws):
+                    draws.append(_one_draw(ber, d))
+                    if progress:
+                        progress(1)
+            else:
+                draws = list(pool.map(_one_draw, [ber] * n_draws, range(n_draws)))
+                if progress:
+                    progress(n_draws)
+            points.append(BerPoint(ber=ber, accuracies=tuple(draws)))
+            result = SweepResult(config=config, model=net.metadata, points=tuple(points))
+            if out is not None:
+                result.save(out)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return SweepResult(config=config, model=net.metadata, points=tuple(points))

@@ -1,0 +1,35 @@
+"""The trained BNNs shipped with mrambnn, in packed form (weights + folded thresholds).
+
+Each entry names its file; the file's metadata holds the training configuration, seed,
+the command that reproduces it and the test accuracy measured by the packed engine.
+"""
+
+from pathlib import Path
+
+from mrambnn.engine import PackedNet, load_packed_net
+
+__all__ = ["SHIPPED_MODELS", "load_model", "resolve_model_path"]
+
+_HERE = Path(__file__).resolve().parent
+SHIPPED_MODELS: dict[str, str] = {
+    "mnist-mlp": "mnist-mlp-3x1024.npz",
+}
+
+
+def resolve_model_path(name_or_path: str | Path) -> Path:
+    """Path of a shipped model name, or the given path if it names a file.
+
+    Raises ValueError naming the shipped models when it is neither.
+    """
+    if str(name_or_path) in SHIPPED_MODELS:
+        return _HERE / SHIPPED_MODELS[str(name_or_path)]
+    path = Path(name_or_path)
+    if path.suffix == ".npz" or path.exists():
+        return path
+    raise ValueError(f"unknown model {str(name_or_path)!r}; choose one of "
+                     f"{', '.join(SHIPPED_MODELS)} or give the path of a .npz model file")
+
+
+def load_model(name_or_path: str | Path) -> PackedNet:
+    """Load a shipped model by name, or a packed model file by path."""
+    return load_packed_net(resolve_model_path(name_or_path))

@@ -1,0 +1,178 @@
+"""Training loop: Adam with an exponentially decaying learning rate, resumable checkpoints.
+
+Determinism: every random choice of epoch ``e`` (shuffle order, augmentation) comes from a
+`torch.Generator` seeded with ``(seed, e)``, and the model is initialised from ``seed``, so
+a run interrupted after any epoch and resumed from its checkpoint ends with the same
+weights as an uninterrupted run.
+"""
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from mrambnn.datasets import Dataset
+from mrambnn.nn.layers import clip_latent_weights
+from mrambnn.nn.models import build_model
+
+__all__ = ["TrainConfig", "evaluate", "images_to_tensor", "train"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Hyper-parameters of one training run (saved inside every checkpoint and model).
+
+    Attributes:
+        model: architecture name (`mrambnn.nn.MODEL_NAMES`).
+        dataset: data set name.
+        epochs: number of passes over the training set.
+        batch_size: images per step.
+        lr: initial Adam learning rate; decays exponentially to ``lr_final`` at the end.
+        max_shift: random translation in pixels (augmentation, 0 = none).
+        hflip: random horizontal flips (augmentation).
+        seed: initialisation and data-order seed.
+    """
+
+    model: str = "mlp-3x1024"
+    dataset: str = "mnist"
+    epochs: int = 50
+    batch_size: int = 100
+    lr: float = 5e-3
+    lr_final: float = 2e-5
+    max_shift: int = 2
+    hflip: bool = False
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be >= 1")
+        if not 0 < self.lr_final <= self.lr:
+            raise ValueError("need 0 < lr_final <= lr")
+        if self.max_shift < 0:
+            raise ValueError("max_shift must be >= 0")
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate of epoch ``epoch`` (0-based)."""
+        if self.epochs == 1:
+            return self.lr
+        return self.lr * (self.lr_final / self.lr) ** (epoch / (self.epochs - 1))
+
+
+def images_to_tensor(images: torch.Tensor | np.ndarray, model: nn.Module) -> torch.Tensor:
+    """uint8 images (N, H, W, C) -> the model's float input (integer pixel values kept)."""
+    x = torch.as_tensor(np.asarray(images)).to(torch.float32)
+    if getattr(model, "input_layout", "flat") == "nchw":
+        return x.permute(0, 3, 1, 2).contiguous()
+    return x.reshape(len(x), -1)
+
+
+def _augment(batch: torch.Tensor, config: TrainConfig, generator: torch.Generator) -> torch.Tensor:
+    """Random shift (zero padding, crop) and flip of uint8 images (B, H, W, C)."""
+    if config.max_shift:
+        s = config.max_shift
+        b, h, w, _ = batch.shape
+        padded = nn.functional.pad(batch, (0, 0, s, s, s, s))
+        dy = torch.randint(0, 2 * s + 1, (b,), generator=generator)
+        dx = torch.randint(0, 2 * s + 1, (b,), generator=generator)
+        rows = (dy[:, None] + torch.arange(h))[:, :, None]  # (B, H, 1)
+        cols = (dx[:, None] + torch.arange(w))[:, None, :]  # (B, 1, W)
+        batch = padded[torch.arange(b)[:, None, None], rows, cols]
+    if config.hflip:
+        flip = torch.rand(len(batch), generator=generator) < 0.5
+        batch = torch.where(flip[:, None, None, None], batch.flip(2), batch)
+    return batch
+
+
+def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray,
+             *, batch_size: int = 1000, dtype: torch.dtype = torch.float32) -> float:
+    """Test accuracy of ``model`` in eval mode (computed in ``dtype``)."""
+    model = model.to(dtype).eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(images), batch_size):
+            x = images_to_tensor(images[i : i + batch_size], model).to(dtype)
+            correct += int((model(x).argmax(1).numpy() == labels[i : i + batch_size]).sum())
+    model.to(torch.float32)
+    return correct / len(images)
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    temporary = path.with_suffix(".tmp")
+    torch.save(state, temporary)
+    os.replace(temporary, path)
+
+
+def train(
+    config: TrainConfig,
+    data: Dataset,
+    *,
+    checkpoint: Path | None = None,
+    stop_after: int | None = None,
+    threads: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[nn.Module, list[dict]]:
+    """Train ``config.model`` on ``data``; resume from ``checkpoint`` if it exists.
+
+    Args:
+        checkpoint: file rewritten atomically after every epoch (None: no checkpoints).
+        stop_after: stop after this many epochs in total (to simulate an interruption).
+        threads: torch CPU threads (None: leave torch's setting).
+        progress: called with a one-line summary after each epoch.
+    Returns:
+        the trained model (eval mode) and the per-epoch history
+        (epoch, lr, train loss, test accuracy, seconds).
+    """
+    if threads is not None:
+        torch.set_num_threads(threads)
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, data.image_shape, len(data.classes))
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    history: list[dict] = []
+    start_epoch = 0
+    if checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=True)
+        if state["config"] != asdict(config):
+            raise ValueError(f"checkpoint {checkpoint} was made with another configuration")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        history, start_epoch = list(state["history"]), int(state["epoch"])
+    x_train = torch.as_tensor(data.x_train)
+    y_train = torch.as_tensor(data.y_train.astype(np.int64))
+    loss_fn = nn.CrossEntropyLoss()
+    last_epoch = config.epochs if stop_after is None else min(config.epochs, stop_after)
+    for epoch in range(start_epoch, last_epoch):
+        began = time.perf_counter()
+        generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr_at(epoch)
+        model.train()
+        order = torch.randperm(len(x_train), generator=generator)
+        total_loss, n_batches = 0.0, math.ceil(len(order) / config.batch_size)
+        for b in range(n_batches):
+            index = order[b * config.batch_size : (b + 1) * config.batch_size]
+            batch = _augment(x_train[index], config, generator)
+            loss = loss_fn(model(images_to_tensor(batch, model)), y_train[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            clip_latent_weights(model)
+            total_loss += float(loss.detach())
+        test_accuracy = evaluate(model, data.x_test, data.y_test)
+        record = {"epoch": epoch + 1, "lr": config.lr_at(epoch), "loss": total_loss / n_batches,
+                  "test_accuracy": test_accuracy, "seconds": time.perf_counter() - began}
+        history.append(record)
+        if progress is not None:
+            progress(f"epoch {epoch + 1}/{config.epochs} loss {record['loss']:.4f} "
+                     f"test {100 * test_accuracy:.2f} % ({record['seconds']:.0f} s)")
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, {"model": model.state_dict(),
+                                          "optimizer": optimizer.state_dict(),
+                                          "epoch": epoch + 1, "history": history,
+                                          "config": asdict(config)})
+    return model.eval(), history
