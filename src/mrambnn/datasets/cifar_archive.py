@@ -21,6 +21,7 @@ _ALLOWED_GLOBALS = {
     ("numpy._core.multiarray", "_reconstruct"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
+    ("_codecs", "encode"),  # how protocol-2 pickles written by Python 3 rebuild bytes
 }
 _TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 

@@ -113,7 +113,7 @@ def _load_cifar(source: Path) -> dict:
         if not file.is_file():
             raise DataError(f"cifar10: missing {file}; {_HOW_TO_GET['cifar10']}")
         try:
-            with np.load(file, allow_pickle=False) as content:
+            with open(file, "rb") as stream, np.load(stream, allow_pickle=False) as content:
                 arrays[f"x_{split}"] = content["x"].astype(np.uint8, copy=False)
                 arrays[f"y_{split}"] = content["y"].astype(np.uint8, copy=False)
         except (OSError, ValueError, KeyError) as error:

@@ -5,13 +5,16 @@ array stores) and integer thresholds obtained by folding BatchNorm and sign. It 
 only NumPy.
 """
 
+from mrambnn.engine.conv import Conv
 from mrambnn.engine.layers import Affine, Dense, Threshold
-from mrambnn.engine.network import PackedNet, accuracy, forward, predict
+from mrambnn.engine.network import Layer, PackedNet, accuracy, forward, predict
 from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
 from mrambnn.engine.serialize import ModelFileError, load_packed_net, save_packed_net
 
 __all__ = [
     "Affine",
+    "Conv",
+    "Layer",
     "Dense",
     "ModelFileError",
     "PackedNet",

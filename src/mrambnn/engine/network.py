@@ -6,12 +6,13 @@ from typing import Any
 import numpy as np
 
 from mrambnn.bits import pack_bits
+from mrambnn.engine.conv import Conv, conv_forward
 from mrambnn.engine.layers import Affine, Dense, Threshold
 from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
 
-__all__ = ["PackedNet", "accuracy", "forward", "predict"]
+__all__ = ["Layer", "PackedNet", "accuracy", "forward", "predict"]
 
-Layer = Dense
+Layer = Dense | Conv
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -19,16 +20,17 @@ class PackedNet:
     """A binarized network ready for bit-level inference.
 
     Attributes:
-        layers: the layers in order; every one but the last ends in a `Threshold`, the
-            last in an `Affine` head giving class scores.
-        input_shape: (H, W, C) of the uint8 images it classifies; they are flattened in
-            H, W, C order before the first dense layer.
+        layers: the layers in order: convolutions (optional) then dense layers; every one
+            but the last ends in a `Threshold`, the last (dense) in an `Affine` head.
+        input_shape: (H, W, C) of the uint8 images it classifies.
+        input_offset: the first layer sees the integers ``pixel - input_offset``.
         metadata: JSON-able provenance: architecture, data set, training config, seed,
             measured accuracy, package version.
     """
 
     layers: tuple[Layer, ...]
     input_shape: tuple[int, int, int]
+    input_offset: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -37,13 +39,21 @@ class PackedNet:
         for layer in self.layers[:-1]:
             if not isinstance(layer.head, Threshold):
                 raise ValueError("every hidden layer must end in a Threshold head")
-        if not isinstance(self.layers[-1].head, Affine):
-            raise ValueError("the output layer must end in an Affine head")
-        expected = int(np.prod(self.input_shape))
-        for layer in self.layers:
-            if layer.in_features != expected:
-                raise ValueError(f"layer expects {layer.in_features} inputs, gets {expected}")
-            expected = layer.out_features
+        if not isinstance(self.layers[-1], Dense) or not isinstance(self.layers[-1].head, Affine):
+            raise ValueError("the output layer must be Dense with an Affine head")
+        shape: tuple[int, ...] = tuple(self.input_shape)
+        for i, layer in enumerate(self.layers):
+            if layer.integer_input != (i == 0):
+                raise ValueError("exactly the first layer takes integer input")
+            if isinstance(layer, Conv):
+                if tuple(layer.in_shape) != shape:
+                    raise ValueError(f"conv layer {i} expects {layer.in_shape}, gets {shape}")
+                shape = layer.out_shape
+            else:
+                if layer.in_features != int(np.prod(shape)):
+                    raise ValueError(f"dense layer {i} expects {layer.in_features} inputs, "
+                                     f"gets {int(np.prod(shape))}")
+                shape = (layer.out_features,)
 
     @property
     def weight_words(self) -> tuple[np.ndarray, ...]:
@@ -69,10 +79,12 @@ class PackedNet:
         return replace(self, layers=layers)
 
 
-def _layer_preactivation(layer: Layer, activation: np.ndarray) -> np.ndarray:
+def _dense_preactivation(layer: Dense, activation: np.ndarray) -> np.ndarray:
+    """Pre-activations (N, out) of a dense layer on a flattened activation (N, in)."""
     if layer.integer_input:
         return integer_dense_preactivation(activation, layer.weight_words, layer.in_features)
-    return binary_dense_preactivation(activation, layer.weight_words, layer.in_features)
+    return binary_dense_preactivation(pack_bits(activation), layer.weight_words,
+                                      layer.in_features)
 
 
 def forward(
@@ -81,26 +93,30 @@ def forward(
     """Run the network on images.
 
     Args:
-        images: (N, H, W, C) uint8 (or (N, H*W*C)).
+        images: (N, H, W, C) uint8.
         keep_hidden: also return each hidden layer's output bits.
     Returns:
-        scores (N, n_classes) float64, and a list of (N, out) bool hidden outputs
-        (+1 = True) when ``keep_hidden``, else an empty list.
+        scores (N, n_classes) float64, and a list of hidden outputs (bool, +1 = True;
+        (N, H, W, C) after a conv layer, (N, out) after a dense one) when ``keep_hidden``.
     """
-    x = np.asarray(images).reshape(len(images), -1)
+    images = np.asarray(images)
+    activation: np.ndarray = images.astype(np.int16) - np.int16(net.input_offset)
     hidden: list[np.ndarray] = []
-    activation: np.ndarray = x
     for layer in net.layers[:-1]:
-        bits = layer.head.apply(_layer_preactivation(layer, activation))  # (N, out) bool
+        if isinstance(layer, Conv):
+            activation = conv_forward(layer, activation)
+        else:
+            flat = activation.reshape(len(activation), -1)
+            activation = layer.head.apply(_dense_preactivation(layer, flat))
         if keep_hidden:
-            hidden.append(bits)
-        activation = pack_bits(bits)
+            hidden.append(activation)
     last = net.layers[-1]
-    scores = last.head.apply(_layer_preactivation(last, activation))
+    flat = activation.reshape(len(activation), -1)
+    scores = last.head.apply(_dense_preactivation(last, flat))
     return scores, hidden
 
 
-def predict(net: PackedNet, images: np.ndarray, *, batch_size: int = 2000) -> np.ndarray:
+def predict(net: PackedNet, images: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
     """Predicted labels (N,) int64, computed in batches of ``batch_size`` images."""
     labels = [
         np.argmax(forward(net, images[i : i + batch_size])[0], axis=1)

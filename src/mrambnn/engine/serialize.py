@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mrambnn.engine.conv import Conv
 from mrambnn.engine.layers import Affine, Dense, Threshold
-from mrambnn.engine.network import PackedNet
+from mrambnn.engine.network import Layer, PackedNet
 
 __all__ = ["FORMAT", "ModelFileError", "load_packed_net", "save_packed_net"]
 
@@ -40,10 +41,14 @@ def save_packed_net(net: PackedNet, path: Path) -> None:
             arrays[f"layer{i}_scale"] = layer.head.scale.astype(np.float64)
             arrays[f"layer{i}_offset"] = layer.head.offset.astype(np.float64)
             head = "affine"
-        layer_meta.append({"kind": "dense", "in_features": layer.in_features,
-                           "integer_input": layer.integer_input, "head": head})
-    meta = {"format": FORMAT, "input_shape": list(net.input_shape), "layers": layer_meta,
-            "metadata": net.metadata}
+        spec = {"kind": "dense", "in_features": layer.in_features,
+                "integer_input": layer.integer_input, "head": head}
+        if isinstance(layer, Conv):
+            spec.update(kind="conv", in_shape=list(layer.in_shape), kernel=layer.kernel,
+                        pool=layer.pool)
+        layer_meta.append(spec)
+    meta = {"format": FORMAT, "input_shape": list(net.input_shape),
+            "input_offset": net.input_offset, "layers": layer_meta, "metadata": net.metadata}
     arrays["meta"] = np.array(json.dumps(meta))
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
@@ -60,7 +65,8 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as content:
+        # Open the file ourselves: np.load leaks its handle when the zip is truncated.
+        with open(path, "rb") as stream, np.load(stream, allow_pickle=False) as content:
             return {key: content[key] for key in content.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise ModelFileError(f"{path} is not a readable .npz model file: {error}") from error
@@ -77,7 +83,7 @@ def load_packed_net(path: Path) -> PackedNet:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a mrambnn packed network (format {FORMAT})")
     try:
-        layers = []
+        layers: list[Layer] = []
         for i, spec in enumerate(meta["layers"]):
             if spec["head"] == "threshold":
                 head: Threshold | Affine = Threshold(
@@ -86,11 +92,20 @@ def load_packed_net(path: Path) -> PackedNet:
             else:
                 head = Affine(scale=arrays[f"layer{i}_scale"].astype(np.float64),
                               offset=arrays[f"layer{i}_offset"].astype(np.float64))
-            layers.append(Dense(weight_words=arrays[f"layer{i}_weight_words"],
-                                in_features=int(spec["in_features"]),
-                                integer_input=bool(spec["integer_input"]), head=head))
+            words = arrays[f"layer{i}_weight_words"]
+            if spec["kind"] == "conv" and isinstance(head, Threshold):
+                ih, iw, ic = (int(v) for v in spec["in_shape"])
+                layers.append(Conv(weight_words=words, in_shape=(ih, iw, ic),
+                                   kernel=int(spec["kernel"]), pool=bool(spec["pool"]),
+                                   integer_input=bool(spec["integer_input"]), head=head))
+            elif spec["kind"] == "dense":
+                layers.append(Dense(weight_words=words, in_features=int(spec["in_features"]),
+                                    integer_input=bool(spec["integer_input"]), head=head))
+            else:
+                raise ValueError(f"layer {i} has unknown kind {spec['kind']!r}")
         h, w, c = (int(v) for v in meta["input_shape"])
         return PackedNet(layers=tuple(layers), input_shape=(h, w, c),
+                         input_offset=int(meta.get("input_offset", 0)),
                          metadata=dict(meta.get("metadata", {})))
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ModelFileError(f"{path} is a corrupt mrambnn model: {error}") from error

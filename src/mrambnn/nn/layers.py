@@ -7,7 +7,13 @@ passes where |x| <= 1 and is zero elsewhere (the "hardtanh window").
 import torch
 from torch import nn
 
-__all__ = ["BinaryLinear", "SignActivation", "binarize_ste", "clip_latent_weights"]
+__all__ = [
+    "BinaryConv2d",
+    "BinaryLinear",
+    "SignActivation",
+    "binarize_ste",
+    "clip_latent_weights",
+]
 
 
 class _SignSTE(torch.autograd.Function):
@@ -48,9 +54,24 @@ class BinaryLinear(nn.Linear):
         return nn.functional.linear(x, binarize_ste(self.weight))
 
 
+class BinaryConv2d(nn.Conv2d):
+    """2-D convolution with sign(latent weight), no bias, zero padding.
+
+    Zero padding adds a third value (0) beside +-1 at the borders; the packed engine
+    reproduces it with a per-position mask of valid inputs.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
+                 padding: int = 1) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, padding=padding, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(x, binarize_ste(self.weight), None)
+
+
 def clip_latent_weights(model: nn.Module) -> None:
     """Clamp the latent weights of every binary layer to [-1, 1] in place."""
     with torch.no_grad():
         for module in model.modules():
-            if isinstance(module, BinaryLinear):
+            if isinstance(module, BinaryLinear | BinaryConv2d):
                 module.weight.clamp_(-1.0, 1.0)

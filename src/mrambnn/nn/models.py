@@ -1,18 +1,20 @@
-"""Model zoo: the BinaryNet MLP for MNIST-like images.
+"""Model zoo: the BinaryNet MLP and VGG-like convolutional BNNs.
 
 Every layer's weights are binary, the first and last included. The first layer's input
-is the raw image as integer pixel values 0..255 (flattened H, W, C), so its dot products
-are exact integers; every other layer sees +-1 activations. BatchNorm follows every
-layer; the output BatchNorm gives the class scores (BinaryNet's layout).
+is the raw image as integers: pixel values 0..255 for the MLPs, ``pixel - 128`` for the
+convolutional nets (so that their zero padding is mid-grey), hence its dot products are
+exact integers; every other layer sees +-1 activations. BatchNorm follows every layer;
+the output BatchNorm gives the class scores (BinaryNet's layout). Convolutional blocks
+are conv -> [max-pool 2] -> BatchNorm -> sign, as in BinaryNet.
 """
 
 from collections.abc import Callable
 
 from torch import nn
 
-from mrambnn.nn.layers import BinaryLinear, SignActivation
+from mrambnn.nn.layers import BinaryConv2d, BinaryLinear, SignActivation
 
-__all__ = ["MODEL_NAMES", "BinaryMLP", "build_model"]
+__all__ = ["MODEL_NAMES", "BinaryConvNet", "BinaryMLP", "build_model"]
 
 BN_EPS = 1e-5
 
@@ -23,6 +25,9 @@ class BinaryMLP(nn.Sequential):
     Input: (N, in_features) float tensor of integer pixel values. Output: (N, n_classes).
     """
 
+    input_layout = "flat"
+    input_offset = 0
+
     def __init__(self, in_features: int, hidden: tuple[int, ...], n_classes: int) -> None:
         modules: list[nn.Module] = []
         width = in_features
@@ -32,9 +37,38 @@ class BinaryMLP(nn.Sequential):
             width = size
         modules += [BinaryLinear(width, n_classes), nn.BatchNorm1d(n_classes, eps=BN_EPS)]
         super().__init__(*modules)
-        self.in_features = in_features
-        self.hidden = hidden
-        self.n_classes = n_classes
+
+
+class BinaryConvNet(nn.Sequential):
+    """VGG-like binary conv net.
+
+    ``conv`` lists (channels, pool) per 3x3 conv layer (pool: 2x2 max-pool after it);
+    ``dense`` lists the hidden fully connected widths. Input (N, C, H, W) of integer
+    ``pixel - 128`` values; output (N, n_classes).
+    """
+
+    input_layout = "nchw"
+    input_offset = 128
+
+    def __init__(self, input_shape: tuple[int, int, int], conv: tuple[tuple[int, bool], ...],
+                 dense: tuple[int, ...], n_classes: int) -> None:
+        h, w, channels = input_shape
+        modules: list[nn.Module] = []
+        for out_channels, pool in conv:
+            modules.append(BinaryConv2d(channels, out_channels, 3, padding=1))
+            if pool:
+                modules.append(nn.MaxPool2d(2))
+                h, w = h // 2, w // 2
+            modules += [nn.BatchNorm2d(out_channels, eps=BN_EPS), SignActivation()]
+            channels = out_channels
+        modules.append(nn.Flatten())
+        width = channels * h * w
+        for size in dense:
+            modules += [BinaryLinear(width, size), nn.BatchNorm1d(size, eps=BN_EPS),
+                        SignActivation()]
+            width = size
+        modules += [BinaryLinear(width, n_classes), nn.BatchNorm1d(n_classes, eps=BN_EPS)]
+        super().__init__(*modules)
 
 
 def _mlp(hidden: tuple[int, ...]) -> Callable[[tuple[int, int, int], int], nn.Module]:
@@ -45,10 +79,35 @@ def _mlp(hidden: tuple[int, ...]) -> Callable[[tuple[int, int, int], int], nn.Mo
     return build
 
 
+def _vgg(width: int, dense: int) -> Callable[[tuple[int, int, int], int], nn.Module]:
+    """BinaryNet CIFAR-10 layout 2xC-MP-2x2C-MP-2x4C-MP-2xD-out, with C = ``width``."""
+    conv = ((width, False), (width, True), (2 * width, False), (2 * width, True),
+            (4 * width, False), (4 * width, True))
+
+    def build(input_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
+        return BinaryConvNet(input_shape, conv, (dense, dense), n_classes)
+
+    return build
+
+
+def _small_conv(input_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
+    """Fashion-MNIST: 32C3-MP2-64C3-MP2-256FC-out."""
+    return BinaryConvNet(input_shape, ((32, True), (64, True)), (256,), n_classes)
+
+
+def _tiny_conv(input_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
+    """Tests only: 8C3-8C3-MP2-16FC-out."""
+    return BinaryConvNet(input_shape, ((8, False), (8, True)), (16,), n_classes)
+
+
 _BUILDERS: dict[str, Callable[[tuple[int, int, int], int], nn.Module]] = {
     "mlp-3x1024": _mlp((1024, 1024, 1024)),
     "mlp-3x2048": _mlp((2048, 2048, 2048)),
     "mlp-tiny": _mlp((64, 32)),
+    "vgg-binarynet": _vgg(128, 1024),  # Courbariaux/Hubara et al. 2016: 88.6 % on CIFAR-10
+    "vgg-narrow": _vgg(32, 256),  # a quarter of the width, for CPU training
+    "conv-small": _small_conv,
+    "conv-tiny": _tiny_conv,
 }
 MODEL_NAMES = tuple(_BUILDERS)
 

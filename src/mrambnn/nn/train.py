@@ -65,8 +65,8 @@ class TrainConfig:
 
 
 def images_to_tensor(images: torch.Tensor | np.ndarray, model: nn.Module) -> torch.Tensor:
-    """uint8 images (N, H, W, C) -> the model's float input (integer pixel values kept)."""
-    x = torch.as_tensor(np.asarray(images)).to(torch.float32)
+    """uint8 images (N, H, W, C) -> the model's float input (integers ``pixel - offset``)."""
+    x = torch.as_tensor(np.asarray(images)).to(torch.float32) - getattr(model, "input_offset", 0)
     if getattr(model, "input_layout", "flat") == "nchw":
         return x.permute(0, 3, 1, 2).contiguous()
     return x.reshape(len(x), -1)

@@ -1,0 +1,105 @@
+"""BER sweep: determinism, independence of order and workers, resume, provenance."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from mrambnn.bits import pack_signs
+from mrambnn.engine import Affine, Dense, PackedNet, Threshold
+from mrambnn.experiments import SweepConfig, SweepResult, run_ber_sweep
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """A random 2-layer packed net and random images (labels = its clean predictions)."""
+    rng = np.random.default_rng(0)
+    w1 = pack_signs(rng.choice(np.array([-1, 1], np.int8), (64, 49)))
+    w2 = pack_signs(rng.choice(np.array([-1, 1], np.int8), (4, 64)))
+    net = PackedNet(layers=(
+        Dense(weight_words=w1, in_features=49, integer_input=True,
+              head=Threshold(threshold=np.zeros(64, np.int64), direction=np.ones(64, np.int8))),
+        Dense(weight_words=w2, in_features=64, integer_input=False,
+              head=Affine(scale=np.ones(4), offset=np.zeros(4)))), input_shape=(7, 7, 1),
+        metadata={"dataset": "toy"})
+    images = rng.integers(0, 256, (300, 7, 7, 1), dtype=np.uint8)
+    from mrambnn.engine import predict
+    return net, images, predict(net, images)
+
+
+CONFIG = SweepConfig(bers=(0.0, 1e-3, 3e-2, 0.2), n_draws=5, seed=11)
+
+
+def test_clean_point_is_exact_and_noise_hurts(toy) -> None:
+    net, images, labels = toy
+    result = run_ber_sweep(net, images, labels, CONFIG)
+    assert result.point(0.0).accuracies == (1.0,)
+    assert result.point(0.2).summary().mean < 0.9
+    s = result.point(3e-2).summary()
+    assert s.low <= s.mean <= s.high and len(result.point(3e-2).accuracies) == 5
+
+
+def test_same_seed_same_result_any_order_any_workers(toy) -> None:
+    net, images, labels = toy
+    a = run_ber_sweep(net, images, labels, CONFIG)
+    reordered = replace(CONFIG, bers=tuple(reversed(CONFIG.bers)))
+    b = run_ber_sweep(net, images, labels, reordered, workers=2)
+    for p in a.points:
+        assert b.point(p.ber).accuracies == p.accuracies
+    c = run_ber_sweep(net, images, labels, replace(CONFIG, seed=12))
+    assert c.point(0.2).accuracies != a.point(0.2).accuracies
+
+
+def test_interrupted_sweep_resumes_without_redoing_points(toy, tmp_path, monkeypatch) -> None:
+    net, images, labels = toy
+    out = tmp_path / "sweep.json"
+    full = run_ber_sweep(net, images, labels, CONFIG)
+    import mrambnn.experiments.sweep as sweep_module
+
+    calls = {"n": 0}
+    original = sweep_module._one_draw
+
+    def failing(ber, draw):
+        calls["n"] += 1
+        if ber == 3e-2:
+            raise KeyboardInterrupt
+        return original(ber, draw)
+
+    monkeypatch.setattr(sweep_module, "_one_draw", failing)
+    with pytest.raises(KeyboardInterrupt):
+        run_ber_sweep(net, images, labels, CONFIG, out=out)
+    saved = json.loads(out.read_text())
+    assert [p["ber"] for p in saved["points"]] == [0.0, 1e-3]
+    monkeypatch.setattr(sweep_module, "_one_draw", lambda b, d: (calls.__setitem__("n", calls["n"] + 1), original(b, d))[1])
+    calls["n"] = 0
+    resumed = run_ber_sweep(net, images, labels, CONFIG, out=out)
+    assert calls["n"] == 2 * CONFIG.n_draws  # only the two unfinished points ran
+    for p in full.points:
+        assert resumed.point(p.ber).accuracies == p.accuracies
+
+
+def test_result_file_has_provenance_and_csv(toy, tmp_path) -> None:
+    net, images, labels = toy
+    out = tmp_path / "s.json"
+    run_ber_sweep(net, images, labels, CONFIG, out=out)
+    data = json.loads(out.read_text())
+    assert data["config"]["seed"] == 11 and "mrambnn" in data["versions"]
+    assert data["model"] == {"dataset": "toy"}
+    assert SweepResult.from_dict(data).config == CONFIG
+    assert out.with_suffix(".csv").read_text().startswith("ber,mean_accuracy")
+    with pytest.raises(ValueError, match="another configuration"):
+        run_ber_sweep(net, images, labels, replace(CONFIG, seed=1), out=out)
+
+
+@pytest.mark.parametrize("kwargs", [{"bers": (1.5,)}, {"bers": (-1e-3,)}, {"n_draws": 0},
+                                    {"bers": ()}, {"confidence": 1.0}])
+def test_bad_config_is_rejected(kwargs) -> None:
+    with pytest.raises(ValueError):
+        SweepConfig(**kwargs)
+
+
+def test_bad_layer_index_is_rejected(toy) -> None:
+    net, images, labels = toy
+    with pytest.raises(ValueError, match="out of range"):
+        run_ber_sweep(net, images, labels, replace(CONFIG, layers=(5,)))

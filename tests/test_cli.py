@@ -1,0 +1,64 @@
+"""Bad input gives a one-line error and a non-zero exit, never a traceback."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+
+def _run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mrambnn.cli", *args], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def _one_line_error(result: subprocess.CompletedProcess, needle: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert any(needle in line for line in lines), result.stderr
+
+
+def test_ber_outside_unit_interval(tmp_path) -> None:
+    _one_line_error(_run("sweep", "--bers", "0,1.5", "--out", str(tmp_path / "s.json")),
+                    "outside [0, 1]")
+
+
+def test_unknown_model_name_lists_choices(tmp_path) -> None:
+    _one_line_error(_run("sweep", "--model", "resnet-9000", "--out", str(tmp_path / "s.json")),
+                    "choose one of mnist-mlp")
+
+
+def test_corrupt_model_file(tmp_path) -> None:
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"garbage")
+    _one_line_error(_run("sweep", "--model", str(bad), "--out", str(tmp_path / "s.json")),
+                    "not a readable .npz model file")
+
+
+def test_missing_data_file(tmp_path) -> None:
+    _one_line_error(_run("sweep", "--data-dir", str(tmp_path), "--out", str(tmp_path / "s.json")),
+                    "mrambnn data fetch mnist")
+
+
+def test_unknown_dataset_for_training(tmp_path) -> None:
+    result = _run("train", "--dataset", "imagenet", "--out", str(tmp_path / "m.npz"))
+    assert result.returncode != 0 and "invalid choice" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["sweep", "plot", "reproduce", "train", "data"])
+def test_help_explains_options(command: str) -> None:
+    result = _run(command, "--help")
+    assert result.returncode == 0 and "usage" in result.stdout
+
+
+def test_sweep_end_to_end_on_shipped_model(tmp_path) -> None:
+    out = tmp_path / "s.json"
+    result = _run("sweep", "--bers", "0,0.01", "--draws", "2", "--n-images", "200",
+                  "--workers", "1", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.exists() and out.with_suffix(".csv").exists()
+    plot = _run("plot", str(out), "--out", str(tmp_path / "f.png"))
+    assert plot.returncode == 0, plot.stderr
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    assert np.isfinite(float(out.with_suffix(".csv").read_text().splitlines()[1].split(",")[1]))
