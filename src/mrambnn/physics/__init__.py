@@ -1,0 +1,32 @@
+"""ST-MRAM device physics: MTJ parameters, switching (write error rate), energy, area.
+
+Work in progress (issue 3): the exact macrospin write error rate (Fokker-Planck) and the
+closed forms are in place; presets, energy/area, read/retention and calibration follow.
+"""
+
+from mrambnn.physics.closed_forms import kramers_tau, wer_butler, wer_sun, wer_thermal
+from mrambnn.physics.fokker_planck import FokkerPlanckGrid, fpe_wer
+from mrambnn.physics.mtj import MTJ, WRITE_DIRECTIONS
+from mrambnn.physics.switching import (
+    current_for_wer,
+    pulse_width_for_wer,
+    reduced_wer,
+    switching_table,
+    write_error_rate,
+)
+
+__all__ = [
+    "MTJ",
+    "WRITE_DIRECTIONS",
+    "FokkerPlanckGrid",
+    "current_for_wer",
+    "fpe_wer",
+    "kramers_tau",
+    "pulse_width_for_wer",
+    "reduced_wer",
+    "switching_table",
+    "wer_butler",
+    "wer_sun",
+    "wer_thermal",
+    "write_error_rate",
+]

@@ -1,0 +1,203 @@
+"""Write error rate of an `MTJ` for any pulse, and its inverses.
+
+The joined model is the exact macrospin: the Fokker-Planck solution of
+`mrambnn.physics.fokker_planck`, tabulated once per delta over reduced currents
+i = I/ic0 in [0, 10] and pulse widths s = t/tau_d in [0.1, 1e7], and interpolated
+linearly in (i, log s) on log(WER). It covers the thermally activated, intermediate
+and precessional regimes with one continuous function; the closed forms of
+`closed_forms` agree with it in their own regimes (tests). Beyond the last reliable
+table point (WER < 1e-14) log(WER) is continued linearly in s with the slope of the last
+two points: the long-time tail of the Fokker-Planck solution is a single exponential
+(slope 2(i - 1) in the precessional regime). Tables are monotone by construction
+(cumulative minimum along s and i removes solver noise) and cached on disk.
+"""
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mrambnn.physics.closed_forms import kramers_tau
+from mrambnn.physics.fokker_planck import FokkerPlanckGrid, fpe_wer
+from mrambnn.physics.mtj import MTJ
+
+__all__ = [
+    "SwitchingTable",
+    "current_for_wer",
+    "pulse_width_for_wer",
+    "reduced_wer",
+    "switching_table",
+    "write_error_rate",
+]
+
+_CURRENTS = np.array([0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1,
+                      1.2, 1.3, 1.4, 1.5, 1.7, 2.0, 2.3, 2.6, 3.0, 3.5, 4.0, 5.0, 6.5, 8.0,
+                      10.0])
+_LOG_TIMES = np.linspace(np.log(0.1), np.log(1e7), 113)
+_RELIABLE_LN_WER = np.log(1e-14)
+_KRAMERS_BARRIER = 25.0
+_TABLE_DIR = Path(__file__).resolve().parent / "tables"
+MAX_REDUCED_CURRENT = float(_CURRENTS[-1])
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SwitchingTable:
+    """log(WER) of the macrospin on a (current, log time) grid for one delta.
+
+    Attributes:
+        delta: thermal stability factor.
+        currents: (I,) reduced currents, increasing from 0.
+        log_times: (T,) natural log of reduced pulse widths, increasing.
+        ln_wer: (I, T) log write error rate, non-increasing along both axes.
+    """
+
+    delta: float
+    currents: np.ndarray
+    log_times: np.ndarray
+    ln_wer: np.ndarray
+
+    def rows_at(self, s: np.ndarray) -> np.ndarray:
+        """log(WER) of every tabulated current at reduced widths s: (I, len(s))."""
+        s = np.atleast_1d(np.asarray(s, dtype=np.float64))
+        log_s = np.log(np.clip(s, np.exp(self.log_times[0]), None))
+        times = np.exp(self.log_times)
+        out = np.empty((len(self.currents), s.size))
+        for k, row in enumerate(self.ln_wer):
+            reliable = np.nonzero(row >= _RELIABLE_LN_WER)[0]
+            last = int(reliable[-1]) if reliable.size else 1
+            last = max(last, 1)
+            slope = (row[last - 1] - row[last]) / (times[last] - times[last - 1])
+            inside = np.interp(log_s, self.log_times[: last + 1], row[: last + 1])
+            beyond = row[last] - slope * (s - times[last])
+            out[k] = np.where(log_s <= self.log_times[last], inside, beyond)
+        return np.minimum.accumulate(out, axis=0)
+
+
+def build_switching_table(delta: float, grid: FokkerPlanckGrid = FokkerPlanckGrid()) -> SwitchingTable:
+    """Solve the Fokker-Planck equation at every tabulated current (about a minute)."""
+    times = np.exp(_LOG_TIMES)
+    rows = []
+    for current in _CURRENTS:
+        if current < 1 and delta * (1 - current) ** 2 > _KRAMERS_BARRIER:
+            # Barrier so high that the Kramers escape time (accurate to ~1/barrier) is
+            # far beyond the table; the solver would crawl for nothing.
+            rows.append(-times / kramers_tau(delta, current))
+            continue
+        wer = fpe_wer(delta, float(current), times, grid=grid)
+        rows.append(np.log(np.clip(wer, 1e-300, 1.0)))
+    ln_wer = np.minimum.accumulate(np.minimum.accumulate(np.array(rows), axis=1), axis=0)
+    return SwitchingTable(delta=delta, currents=_CURRENTS.copy(), log_times=_LOG_TIMES.copy(),
+                          ln_wer=ln_wer)
+
+
+def _cache_dirs() -> list[Path]:
+    user = Path(os.environ.get("MRAMBNN_CACHE", Path.home() / ".cache" / "mrambnn"))
+    return [_TABLE_DIR, user]
+
+
+@functools.lru_cache(maxsize=32)
+def switching_table(delta: float) -> SwitchingTable:
+    """The table for ``delta``: shipped, cached on disk, or computed and cached."""
+    name = f"fpe-delta{delta:.6g}.npz"
+    for folder in _cache_dirs():
+        file = folder / name
+        if file.is_file():
+            with open(file, "rb") as stream, np.load(stream, allow_pickle=False) as data:
+                if np.array_equal(data["currents"], _CURRENTS) and np.array_equal(
+                        data["log_times"], _LOG_TIMES):
+                    return SwitchingTable(delta=delta, currents=data["currents"],
+                                          log_times=data["log_times"], ln_wer=data["ln_wer"])
+    table = build_switching_table(delta)
+    target = _cache_dirs()[1]
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        temporary = target / (name + ".tmp.npz")
+        np.savez(temporary, currents=table.currents, log_times=table.log_times,
+                 ln_wer=table.ln_wer)
+        os.replace(temporary, target / name)
+    except OSError:
+        pass  # a read-only home only costs a recomputation next time
+    return table
+
+
+def reduced_wer(table: SwitchingTable, i: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """WER at reduced currents ``i`` and widths ``s`` (broadcast together)."""
+    i, s = np.broadcast_arrays(np.asarray(i, dtype=np.float64), np.asarray(s, dtype=np.float64))
+    if np.any(i < 0) or np.any(i > MAX_REDUCED_CURRENT):
+        raise ValueError(f"reduced current must be in [0, {MAX_REDUCED_CURRENT:g}] x ic0")
+    flat_i, flat_s = i.ravel(), s.ravel()
+    rows = table.rows_at(flat_s)  # (I, n)
+    k = np.clip(np.searchsorted(table.currents, flat_i, side="right") - 1, 0,
+                len(table.currents) - 2)
+    lo, hi = table.currents[k], table.currents[k + 1]
+    weight = (flat_i - lo) / (hi - lo)
+    columns = np.arange(flat_i.size)
+    ln = (1 - weight) * rows[k, columns] + weight * rows[k + 1, columns]
+    return np.exp(ln).reshape(i.shape)
+
+
+def _check_pulse(current: np.ndarray, width: np.ndarray) -> None:
+    if np.any(~np.isfinite(current)) or np.any(current <= 0):
+        raise ValueError("write current must be > 0 A")
+    if np.any(~np.isfinite(width)) or np.any(width <= 0):
+        raise ValueError("pulse width must be > 0 s")
+
+
+def write_error_rate(mtj: MTJ, *, current: float | np.ndarray, width: float | np.ndarray,
+                     direction: str = "p2ap") -> np.ndarray:
+    """Probability that a cell which must switch has not switched after the pulse.
+
+    Args:
+        current: write current through the junction, A (> 0).
+        width: pulse width, s (> 0).
+        direction: 'p2ap' or 'ap2p' (selects the critical current).
+    Returns:
+        WER, same shape as the broadcast of ``current`` and ``width``.
+    """
+    current, width = np.asarray(current, dtype=np.float64), np.asarray(width, dtype=np.float64)
+    _check_pulse(current, width)
+    i = current / mtj.ic0(direction)
+    return reduced_wer(switching_table(mtj.delta), i, width / mtj.tau_d)
+
+
+def _check_target(wer: float) -> float:
+    wer = float(wer)
+    if not 0 < wer < 1:
+        raise ValueError(f"target WER must be in (0, 1), got {wer}")
+    return wer
+
+
+def pulse_width_for_wer(mtj: MTJ, wer: float, *, current: float, direction: str = "p2ap") -> float:
+    """Shortest pulse width (s) at ``current`` (A) whose WER is at most ``wer``."""
+    wer = _check_target(wer)
+    _check_pulse(np.asarray(current), np.asarray(1.0))
+    table = switching_table(mtj.delta)
+    i = current / mtj.ic0(direction)
+    if i > MAX_REDUCED_CURRENT:
+        raise ValueError(f"current {current:g} A exceeds {MAX_REDUCED_CURRENT:g} x ic0")
+    lo, hi = np.log(1e-3), np.log(1e12)
+    if reduced_wer(table, i, np.exp(hi)) > wer:
+        raise ValueError(f"WER {wer:g} is not reachable at {current:g} A in any pulse "
+                         f"(i = {i:.3g}; raise the current)")
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if reduced_wer(table, i, np.exp(mid)) > wer else (lo, mid)
+    return float(np.exp(hi) * mtj.tau_d)
+
+
+def current_for_wer(mtj: MTJ, wer: float, *, width: float, direction: str = "p2ap") -> float:
+    """Smallest current (A) whose WER after a ``width`` (s) pulse is at most ``wer``."""
+    wer = _check_target(wer)
+    _check_pulse(np.asarray(1.0), np.asarray(width))
+    table = switching_table(mtj.delta)
+    s = width / mtj.tau_d
+    lo, hi = 0.0, MAX_REDUCED_CURRENT
+    if reduced_wer(table, hi, s) > wer:
+        raise ValueError(f"WER {wer:g} needs more than {MAX_REDUCED_CURRENT:g} x ic0 at "
+                         f"{width:g} s; lengthen the pulse")
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if reduced_wer(table, mid, s) > wer else (lo, mid)
+    return float(hi * mtj.ic0(direction))
