@@ -5,7 +5,6 @@ folder). Errors in the input are reported in one line with a non-zero exit statu
 """
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -31,7 +30,7 @@ def _probabilities(text: str) -> tuple[float, ...]:
     try:
         values = tuple(float(v) for v in text.split(","))
     except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text}") from error
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text}") from error
     for v in values:
         if not 0.0 <= v <= 1.0:
             raise argparse.ArgumentTypeError(f"BER {v} is outside [0, 1]")
@@ -42,7 +41,7 @@ def _layers(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in text.split(","))
     except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not a comma-separated list of layer indices: {text}") from error
+        raise argparse.ArgumentTypeError(f"not a list of layer indices: {text}") from error
 
 
 def _cmd_data(args: argparse.Namespace) -> None:
@@ -90,7 +89,8 @@ def _cmd_plot(args: argparse.Namespace) -> None:
     from mrambnn.plots import plot_accuracy_vs_ber
 
     results = [SweepResult.from_dict(read_json(p)) for p in args.results]
-    labels = [r.model.get("architecture", Path(p).stem) for r, p in zip(results, args.results)]
+    labels = [r.model.get("architecture", Path(p).stem)
+              for r, p in zip(results, args.results, strict=True)]
     print(plot_accuracy_vs_ber(results, labels, args.out))
 
 

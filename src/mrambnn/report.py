@@ -40,7 +40,8 @@ class ReproduceConfig:
 def _row(result: SweepResult, ber: float) -> str:
     point = result.point(ber)
     s = point.summary(result.config.confidence)
-    return f"| {ber:g} | {100 * s.mean:.2f} | {100 * s.std:.2f} | [{100 * s.low:.2f}, {100 * s.high:.2f}] |"
+    return (f"| {ber:g} | {100 * s.mean:.2f} | {100 * s.std:.2f} | "
+            f"[{100 * s.low:.2f}, {100 * s.high:.2f}] |")
 
 
 def _claim_line(name: str, result: SweepResult) -> str:

@@ -20,8 +20,9 @@ def _net(seed: int = 0) -> PackedNet:
     w2 = pack_signs(rng.choice(np.array([-1, 1], np.int8), (3, 20)))
     hidden = Threshold(threshold=rng.integers(-50, 50, 20), direction=np.ones(20, np.int8))
     out = Affine(scale=rng.normal(size=3), offset=rng.normal(size=3))
-    return PackedNet(layers=(Dense(weight_words=w1, in_features=12, integer_input=True, head=hidden),
-                             Dense(weight_words=w2, in_features=20, integer_input=False, head=out)),
+    return PackedNet(layers=(
+        Dense(weight_words=w1, in_features=12, integer_input=True, head=hidden),
+        Dense(weight_words=w2, in_features=20, integer_input=False, head=out)),
                      input_shape=(3, 4, 1), metadata={"dataset": "toy", "seed": 4})
 
 

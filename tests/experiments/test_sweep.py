@@ -71,7 +71,11 @@ def test_interrupted_sweep_resumes_without_redoing_points(toy, tmp_path, monkeyp
         run_ber_sweep(net, images, labels, CONFIG, out=out)
     saved = json.loads(out.read_text())
     assert [p["ber"] for p in saved["points"]] == [0.0, 1e-3]
-    monkeypatch.setattr(sweep_module, "_one_draw", lambda b, d: (calls.__setitem__("n", calls["n"] + 1), original(b, d))[1])
+    def counting(ber, draw):
+        calls["n"] += 1
+        return original(ber, draw)
+
+    monkeypatch.setattr(sweep_module, "_one_draw", counting)
     calls["n"] = 0
     resumed = run_ber_sweep(net, images, labels, CONFIG, out=out)
     assert calls["n"] == 2 * CONFIG.n_draws  # only the two unfinished points ran

@@ -12,6 +12,7 @@ from mrambnn.physics import (
     fpe_wer,
     kramers_tau,
     pulse_width_for_wer,
+    reduced_ln_wer,
     reduced_wer,
     switching_table,
     wer_sun,
@@ -40,8 +41,9 @@ def test_stationary_solution_at_zero_current_is_boltzmann() -> None:
     faces = grid.faces
     # Cell masses of exp(delta z^2) over the whole sphere: the discrete null vector.
     boltzmann = initial_density(grid, delta) + initial_density(grid, delta)[::-1]
-    residual = _generator(grid, delta, 0.0, 0.0) @ boltzmann
-    assert np.abs(residual).max() < 1e-3 * np.abs(_generator(grid, delta, 0.0, 0.0)).max() * boltzmann.max()
+    matrix = _generator(grid, delta, 0.0, 0.0)
+    residual = matrix @ boltzmann
+    assert np.abs(residual).max() < 1e-3 * np.abs(matrix).max() * boltzmann.max()
     assert faces[0] == -1 and faces[-1] == 1
 
 
@@ -70,8 +72,9 @@ def test_sun_pulse_width_within_ten_percent_in_precessional_regime(current: floa
         assert width / PRESET.tau_d == pytest.approx(sun_s, rel=0.10)
 
 
-@pytest.mark.parametrize(("delta", "current"), [(60.0, 0.5), (40.0, 0.3)])
+@pytest.mark.parametrize(("delta", "current"), [(60.0, 0.5), (60.0, 0.55), (80.0, 0.6)])
 def test_neel_brown_pulse_width_within_ten_percent_in_thermal_regime(delta, current) -> None:
+    # Barriers delta (1 - i)^2 of 12-15: the Kramers asymptote is good to about 1/barrier.
     tau = float(kramers_tau(delta, current))
     s = np.array([0.5, 1.0, 2.0]) * tau
     wer = fpe_wer(delta, current, s)
@@ -105,11 +108,13 @@ def test_joined_model_is_continuous() -> None:
     table = switching_table(60.0)
     i = np.linspace(0.0, 10.0, 20001)
     for s in (0.3, 3.0, 30.0, 3e3, 3e5):
-        ln = np.log(reduced_wer(table, i, s))
+        ln = reduced_ln_wer(table, i, s)
+        assert np.all(np.isfinite(ln))
         assert np.abs(np.diff(ln)).max() < 0.05 * max(1.0, np.abs(ln).max() / 100)
     s = np.logspace(-1, 7, 20001)
     for current in (0.5, 0.9, 1.0, 1.5, 2.0, 4.0):
-        ln = np.log(reduced_wer(table, current, s))
+        ln = reduced_ln_wer(table, current, s)
+        assert np.all(np.isfinite(ln))
         assert np.abs(np.diff(ln)).max() < 0.05 * max(1.0, np.abs(ln).max() / 50)
 
 

@@ -38,7 +38,8 @@ class Dataset:
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if x.dtype != np.uint8 or y.dtype != np.uint8 or x.ndim != 4 or y.ndim != 1:
-                raise DataError(f"{self.name} {split}: expected uint8 (N,H,W,C) images and (N,) labels")
+                raise DataError(f"{self.name} {split}: expected uint8 (N,H,W,C) images "
+                                "and (N,) labels")
             if len(x) != len(y):
                 raise DataError(f"{self.name} {split}: {len(x)} images but {len(y)} labels")
             if y.size and int(y.max()) >= len(self.classes):

@@ -111,6 +111,7 @@ def forward(
         if keep_hidden:
             hidden.append(activation)
     last = net.layers[-1]
+    assert isinstance(last, Dense)  # checked in PackedNet.__post_init__
     flat = activation.reshape(len(activation), -1)
     scores = last.head.apply(_dense_preactivation(last, flat))
     return scores, hidden

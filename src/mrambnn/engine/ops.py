@@ -55,5 +55,5 @@ def integer_dense_preactivation(
     max_abs = float(np.abs(x).max()) if x.size else 0.0
     dtype = np.float32 if max_abs * in_features < 2**24 else np.float64
     signs = unpack_signs(weight_words, in_features).astype(dtype)  # (out, in)
-    product = x.astype(dtype) @ signs.T  # (N, out)
+    product = np.matmul(x.astype(dtype), signs.T)  # (N, out)
     return np.rint(product).astype(np.int64)

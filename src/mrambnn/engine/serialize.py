@@ -54,7 +54,7 @@ def save_packed_net(net: PackedNet, path: Path) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
-            np.savez_compressed(stream, **arrays)
+            np.savez_compressed(stream, **arrays)  # type: ignore[arg-type]
         os.chmod(temporary, 0o644)  # mkstemp creates 0600; results are meant to be shared
         os.replace(temporary, path)
     except BaseException:

@@ -10,6 +10,7 @@ from mrambnn.physics.mtj import MTJ, WRITE_DIRECTIONS
 from mrambnn.physics.switching import (
     current_for_wer,
     pulse_width_for_wer,
+    reduced_ln_wer,
     reduced_wer,
     switching_table,
     write_error_rate,
@@ -23,6 +24,7 @@ __all__ = [
     "fpe_wer",
     "kramers_tau",
     "pulse_width_for_wer",
+    "reduced_ln_wer",
     "reduced_wer",
     "switching_table",
     "wer_butler",

@@ -27,6 +27,7 @@ __all__ = [
     "SwitchingTable",
     "current_for_wer",
     "pulse_width_for_wer",
+    "reduced_ln_wer",
     "reduced_wer",
     "switching_table",
     "write_error_rate",
@@ -75,7 +76,7 @@ class SwitchingTable:
         return np.minimum.accumulate(out, axis=0)
 
 
-def build_switching_table(delta: float, grid: FokkerPlanckGrid = FokkerPlanckGrid()) -> SwitchingTable:
+def build_switching_table(delta: float, grid: FokkerPlanckGrid | None = None) -> SwitchingTable:
     """Solve the Fokker-Planck equation at every tabulated current (about a minute)."""
     times = np.exp(_LOG_TIMES)
     rows = []
@@ -85,7 +86,7 @@ def build_switching_table(delta: float, grid: FokkerPlanckGrid = FokkerPlanckGri
             # far beyond the table; the solver would crawl for nothing.
             rows.append(-times / kramers_tau(delta, current))
             continue
-        wer = fpe_wer(delta, float(current), times, grid=grid)
+        wer = fpe_wer(delta, float(current), times, grid=grid or FokkerPlanckGrid())
         rows.append(np.log(np.clip(wer, 1e-300, 1.0)))
     ln_wer = np.minimum.accumulate(np.minimum.accumulate(np.array(rows), axis=1), axis=0)
     return SwitchingTable(delta=delta, currents=_CURRENTS.copy(), log_times=_LOG_TIMES.copy(),
@@ -122,8 +123,11 @@ def switching_table(delta: float) -> SwitchingTable:
     return table
 
 
-def reduced_wer(table: SwitchingTable, i: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """WER at reduced currents ``i`` and widths ``s`` (broadcast together)."""
+def reduced_ln_wer(
+    table: SwitchingTable, i: float | np.ndarray, s: float | np.ndarray
+) -> np.ndarray:
+    """log(WER) at reduced currents ``i`` and widths ``s`` (broadcast together); finite
+    even where the WER itself underflows to 0."""
     i, s = np.broadcast_arrays(np.asarray(i, dtype=np.float64), np.asarray(s, dtype=np.float64))
     if np.any(i < 0) or np.any(i > MAX_REDUCED_CURRENT):
         raise ValueError(f"reduced current must be in [0, {MAX_REDUCED_CURRENT:g}] x ic0")
@@ -135,7 +139,12 @@ def reduced_wer(table: SwitchingTable, i: np.ndarray, s: np.ndarray) -> np.ndarr
     weight = (flat_i - lo) / (hi - lo)
     columns = np.arange(flat_i.size)
     ln = (1 - weight) * rows[k, columns] + weight * rows[k + 1, columns]
-    return np.exp(ln).reshape(i.shape)
+    return ln.reshape(i.shape)
+
+
+def reduced_wer(table: SwitchingTable, i: float | np.ndarray, s: float | np.ndarray) -> np.ndarray:
+    """WER at reduced currents ``i`` and widths ``s`` (broadcast together)."""
+    return np.exp(reduced_ln_wer(table, i, s))
 
 
 def _check_pulse(current: np.ndarray, width: np.ndarray) -> None:
