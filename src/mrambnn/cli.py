@@ -94,6 +94,42 @@ def _cmd_plot(args: argparse.Namespace) -> None:
     print(plot_accuracy_vs_ber(results, labels, args.out))
 
 
+def _cmd_wer(args: argparse.Namespace) -> None:
+    from mrambnn.physics.energy import WriteCircuit, energy_optimal_pulse, pulse_at, pulse_energy
+    from mrambnn.physics.presets import get_preset
+    from mrambnn.physics.switching import current_for_wer, write_error_rate
+
+    mtj = get_preset(args.preset)
+    circuit = WriteCircuit(v_supply=args.vdd)
+    if args.current_ua is not None and args.width_ns is not None:
+        current, width = args.current_ua * 1e-6, args.width_ns * 1e-9
+        wer = float(write_error_rate(mtj, current=current, width=width, direction=args.direction))
+        energy = pulse_energy(circuit, current=current, width=width)
+        print(f"{args.preset} {args.direction}: {current * 1e6:.1f} uA x {width * 1e9:.2f} ns "
+              f"-> WER {wer:.3g}, energy {energy * 1e12:.3f} pJ per pulse")
+        return
+    rows = []
+    for target in args.targets:
+        if args.current_ua is not None:
+            pulse = pulse_at(mtj, circuit, wer=target, current=args.current_ua * 1e-6,
+                             direction=args.direction)
+        elif args.width_ns is not None:
+            current = current_for_wer(mtj, target, width=args.width_ns * 1e-9,
+                                      direction=args.direction)
+            pulse = pulse_at(mtj, circuit, wer=target, current=current,
+                             direction=args.direction)
+        else:
+            pulse = energy_optimal_pulse(mtj, circuit, wer=target, direction=args.direction)
+        rows.append(pulse)
+    print(f"{args.preset} ({mtj.source}), {args.direction}, Vdd {args.vdd} V")
+    print(f"{'target WER':>10} {'current':>10} {'width':>9} {'energy':>10} "
+          f"{'transistor':>11} {'cell area':>10}")
+    for p in rows:
+        print(f"{p.wer:>10.0e} {p.current * 1e6:>7.1f} uA {p.width * 1e9:>6.2f} ns "
+              f"{p.energy * 1e12:>7.3f} pJ {p.transistor_width * 1e9:>8.0f} nm "
+              f"{p.area_f2:>6.1f} F^2")
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> None:
     from mrambnn.report import ReproduceConfig, reproduce
 
@@ -161,6 +197,18 @@ def _parser() -> argparse.ArgumentParser:
     plot_p.add_argument("--out", type=Path, default=Path("accuracy_vs_ber.png"),
                         help="figure file (.png or .pdf)")
     plot_p.set_defaults(func=_cmd_plot)
+
+    wer_p = sub.add_parser("wer", help="write error rate and energy of a pulse, or the pulse "
+                           "for target WERs (energy, transistor width, cell area)")
+    wer_p.add_argument("--preset", default="pmtj-40nm", help="MTJ preset: pmtj-40nm, ikeda2010")
+    wer_p.add_argument("--direction", default="p2ap", choices=("p2ap", "ap2p"),
+                       help="write direction (selects the critical current)")
+    wer_p.add_argument("--current-ua", type=float, help="write current, microampere")
+    wer_p.add_argument("--width-ns", type=float, help="pulse width, nanosecond")
+    wer_p.add_argument("--targets", type=_probabilities, default=(1e-3, 1e-6, 1e-9),
+                       help="target WERs when current and width are not both given")
+    wer_p.add_argument("--vdd", type=float, default=0.9, help="write supply, volt")
+    wer_p.set_defaults(func=_cmd_wer)
 
     rep = sub.add_parser("reproduce", help="main job: sweeps, figures and report.md")
     rep.add_argument("--out", type=Path, default=Path("report"), help="report folder")
