@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -24,10 +24,19 @@ from mrambnn.engine import PackedNet, accuracy
 from mrambnn.experiments.deploy import check_layers, corrupt_net
 from mrambnn.experiments.results import provenance, read_json, write_atomic
 from mrambnn.experiments.stats import MeanInterval, mean_interval
-from mrambnn.memory import BitFlip
+from mrambnn.memory import BitFlip, FaultModel
 from mrambnn.memory.faults import check_probability
 
-__all__ = ["DEFAULT_BERS", "BerPoint", "SweepConfig", "SweepResult", "draw_rng", "run_ber_sweep"]
+__all__ = [
+    "DEFAULT_BERS",
+    "BerPoint",
+    "DrawPlan",
+    "SweepConfig",
+    "SweepResult",
+    "draw_rng",
+    "evaluate_points",
+    "run_ber_sweep",
+]
 
 DEFAULT_BERS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 
@@ -137,16 +146,63 @@ def draw_rng(seed: int, ber: float, draw: int) -> np.random.Generator:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(net: PackedNet, images: np.ndarray, labels: np.ndarray, config: SweepConfig):
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DrawPlan:
+    """How to evaluate draws: the fault at each point key, the seed, the exposed layers."""
+
+    fault_for: Callable[[float], FaultModel]
+    seed: int
+    layers: tuple[int, ...] | None
+
+
+def _init_worker(net: PackedNet, images: np.ndarray, labels: np.ndarray, plan: DrawPlan):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _WORKER.update(net=net, images=images, labels=labels, config=config)
+    _WORKER.update(net=net, images=images, labels=labels, plan=plan)
 
 
-def _one_draw(ber: float, draw: int) -> float:
-    net, config = _WORKER["net"], _WORKER["config"]
-    faulty = corrupt_net(net, BitFlip(ber=ber), layers=config.layers,
-                         rng=draw_rng(config.seed, ber, draw))
+def _one_draw(key: float, draw: int) -> float:
+    net, plan = _WORKER["net"], _WORKER["plan"]
+    faulty = corrupt_net(net, plan.fault_for(key), layers=plan.layers,
+                         rng=draw_rng(plan.seed, key, draw))
     return accuracy(faulty, _WORKER["images"], _WORKER["labels"])
+
+
+def evaluate_points(
+    net: PackedNet,
+    images: np.ndarray,
+    labels: np.ndarray,
+    plan: DrawPlan,
+    todo: Sequence[tuple[float, int]],
+    *,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[tuple[float, tuple[float, ...]]]:
+    """Accuracies of ``n_draws`` draws at each (key, n_draws) of ``todo``, point by point.
+
+    Draw d at key k uses the stream ``draw_rng(plan.seed, k, d)``: results do not depend
+    on ``workers`` or on the order of ``todo``.
+    """
+    check_layers(net, plan.layers)
+    pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_init_worker,
+                                initargs=(net, images, labels, plan)) if workers > 1 else None)
+    if pool is None:
+        _init_worker(net, images, labels, plan)
+    try:
+        for key, n_draws in todo:
+            if pool is None:
+                draws = []
+                for d in range(n_draws):
+                    draws.append(_one_draw(key, d))
+                    if progress:
+                        progress(1)
+            else:
+                draws = list(pool.map(_one_draw, [key] * n_draws, range(n_draws)))
+                if progress:
+                    progress(n_draws)
+            yield key, tuple(draws)
+    finally:
+        if pool is not None:
+            pool.shutdown()
 
 
 def _resume(path: Path | None, config: SweepConfig) -> dict[float, BerPoint]:
@@ -181,33 +237,17 @@ def run_ber_sweep(
     if config.n_images is not None:
         images, labels = images[: config.n_images], labels[: config.n_images]
     done = _resume(out, config)
-    points: list[BerPoint] = []
-    pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_init_worker,
-                                initargs=(net, images, labels, config)) if workers > 1 else None)
-    if pool is None:
-        _init_worker(net, images, labels, config)
-    try:
-        for ber in config.bers:
-            if ber in done:
-                points.append(done[ber])
-                continue
-            n_draws = 1 if ber == 0 else config.n_draws
-            draws: Sequence[float]
-            if pool is None:
-                draws = []
-                for d in range(n_draws):
-                    draws.append(_one_draw(ber, d))
-                    if progress:
-                        progress(1)
-            else:
-                draws = list(pool.map(_one_draw, [ber] * n_draws, range(n_draws)))
-                if progress:
-                    progress(n_draws)
-            points.append(BerPoint(ber=ber, accuracies=tuple(draws)))
-            result = SweepResult(config=config, model=net.metadata, points=tuple(points))
-            if out is not None:
-                result.save(out)
-    finally:
-        if pool is not None:
-            pool.shutdown()
-    return SweepResult(config=config, model=net.metadata, points=tuple(points))
+    plan = DrawPlan(fault_for=_bit_flip, seed=config.seed, layers=config.layers)
+    todo = [(ber, 1 if ber == 0 else config.n_draws) for ber in config.bers if ber not in done]
+    for ber, draws in evaluate_points(net, images, labels, plan, todo, workers=workers,
+                                      progress=progress):
+        done[ber] = BerPoint(ber=ber, accuracies=draws)
+        finished = tuple(done[b] for b in config.bers if b in done)
+        if out is not None:
+            SweepResult(config=config, model=net.metadata, points=finished).save(out)
+    points = tuple(done[b] for b in config.bers)
+    return SweepResult(config=config, model=net.metadata, points=points)
+
+
+def _bit_flip(ber: float) -> FaultModel:
+    return BitFlip(ber=ber)

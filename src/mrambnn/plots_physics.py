@@ -1,0 +1,90 @@
+"""Figures of the device physics and of accuracy against write energy (matplotlib, Agg)."""
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from mrambnn.physics.energy import WriteCircuit, pulse_at  # noqa: E402
+from mrambnn.physics.mtj import MTJ  # noqa: E402
+from mrambnn.physics.switching import current_for_wer, write_error_rate  # noqa: E402
+
+__all__ = ["plot_accuracy_vs_energy", "plot_energy_vs_target_wer", "plot_wer_vs_width"]
+
+_STYLE = {"figure.dpi": 150, "font.size": 9, "axes.grid": True, "grid.alpha": 0.3}
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_wer_vs_width(mtj: MTJ, path: Path, *, reduced_currents: Sequence[float] = (
+        0.8, 1.0, 1.2, 1.5, 2.0, 3.0, 5.0), direction: str = "p2ap") -> Path:
+    """WER (log) vs pulse width (log) for several currents (multiples of ic0)."""
+    widths = np.geomspace(0.2e-9, 1e-6, 400)
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(4.6, 3.3))
+        for i in reduced_currents:
+            current = i * mtj.ic0(direction)
+            wer = write_error_rate(mtj, current=current, width=widths, direction=direction)
+            ax.loglog(widths * 1e9, np.clip(wer, 1e-16, 1), label=f"{i:g} ic0 "
+                      f"({current * 1e6:.0f} uA)")
+        ax.set_ylim(1e-12, 2)
+        ax.set_xlabel("pulse width (ns)")
+        ax.set_ylabel(f"write error rate ({direction})")
+        ax.set_title(f"Macrospin WER (Fokker-Planck), delta = {mtj.delta:g}")
+        ax.legend(fontsize=6)
+        return _save(fig, path)
+
+
+def plot_energy_vs_target_wer(mtj: MTJ, circuit: WriteCircuit, path: Path, *,
+                              width: float = 10e-9, direction: str = "p2ap") -> Path:
+    """Energy per bit and cell area against the target WER at a fixed pulse width."""
+    targets = np.geomspace(1e-12, 1e-2, 41)
+    pulses = [pulse_at(mtj, circuit, wer=w, direction=direction,
+                       current=current_for_wer(mtj, w, width=width, direction=direction))
+              for w in targets]
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(4.6, 3.3))
+        ax.semilogx(targets, [p.energy * 1e12 for p in pulses], color="C0")
+        ax.set_xlabel("target write error rate")
+        ax.set_ylabel("write energy per bit (pJ)", color="C0")
+        twin = ax.twinx()
+        twin.semilogx(targets, [p.area_f2 for p in pulses], color="C1", ls="--")
+        twin.set_ylabel("1T1R cell area (F$^2$)", color="C1")
+        ax.set_title(f"{width * 1e9:g} ns pulses, {direction}, Vdd {circuit.v_supply} V")
+        ax.invert_xaxis()
+        return _save(fig, path)
+
+
+def plot_accuracy_vs_energy(result: dict[str, Any], clean_accuracy: float, path: Path, *,
+                            marked_energy: float | None = None, label: str = "") -> Path:
+    """Mean accuracy (CI band) vs write energy per bit; the 0.5-point-drop energy marked."""
+    rows = sorted(result["points"], key=lambda r: r["energy_per_bit"])
+    energy = np.array([r["energy_per_bit"] for r in rows]) * 1e12
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(4.6, 3.3))
+        ax.plot(energy, [100 * r["mean"] for r in rows], marker="o", ms=3, label=label)
+        ax.fill_between(energy, [100 * r["ci_low"] for r in rows],
+                        [100 * r["ci_high"] for r in rows], alpha=0.25, lw=0)
+        ax.axhline(100 * clean_accuracy, ls="--", lw=0.8, color="k", label="error-free")
+        ax.axhline(100 * clean_accuracy - 0.5, ls=":", lw=0.8, color="k",
+                   label="0.5 point below")
+        if marked_energy is not None:
+            ax.axvline(marked_energy * 1e12, color="C3", lw=0.9,
+                       label=f"0.5-point drop at {marked_energy * 1e12:.3f} pJ")
+        ax.set_ylim(max(0, 100 * clean_accuracy - 10), 100 * clean_accuracy + 1)
+        ax.set_xlabel(f"write energy per bit (pJ), {result['config']['width'] * 1e9:g} ns pulses")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title("Accuracy vs write energy")
+        ax.legend(fontsize=6)
+        return _save(fig, path)
