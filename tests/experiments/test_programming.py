@@ -1,0 +1,69 @@
+"""Programming a network with weak pulses: physics -> write failures -> accuracy."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mrambnn.bits import pack_signs
+from mrambnn.engine import Affine, Dense, PackedNet, Threshold, predict
+from mrambnn.experiments.programming import (
+    EnergySweepConfig,
+    energy_at_accuracy_drop,
+    run_energy_sweep,
+)
+from mrambnn.memory.mram import MRAM, WritePulseCondition
+from mrambnn.physics.presets import get_preset
+from mrambnn.physics.switching import write_error_rate
+
+MTJ = get_preset("pmtj-40nm")
+
+
+@pytest.fixture(scope="module")
+def toy():
+    rng = np.random.default_rng(0)
+    w1 = pack_signs(rng.choice(np.array([-1, 1], np.int8), (128, 49)))
+    w2 = pack_signs(rng.choice(np.array([-1, 1], np.int8), (4, 128)))
+    net = PackedNet(layers=(
+        Dense(weight_words=w1, in_features=49, integer_input=True,
+              head=Threshold(threshold=np.zeros(128, np.int64),
+                             direction=np.ones(128, np.int8))),
+        Dense(weight_words=w2, in_features=128, integer_input=False,
+              head=Affine(scale=np.ones(4), offset=np.zeros(4)))), input_shape=(7, 7, 1),
+        metadata={"dataset": "toy"})
+    images = rng.integers(0, 256, (400, 7, 7, 1), dtype=np.uint8)
+    return net, images, predict(net, images)
+
+
+def test_mram_uses_each_direction_wer() -> None:
+    mram = MRAM(mtj=MTJ)
+    pulse = WritePulseCondition(current=90e-6, width=10e-9)
+    ap2p, p2ap = mram.write_error_rates(pulse)
+    assert ap2p < p2ap  # AP->P has the lower critical current
+    assert p2ap == pytest.approx(float(write_error_rate(MTJ, current=90e-6, width=10e-9)))
+    words = pack_signs(np.random.default_rng(1).choice(np.array([-1, 1], np.int8), (500, 400)))
+    stored = mram.store(words, 400, pulse, rng=np.random.default_rng(2))
+    flips = int(np.bitwise_count(stored ^ words).sum())
+    expected = 500 * 400 * (ap2p + p2ap) / 4  # random prior: a quarter of cells per direction
+    assert abs(flips - expected) < 5 * np.sqrt(expected)
+
+
+def test_energy_sweep_accuracy_rises_with_energy(toy, tmp_path) -> None:
+    net, images, labels = toy
+    config = EnergySweepConfig(width=10e-9, currents=(70e-6, 100e-6, 200e-6), n_draws=3)
+    out = tmp_path / "e.json"
+    result = run_energy_sweep(net, images, labels, MRAM(mtj=MTJ), config, out=out)
+    means = [p["mean"] for p in result["points"]]
+    energies = [p["energy_per_bit"] for p in result["points"]]
+    assert energies == sorted(energies) and means[0] < means[-1]
+    assert means[-1] == pytest.approx(1.0, abs=1e-3)  # 1e-10 WER: essentially exact
+    assert json.loads(out.read_text())["kind"] == "energy_sweep"
+    marked = energy_at_accuracy_drop(result, clean_accuracy=1.0, drop=0.005)
+    assert marked is not None and energies[0] < marked <= energies[-1]
+
+
+def test_bad_pulse_is_rejected() -> None:
+    with pytest.raises(ValueError, match="> 0 A"):
+        WritePulseCondition(current=-1e-6, width=1e-9)
+    with pytest.raises(ValueError, match="> 0 s"):
+        EnergySweepConfig(width=0.0)
