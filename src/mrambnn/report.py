@@ -44,11 +44,14 @@ class ReproduceConfig:
     Attributes:
         models: shipped model names (`mrambnn.models.SHIPPED_MODELS`).
         sweep: the BER grid, draws per point and seed shared by every model.
+        subsets: (model, n) pairs: evaluate only the first n test images of that model
+            (said in the report), for networks whose full sweep does not fit the job yet.
         workers: processes for the Monte Carlo draws.
     """
 
     models: tuple[str, ...] = ("mnist-mlp",)
     sweep: SweepConfig = SweepConfig(bers=DEFAULT_BERS, n_draws=20)
+    subsets: tuple[tuple[str, int], ...] = (("fashion-conv", 2000),)
     workers: int = 2
     mtj_preset: str = "pmtj-40nm"
     energy_model: str = "mnist-mlp"
@@ -171,6 +174,8 @@ def reproduce(
         net = load_model(name)
         data = load_dataset(net.metadata["dataset"], data_dir)
         sweep = config.sweep
+        if name in dict(config.subsets):
+            sweep = replace(sweep, n_images=dict(config.subsets)[name])
         if 1e-3 not in sweep.bers or 0.0 not in sweep.bers:
             sweep = replace(sweep, bers=tuple(sorted({*sweep.bers, 0.0, 1e-3})))
         total = sum(1 if b == 0 else sweep.n_draws for b in sweep.bers)
