@@ -1,21 +1,24 @@
-"""Packed 3x3 (any odd k) convolution with zero padding, max-pooling on output bits.
+"""Packed k x k convolution (odd k) with zero padding, max-pooling on output bits.
 
-Patches are gathered im2col-style in (ky, kx, channel) order and packed into words.
-Zero padding is a third value beside +-1: a padded input contributes 0 to the dot
-product. Since a padded input bit is stored as 0, ``x XOR w`` equals ``w`` there, so
-the disagreements over the valid inputs are ``popcount(x XOR w) - popcount(w AND NOT
-valid)``; the correction depends only on (output position, channel) and is computed once
-per layer call. Max-pooling commutes with the folded threshold: for a positive BatchNorm
-scale the pooled bit is the OR of the bits, for a negative one the AND.
+Binary layers: the input map is packed along channels, one group of words per pixel,
+and the weights of each kernel offset (ky, kx) likewise; the pre-activation is the sum
+over offsets of ``C - 2 popcount(x XOR w)``. Zero padding is a third value beside +-1: a
+padded input contributes 0, so each offset only adds into the output rectangle whose
+neighbour lies inside the map. The first layer (integer pixels) uses im2col with zero
+padding and an exact integer product. Max-pooling commutes with the folded threshold:
+for a positive BatchNorm scale the pooled bit is the OR of the bits, for a negative one
+the AND. Stored weights keep the (ky, kx, channel) order of one row per output channel.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from mrambnn.bits import n_words, pack_bits, popcount
+from mrambnn.bits import n_words, pack_bits, popcount, unpack_bits
 from mrambnn.engine.layers import Threshold
-from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
+from mrambnn.engine.ops import integer_dense_preactivation
+
+_CHUNK_BYTES = 32 << 20
 
 __all__ = ["Conv", "conv_forward", "im2col"]
 
@@ -102,6 +105,30 @@ def _pool_bits(bits: np.ndarray, direction: np.ndarray) -> np.ndarray:
     return np.where(direction > 0, any_set, all_set)
 
 
+def _binary_conv_preactivation(layer: Conv, bits: np.ndarray) -> np.ndarray:
+    """Pre-activations (N, H, W, out) int32 of a binary conv on bits (N, H, W, C)."""
+    n, h, w, c = bits.shape
+    k, r, n_out = layer.kernel, layer.kernel // 2, layer.out_features
+    x_words = pack_bits(bits)  # (N, H, W, Wc)
+    kernel_bits = unpack_bits(layer.weight_words, layer.in_features).reshape(n_out, k, k, c)
+    w_words = pack_bits(kernel_bits)  # (out, k, k, Wc)
+    a = np.zeros((n, h, w, n_out), dtype=np.int32)
+    per_image = max(1, h * w * n_out * x_words.shape[-1] * 8)
+    chunk = max(1, _CHUNK_BYTES // per_image)
+    for ky in range(k):
+        for kx in range(k):
+            dy, dx = ky - r, kx - r
+            y0, y1, x0, x1 = max(0, -dy), min(h, h - dy), max(0, -dx), min(w, w - dx)
+            if y0 >= y1 or x0 >= x1:
+                continue
+            weights = w_words[None, None, None, :, ky, kx, :]  # (1, 1, 1, out, Wc)
+            for s in range(0, n, chunk):
+                window = x_words[s : s + chunk, y0 + dy : y1 + dy, x0 + dx : x1 + dx, None, :]
+                disagree = popcount(window ^ weights).sum(axis=-1, dtype=np.int32)
+                a[s : s + chunk, y0:y1, x0:x1, :] += c - 2 * disagree
+    return a
+
+
 def conv_forward(layer: Conv, x: np.ndarray) -> np.ndarray:
     """Output bits (N, H', W', out_channels) bool of ``layer`` on ``x`` (N, H, W, C).
 
@@ -109,18 +136,11 @@ def conv_forward(layer: Conv, x: np.ndarray) -> np.ndarray:
     """
     n = len(x)
     h, w, _ = layer.in_shape
-    patches, valid = im2col(x, layer.kernel)  # (N, P, K), (P, K)
-    flat = patches.reshape(n * h * w, layer.in_features)
     if layer.integer_input:
+        patches, _ = im2col(x, layer.kernel)  # (N, P, K), zeros in the padding
+        flat = patches.reshape(n * h * w, layer.in_features)
         a = integer_dense_preactivation(flat, layer.weight_words, layer.in_features)
-        a = a.reshape(n, h * w, layer.out_features)
     else:
-        raw = binary_dense_preactivation(pack_bits(flat), layer.weight_words, layer.in_features)
-        disagree = (layer.in_features - raw.reshape(n, h * w, -1)) // 2
-        valid_words = pack_bits(valid)  # (P, words)
-        outside = popcount(layer.weight_words[None, :, :] & ~valid_words[:, None, :])
-        correction = outside.sum(axis=-1, dtype=np.int32)  # (P, out)
-        n_valid = valid.sum(axis=1, dtype=np.int32)[:, None]  # (P, 1)
-        a = n_valid - 2 * (disagree - correction)
+        a = _binary_conv_preactivation(layer, x)
     bits = layer.head.apply(a).reshape(n, h, w, layer.out_features)
     return _pool_bits(bits, layer.head.direction) if layer.pool else bits
