@@ -51,6 +51,7 @@ def _cmd_data(args: argparse.Namespace) -> None:
 def _cmd_train(args: argparse.Namespace) -> None:
     try:
         from mrambnn.nn import TrainConfig, export_packed_net, train
+        from mrambnn.nn.train import recalibrate_batchnorm
     except ImportError as error:
         raise ValueError("training needs torch: pip install torch==2.13.0") from error
     config = TrainConfig(model=args.arch, dataset=args.dataset, epochs=args.epochs,
@@ -60,7 +61,10 @@ def _cmd_train(args: argparse.Namespace) -> None:
     began = time.perf_counter()
     model, history = train(config, data, checkpoint=args.checkpoint, threads=args.threads,
                            progress=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.recalibrate_bn:
+        recalibrate_batchnorm(model, data.x_train)
     net = export_packed_net(model, data.image_shape, {
+        "batchnorm_recalibrated": bool(args.recalibrate_bn),
         "architecture": args.arch, "dataset": args.dataset, "train_config": vars(config),
         "seed": args.seed, "history": history,
         "command": "mrambnn " + " ".join(sys.argv[1:]),
@@ -157,7 +161,8 @@ def _parser() -> argparse.ArgumentParser:
 
     train_p = sub.add_parser("train", help="train a BNN with torch and write its packed form")
     train_p.add_argument("--arch", default="mlp-3x1024",
-                         help="architecture: mlp-3x1024, mlp-3x2048 or mlp-tiny")
+                         help="architecture: mlp-3x1024, mlp-3x2048, mlp-tiny, vgg-binarynet, "
+                         "vgg-narrow, conv-small, conv-fashion, conv-tiny")
     train_p.add_argument("--dataset", default="mnist", choices=DATASET_NAMES)
     train_p.add_argument("--epochs", type=int, default=50, help="passes over the training set")
     train_p.add_argument("--batch-size", type=int, default=100, help="images per step")
@@ -169,6 +174,9 @@ def _parser() -> argparse.ArgumentParser:
     train_p.add_argument("--hflip", action="store_true", help="random horizontal flips")
     train_p.add_argument("--seed", type=int, default=1, help="initialisation and data-order seed")
     train_p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    train_p.add_argument("--recalibrate-bn", action="store_true",
+                         help="after training, recompute BatchNorm statistics over the "
+                         "training set (recorded in the model's metadata)")
     train_p.add_argument("--checkpoint", type=Path,
                          help="checkpoint file, rewritten each epoch; an existing one is resumed")
     train_p.add_argument("--data-dir", type=Path, help="folder of the data set")

@@ -17,3 +17,18 @@ def test_resume_gives_identical_weights(mnist, tmp_path) -> None:
     for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert [h["test_accuracy"] for h in history] == [h["test_accuracy"] for h in resumed_history]
+
+
+def test_batchnorm_recalibration_gives_exact_training_statistics(mnist) -> None:
+    from mrambnn.nn import build_model
+    from mrambnn.nn.train import images_to_tensor, recalibrate_batchnorm
+
+    torch.manual_seed(0)
+    model = build_model("mlp-tiny", (28, 28, 1), 10)
+    images = mnist.x_train[:1000]
+    recalibrate_batchnorm(model, images, batch_size=250)  # equal batches: exact mean
+    first_linear, first_bn = model[0], model[1]
+    with torch.no_grad():
+        a = first_linear(images_to_tensor(images, model))
+    torch.testing.assert_close(first_bn.running_mean, a.mean(0), rtol=1e-4, atol=0.5)
+    assert first_bn.momentum == 0.1 and not model.training

@@ -95,6 +95,11 @@ def _small_conv(input_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
     return BinaryConvNet(input_shape, ((32, True), (64, True)), (256,), n_classes)
 
 
+def _fashion_conv(input_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
+    """Fashion-MNIST: 64C3-MP2-128C3-MP2-256FC-out."""
+    return BinaryConvNet(input_shape, ((64, True), (128, True)), (256,), n_classes)
+
+
 def _tiny_conv(input_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
     """Tests only: 8C3-8C3-MP2-16FC-out."""
     return BinaryConvNet(input_shape, ((8, False), (8, True)), (16,), n_classes)
@@ -107,6 +112,7 @@ _BUILDERS: dict[str, Callable[[tuple[int, int, int], int], nn.Module]] = {
     "vgg-binarynet": _vgg(128, 1024),  # Courbariaux/Hubara et al. 2016: 88.6 % on CIFAR-10
     "vgg-narrow": _vgg(32, 256),  # a quarter of the width, for CPU training
     "conv-small": _small_conv,
+    "conv-fashion": _fashion_conv,
     "conv-tiny": _tiny_conv,
 }
 MODEL_NAMES = tuple(_BUILDERS)

@@ -21,7 +21,7 @@ from mrambnn.datasets import Dataset
 from mrambnn.nn.layers import clip_latent_weights
 from mrambnn.nn.models import build_model
 
-__all__ = ["TrainConfig", "evaluate", "images_to_tensor", "train"]
+__all__ = ["TrainConfig", "evaluate", "images_to_tensor", "recalibrate_batchnorm", "train"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +100,31 @@ def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray,
             correct += int((model(x).argmax(1).numpy() == labels[i : i + batch_size]).sum())
     model.to(torch.float32)
     return correct / len(images)
+
+
+def recalibrate_batchnorm(model: nn.Module, images: np.ndarray, *, batch_size: int = 500
+                          ) -> nn.Module:
+    """Replace every BatchNorm's running statistics by averages over ``images``.
+
+    Running averages with momentum follow the last few hundred batches and are noisy
+    for binary activations; one pass over the (un-augmented) training images in train
+    mode, with a cumulative average, gives the statistics the weights actually induce
+    (PyTorch averages per-batch statistics with equal weights: exact for the mean when
+    the batches are equal).
+    The weights are untouched; the model is returned in eval mode.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    with torch.no_grad():
+        for i in range(0, len(images), batch_size):
+            model(images_to_tensor(images[i : i + batch_size], model))
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum
+    return model.eval()
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
