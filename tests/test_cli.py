@@ -62,3 +62,12 @@ def test_sweep_end_to_end_on_shipped_model(tmp_path) -> None:
     assert plot.returncode == 0, plot.stderr
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
     assert np.isfinite(float(out.with_suffix(".csv").read_text().splitlines()[1].split(",")[1]))
+
+
+def test_wer_command_and_its_errors() -> None:
+    ok = _run("wer", "--current-ua", "100", "--width-ns", "10")
+    assert ok.returncode == 0 and "WER" in ok.stdout
+    table = _run("wer", "--width-ns", "10")
+    assert table.returncode == 0 and "F^2" in table.stdout and "1e-09" in table.stdout
+    _one_line_error(_run("wer", "--current-ua", "-5", "--width-ns", "3"), "must be > 0 A")
+    _one_line_error(_run("wer", "--preset", "nope"), "choose one of pmtj-40nm")

@@ -73,7 +73,9 @@ def _claim_line(name: str, result: SweepResult) -> str:
     at = result.point(1e-3).summary().mean
     drop = 100 * (clean - at)
     verdict = "holds" if drop <= CLAIM_TOLERANCE_POINTS else "does NOT hold"
-    return (f"- {name}: clean {100 * clean:.2f} %, at BER 1e-3 {100 * at:.2f} % "
+    subset = result.config.n_images
+    scope = f" (first {subset} test images only)" if subset else ""
+    return (f"- {name}{scope}: clean {100 * clean:.2f} %, at BER 1e-3 {100 * at:.2f} % "
             f"(drop {drop:.2f} points): the claim {verdict} "
             f"(tolerance {CLAIM_TOLERANCE_POINTS} point).")
 

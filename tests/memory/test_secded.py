@@ -69,3 +69,26 @@ def test_residual_word_error_matches_closed_form() -> None:
         expected = p_two_plus - only_check_doubles
         low, high = binomial_interval(wrong, n_words, confidence=0.999)
         assert low <= expected <= high, (p, wrong / n_words, expected)
+
+
+def test_protected_memory_fixes_sparse_errors_and_counts_outcomes() -> None:
+    from mrambnn.memory.ecc_channel import SECDEDProtected, store_with_secded
+
+    rng = np.random.default_rng(3)
+    words = rng.integers(0, 2**64, size=(2000, 4), dtype=np.uint64)
+    decoded, counts = store_with_secded(words, 1e-3, rng=np.random.default_rng(4))
+    n = words.size
+    # Single errors per word are all corrected; expect about 72 p n of them.
+    assert abs(counts.corrected - 72e-3 * n) < 5 * np.sqrt(72e-3 * n)
+    # Double errors are detected: about C(72, 2) p^2 n of them; triple errors (which can
+    # be miscorrected) are rarer still: C(72, 3) p^3 n ~ 0.5 here.
+    doubles = stats.binom.pmf(2, 72, 1e-3) * n
+    assert abs(counts.detected - doubles) < 5 * np.sqrt(doubles)
+    assert counts.miscorrected <= 5
+    wrong = int(np.count_nonzero(decoded != words))
+    assert wrong <= counts.detected + counts.miscorrected
+    clean = SECDEDProtected(raw_ber=0.0).corrupt(words, 250, rng=rng)
+    mask = np.uint64((1 << 58) - 1)  # 250 bits = 3 full words + 58 bits
+    np.testing.assert_array_equal(clean[:, :3], words[:, :3])
+    np.testing.assert_array_equal(clean[:, 3], words[:, 3] & mask)
+
