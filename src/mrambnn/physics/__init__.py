@@ -1,7 +1,9 @@
 """ST-MRAM device physics: MTJ parameters, switching (write error rate), energy, area.
 
-Work in progress (issue 3): the exact macrospin write error rate (Fokker-Planck) and the
-closed forms are in place; presets, energy/area, read/retention and calibration follow.
+`switching` gives the exact macrospin write error rate (Fokker-Planck, all regimes);
+`closed_forms` the Neel-Brown and Sun/Butler limits; `sllgs` a stochastic LLGS reference;
+`energy` pulse energy, transistor width and cell area; `reliability` read disturb,
+retention and sensing; `presets` named, cited MTJs.
 """
 
 from mrambnn.physics.closed_forms import kramers_tau, wer_butler, wer_sun, wer_thermal
