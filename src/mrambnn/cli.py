@@ -220,7 +220,8 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("reproduce", help="main job: sweeps, figures and report.md")
     rep.add_argument("--out", type=Path, default=Path("report"), help="report folder")
-    rep.add_argument("--models", nargs="+", default=["mnist-mlp"], help=model_help)
+    rep.add_argument("--models", nargs="+", default=["mnist-mlp", "fashion-conv"],
+                     help=model_help)
     rep.add_argument("--bers", type=_probabilities, default=DEFAULT_BERS,
                      help="comma-separated raw bit error rates")
     rep.add_argument("--draws", type=int, default=20, help="fault patterns per BER (>= 10)")

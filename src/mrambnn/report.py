@@ -49,7 +49,7 @@ class ReproduceConfig:
         workers: processes for the Monte Carlo draws.
     """
 
-    models: tuple[str, ...] = ("mnist-mlp",)
+    models: tuple[str, ...] = ("mnist-mlp", "fashion-conv")
     sweep: SweepConfig = SweepConfig(bers=DEFAULT_BERS, n_draws=20)
     subsets: tuple[tuple[str, int], ...] = (("fashion-conv", 2000),)
     workers: int = 2

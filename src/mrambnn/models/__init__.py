@@ -13,6 +13,7 @@ __all__ = ["SHIPPED_MODELS", "load_model", "resolve_model_path"]
 _HERE = Path(__file__).resolve().parent
 SHIPPED_MODELS: dict[str, str] = {
     "mnist-mlp": "mnist-mlp-3x1024.npz",
+    "fashion-conv": "fashion-conv.npz",
 }
 
 
