@@ -209,7 +209,8 @@ def reproduce(
         "",
         "Every weight of every layer is exposed; each draw stores the network once with an "
         "independent fault pattern (every bit flipped with probability BER) and evaluates the "
-        "full test set on it. CI: Student-t interval of the mean over draws.",
+        "test set on it (all 10,000 images unless a subset is stated below). CI: Student-t "
+        "interval of the mean over draws.",
     ]
     for n in names:
         r = results[n]
