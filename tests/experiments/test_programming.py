@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from mrambnn.bits import pack_signs
-from mrambnn.engine import Affine, Dense, PackedNet, Threshold, predict
 from mrambnn.experiments.programming import (
     EnergySweepConfig,
     energy_at_accuracy_drop,
@@ -20,19 +19,8 @@ MTJ = get_preset("pmtj-40nm")
 
 
 @pytest.fixture(scope="module")
-def toy():
-    rng = np.random.default_rng(0)
-    w1 = pack_signs(rng.choice(np.array([-1, 1], np.int8), (128, 49)))
-    w2 = pack_signs(rng.choice(np.array([-1, 1], np.int8), (4, 128)))
-    net = PackedNet(layers=(
-        Dense(weight_words=w1, in_features=49, integer_input=True,
-              head=Threshold(threshold=np.zeros(128, np.int64),
-                             direction=np.ones(128, np.int8))),
-        Dense(weight_words=w2, in_features=128, integer_input=False,
-              head=Affine(scale=np.ones(4), offset=np.zeros(4)))), input_shape=(7, 7, 1),
-        metadata={"dataset": "toy"})
-    images = rng.integers(0, 256, (400, 7, 7, 1), dtype=np.uint8)
-    return net, images, predict(net, images)
+def toy(make_toy):
+    return make_toy(128, 400)
 
 
 def test_mram_uses_each_direction_wer() -> None:

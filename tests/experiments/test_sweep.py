@@ -3,29 +3,14 @@
 import json
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
-from mrambnn.bits import pack_signs
-from mrambnn.engine import Affine, Dense, PackedNet, Threshold
 from mrambnn.experiments import SweepConfig, SweepResult, run_ber_sweep
 
 
 @pytest.fixture(scope="module")
-def toy():
-    """A random 2-layer packed net and random images (labels = its clean predictions)."""
-    rng = np.random.default_rng(0)
-    w1 = pack_signs(rng.choice(np.array([-1, 1], np.int8), (64, 49)))
-    w2 = pack_signs(rng.choice(np.array([-1, 1], np.int8), (4, 64)))
-    net = PackedNet(layers=(
-        Dense(weight_words=w1, in_features=49, integer_input=True,
-              head=Threshold(threshold=np.zeros(64, np.int64), direction=np.ones(64, np.int8))),
-        Dense(weight_words=w2, in_features=64, integer_input=False,
-              head=Affine(scale=np.ones(4), offset=np.zeros(4)))), input_shape=(7, 7, 1),
-        metadata={"dataset": "toy"})
-    images = rng.integers(0, 256, (300, 7, 7, 1), dtype=np.uint8)
-    from mrambnn.engine import predict
-    return net, images, predict(net, images)
+def toy(make_toy):
+    return make_toy(64, 300)
 
 
 CONFIG = SweepConfig(bers=(0.0, 1e-3, 3e-2, 0.2), n_draws=5, seed=11)

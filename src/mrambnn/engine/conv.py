@@ -74,26 +74,21 @@ class Conv:
         return self.out_features * self.in_features
 
 
-def im2col(x: np.ndarray, kernel: int) -> tuple[np.ndarray, np.ndarray]:
+def im2col(x: np.ndarray, kernel: int) -> np.ndarray:
     """Zero-padded patches of a feature map.
 
     Args:
-        x: (N, H, W, C) values (bool bits or integers).
+        x: (N, H, W, C) values.
     Returns:
-        patches (N, H*W, k*k*C) in (ky, kx, channel) order, and the valid mask
-        (H*W, k*k*C) bool (False where the patch reaches into the padding).
+        patches (N, H*W, k*k*C) in (ky, kx, channel) order; 0 where a patch reaches into
+        the padding.
     """
     n, h, w, c = x.shape
     r = kernel // 2
     padded = np.zeros((n, h + 2 * r, w + 2 * r, c), dtype=x.dtype)
     padded[:, r : r + h, r : r + w] = x
     windows = np.lib.stride_tricks.sliding_window_view(padded, (kernel, kernel), axis=(1, 2))
-    patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n, h * w, kernel * kernel * c)
-    inside = np.zeros((h + 2 * r, w + 2 * r), dtype=bool)
-    inside[r : r + h, r : r + w] = True
-    valid = np.lib.stride_tricks.sliding_window_view(inside, (kernel, kernel))
-    valid = np.repeat(valid.reshape(h * w, kernel * kernel), c, axis=1)
-    return patches, valid
+    return windows.transpose(0, 1, 2, 4, 5, 3).reshape(n, h * w, kernel * kernel * c)
 
 
 def _pool_bits(bits: np.ndarray, direction: np.ndarray) -> np.ndarray:
@@ -137,7 +132,7 @@ def conv_forward(layer: Conv, x: np.ndarray) -> np.ndarray:
     n = len(x)
     h, w, _ = layer.in_shape
     if layer.integer_input:
-        patches, _ = im2col(x, layer.kernel)  # (N, P, K), zeros in the padding
+        patches = im2col(x, layer.kernel)  # (N, P, K), zeros in the padding
         flat = patches.reshape(n * h * w, layer.in_features)
         a = integer_dense_preactivation(flat, layer.weight_words, layer.in_features)
     else:
