@@ -19,7 +19,7 @@ decodes to a wrong codeword (a miscorrection).
 """
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -110,7 +110,7 @@ class SECDEDCode:
                           corrected=result.corrected, detected=result.detected)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _galois_bch(n_full: int, k_full: int) -> Any:
     try:
         import galois
