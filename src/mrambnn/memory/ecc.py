@@ -49,10 +49,17 @@ class CodeDecode:
 class BlockCode(Protocol):
     """A systematic (n, k) binary block code correcting ``t`` errors per word."""
 
-    name: str
-    n: int
-    k: int
-    t: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def n(self) -> int: ...
+
+    @property
+    def k(self) -> int: ...
+
+    @property
+    def t(self) -> int: ...
 
     def encode(self, data: np.ndarray) -> np.ndarray: ...
 

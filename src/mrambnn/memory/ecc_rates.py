@@ -42,17 +42,20 @@ def uncorrectable_word_rate(code: BlockCode | str, raw_ber: float) -> float:
     return float(binom.sf(code.t, code.n, p))
 
 
-def _error_counts(code: BlockCode, terms: int) -> np.ndarray:
-    return np.arange(code.t + 1, min(code.n, code.t + terms) + 1)
+def _error_counts(code: BlockCode) -> np.ndarray:
+    return np.arange(code.t + 1, code.n + 1)
 
 
-def residual_word_error_rate(code: BlockCode | str, raw_ber: float, *, terms: int = 12
-                             ) -> float:
+def _miscorrection(code: BlockCode, j: np.ndarray) -> np.ndarray:
+    return np.array([miscorrection_probability(code, int(x)) for x in j])
+
+
+def residual_word_error_rate(code: BlockCode | str, raw_ber: float) -> float:
     """P(the decoded data word differs from the stored one) (module docstring)."""
     code = _code(code)
     p = check_probability("raw_ber", raw_ber)
-    j = _error_counts(code, terms)
-    mu = np.array([miscorrection_probability(code, int(x)) for x in j])
+    j = _error_counts(code)
+    mu = _miscorrection(code, j)
     parity_only = comb(code.n - code.k, j) / comb(code.n, j)
     return float(np.sum(binom.pmf(j, code.n, p) * (1 - (1 - mu) * parity_only)))
 
@@ -71,15 +74,14 @@ def miscorrection_probability(code: BlockCode | str, n_errors: int) -> float:
     return min(1.0, sphere / 2.0 ** (code.n - code.k))
 
 
-def residual_ber(code: BlockCode | str, raw_ber: float, *, terms: int = 12) -> float:
-    """Wrong data bits per data bit after decoding (module docstring); the sum over j
-    is cut after ``terms`` terms beyond t (the rest is below 1e-12 of it for p < 0.05)."""
+def residual_ber(code: BlockCode | str, raw_ber: float) -> float:
+    """Wrong data bits per data bit after decoding (module docstring)."""
     code = _code(code)
     p = check_probability("raw_ber", raw_ber)
     if code.t == 0:
         return p
-    j = _error_counts(code, terms)
-    mu = np.array([miscorrection_probability(code, int(x)) for x in j])
+    j = _error_counts(code)
+    mu = _miscorrection(code, j)
     return float(np.sum(binom.pmf(j, code.n, p) * (j + mu * code.t)) / code.n)
 
 

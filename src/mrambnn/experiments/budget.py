@@ -1,0 +1,200 @@
+"""The system budget: ECC with strong pulses against no ECC with weak pulses.
+
+(a) A conventional memory protects each word with a code and programs it at the raw BER
+    that meets a reliability target (default: uncorrectable word rate 1e-9).
+(b) The BNN memory drops the code and programs at the largest BER whose measured mean
+    accuracy stays within a tolerance of the clean accuracy (its BER sweep).
+Both turn their raw BER into a write pulse with the same physics: at a fixed width, the
+current for which ``switching_fraction * mean(WER_ap2p, WER_p2ap) = BER``; that current
+sizes the access transistor and so the cell.
+
+`cheapest_condition` is the iso-accuracy optimizer: over pulse widths and codes (none
+included), the lowest-energy condition whose residual BER meets the tolerance.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from mrambnn.memory.cost import CostConfig, EnergyBreakdown, system_cost
+from mrambnn.memory.ecc import CODE_NAMES, get_code
+from mrambnn.memory.ecc_rates import raw_ber_for_residual
+from mrambnn.physics.energy import (
+    WriteCircuit,
+    WritePulse,
+    cell_area,
+    max_current,
+    pulse_at,
+    pulse_energy,
+)
+from mrambnn.physics.mtj import MTJ
+from mrambnn.physics.switching import current_for_wer
+
+__all__ = ["ECC_CODES", "BudgetRow", "ProgrammingPoint", "budget_table", "cheapest_condition",
+           "pulse_for_ber", "scaled_delta", "tolerable_ber"]
+
+ECC_CODES = tuple(c for c in CODE_NAMES if c != "none")
+
+
+def tolerable_ber(points: Sequence[dict[str, Any]], tolerance: float) -> float:
+    """Largest raw BER whose mean accuracy is at least clean - ``tolerance``.
+
+    ``points``: BER sweep rows (dicts with 'ber' and 'mean'), one at ber = 0 (clean).
+    Interpolates linearly in log(BER) between the last passing and the first failing
+    grid point; raises if even the smallest nonzero BER fails.
+    """
+    rows = sorted(points, key=lambda r: r["ber"])
+    if not rows or rows[0]["ber"] != 0:
+        raise ValueError("the BER sweep needs a clean point at ber = 0")
+    target = rows[0]["mean"] - tolerance
+    nonzero = [r for r in rows[1:] if r["ber"] > 0]
+    if not nonzero or nonzero[0]["mean"] < target:
+        raise ValueError("no swept BER keeps the accuracy within the tolerance")
+    for good, bad in zip(nonzero, nonzero[1:], strict=False):
+        if bad["mean"] < target:
+            f = (good["mean"] - target) / (good["mean"] - bad["mean"])
+            return float(np.exp(np.log(good["ber"]) + f * (np.log(bad["ber"])
+                                                             - np.log(good["ber"]))))
+    return float(nonzero[-1]["ber"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammingPoint:
+    """The write pulses that reach a raw BER and their cost per stored bit.
+
+    Attributes:
+        raw_ber: the raw bit error rate reached.
+        wer: the WER each direction is programmed at (``raw_ber / switching_fraction``).
+        currents, widths: (AP->P, P->AP) pulse currents (A) and widths (s).
+        energy_per_bit: mean pulse energy of the two directions, J.
+        cell_area_f2: 1T1R cell sized for the larger current, F^2.
+    """
+
+    raw_ber: float
+    wer: float
+    currents: tuple[float, float]
+    widths: tuple[float, float]
+    energy_per_bit: float
+    cell_area_f2: float
+
+
+def pulse_for_ber(mtj: MTJ, circuit: WriteCircuit, raw_ber: float, *, width: float,
+                  switching_fraction: float) -> ProgrammingPoint:
+    """Pulses of ``width`` (s) whose raw BER is ``raw_ber``.
+
+    Each direction gets the smallest current that reaches ``wer = raw_ber /
+    switching_fraction`` in ``width``; where the supply cannot drive that current
+    (``max_current``), the pulse is lengthened at the largest current instead.
+    """
+    if not 0 < raw_ber < 0.5 * switching_fraction:
+        raise ValueError(f"raw BER must be in (0, {0.5 * switching_fraction}), got {raw_ber}")
+    wer = raw_ber / switching_fraction
+    currents, widths, energies = [], [], []
+    for direction in ("ap2p", "p2ap"):
+        top = max_current(mtj, circuit, direction)
+        try:
+            current = current_for_wer(mtj, wer, width=width, direction=direction)
+        except ValueError:
+            current = np.inf
+        if current <= top:
+            pulse = WritePulse(current=current, width=width, wer=wer,
+                               energy=pulse_energy(circuit, current=current, width=width),
+                               transistor_width=0.0, area_f2=cell_area(circuit, current))
+        else:
+            pulse = pulse_at(mtj, circuit, wer=wer, current=top, direction=direction)
+        currents.append(pulse.current)
+        widths.append(pulse.width)
+        energies.append(pulse.energy)
+    return ProgrammingPoint(raw_ber=raw_ber, wer=wer, currents=(currents[0], currents[1]),
+                            widths=(widths[0], widths[1]),
+                            energy_per_bit=float(np.mean(energies)),
+                            cell_area_f2=cell_area(circuit, max(currents)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetRow:
+    """One memory configuration: its code, pulse and system cost."""
+
+    label: str
+    pulse: ProgrammingPoint
+    cost: EnergyBreakdown
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "raw_ber": self.pulse.raw_ber, "wer": self.pulse.wer,
+                "current_ap2p": self.pulse.currents[0], "current_p2ap": self.pulse.currents[1],
+                "width_ap2p": self.pulse.widths[0], "width_p2ap": self.pulse.widths[1],
+                **self.cost.as_dict()}
+
+
+def _row(label: str, code: str, raw_ber: float, *, mtj: MTJ, circuit: WriteCircuit,
+         config: CostConfig, n_synapses: int, data_bits: int) -> BudgetRow:
+    pulse = pulse_for_ber(mtj, circuit, raw_ber, width=config.pulse_width,
+                          switching_fraction=config.switching_fraction)
+    cost = system_cost(n_synapses=n_synapses, data_bits=data_bits, code=code,
+                       write_energy_per_bit=pulse.energy_per_bit,
+                       cell_area_f2=pulse.cell_area_f2, config=config)
+    return BudgetRow(label=label, pulse=pulse, cost=cost)
+
+
+def budget_table(*, n_synapses: int, data_bits: int, bnn_ber: float, mtj: MTJ,
+                 circuit: WriteCircuit, config: CostConfig, target: float = 1e-9
+                 ) -> dict[str, Any]:
+    """Every ECC configuration at the reliability ``target`` (uncorrectable word rate),
+    a conventional no-ECC memory at the same target, and the BNN memory at ``bnn_ber``.
+
+    Returns a dict: 'rows' (label -> `BudgetRow`), 'best_ecc' (label), and the energy and
+    area ratios of the cheapest ECC configuration over the BNN memory.
+    """
+    common = dict(mtj=mtj, circuit=circuit, config=config, n_synapses=n_synapses,
+                  data_bits=data_bits)
+    rows = {f"{code} (strong)": _row(f"{code} (strong)", code,
+                                     raw_ber_for_residual(code, target), **common)
+            for code in ECC_CODES}
+    rows["none (strong)"] = _row("none (strong)", "none",
+                                 raw_ber_for_residual("none", target), **common)
+    rows["none (weak, BNN)"] = _row("none (weak, BNN)", "none", bnn_ber, **common)
+    ecc = [rows[f"{c} (strong)"] for c in ECC_CODES]
+    best = min(ecc, key=lambda r: r.cost.total_energy)
+    bnn = rows["none (weak, BNN)"]
+    return {"rows": rows, "best_ecc": best.label, "target": target, "bnn_ber": bnn_ber,
+            "energy_ratio": best.cost.total_energy / bnn.cost.total_energy,
+            "area_ratio": best.cost.total_area / bnn.cost.total_area}
+
+
+def scaled_delta(mtj: MTJ, delta: float) -> MTJ:
+    """The same junction technology at another thermal stability: ic0 scales with delta
+    (macrospin: ic0 = 4 e alpha delta kB T / (hbar eta))."""
+    factor = delta / mtj.delta
+    return replace(mtj, delta=delta, ic0_p2ap=mtj.ic0_p2ap * factor,
+                   ic0_ap2p=mtj.ic0_ap2p * factor,
+                   source=f"{mtj.source}; delta scaled to {delta:g} (ic0 in proportion)")
+
+
+def cheapest_condition(*, n_synapses: int, data_bits: int, tolerable: float, mtj: MTJ,
+                       circuit: WriteCircuit, config: CostConfig,
+                       widths: Sequence[float] = tuple(np.geomspace(2e-9, 100e-9, 12)),
+                       codes: Sequence[str] = CODE_NAMES) -> dict[str, Any]:
+    """Iso-accuracy optimizer: the (code, width, current) of lowest system energy whose
+    residual BER after decoding is at most ``tolerable`` (the BNN's tolerable BER).
+
+    Returns {'best': row dict, 'candidates': [row dicts]}; infeasible pulses are skipped.
+    """
+    candidates = []
+    for code in codes:
+        raw = tolerable if get_code(code).t == 0 else raw_ber_for_residual(
+            code, tolerable, measure="bit")
+        raw = min(raw, 0.49 * config.switching_fraction)  # a BER beyond 1/2 means nothing
+        for width in widths:
+            try:
+                row = _row(code, code, raw, mtj=mtj, circuit=circuit,
+                           config=replace(config, pulse_width=float(width)),
+                           n_synapses=n_synapses, data_bits=data_bits)
+            except ValueError:
+                continue
+            candidates.append(row.as_dict())
+    if not candidates:
+        raise ValueError("no pulse in the searched widths reaches the tolerable BER")
+    best = min(candidates, key=lambda r: r["total_energy"])
+    return {"best": best, "candidates": candidates, "tolerable_ber": tolerable}

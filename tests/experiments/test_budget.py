@@ -1,0 +1,81 @@
+"""Budget: tolerable BER from a sweep, pulses for a BER, the ECC vs BNN table, optimizer."""
+
+import numpy as np
+import pytest
+
+from mrambnn.experiments.budget import (
+    budget_table,
+    cheapest_condition,
+    pulse_for_ber,
+    scaled_delta,
+    tolerable_ber,
+)
+from mrambnn.memory.cost import CostConfig
+from mrambnn.memory.ecc_rates import residual_ber
+from mrambnn.physics.energy import WriteCircuit
+from mrambnn.physics.presets import get_preset
+from mrambnn.physics.switching import write_error_rate
+
+MTJ = get_preset("pmtj-40nm")
+CIRCUIT = WriteCircuit()
+
+
+def _sweep(means):
+    bers = (0.0, 1e-4, 1e-3, 1e-2, 1e-1)
+    return [{"ber": b, "mean": m} for b, m in zip(bers, means, strict=True)]
+
+
+def test_tolerable_ber_interpolates_in_log_ber():
+    points = _sweep([0.99, 0.99, 0.989, 0.983, 0.90])
+    # 0.985 lies two thirds of the way from 1e-3 (0.989) to 1e-2 (0.983)
+    assert tolerable_ber(points, 0.005) == pytest.approx(10 ** (-3 + 2 / 3))
+    assert tolerable_ber(_sweep([0.99] * 5), 0.005) == 0.1
+    with pytest.raises(ValueError, match="within the tolerance"):
+        tolerable_ber(_sweep([0.99, 0.90, 0.9, 0.9, 0.9]), 0.005)
+    with pytest.raises(ValueError, match="clean point"):
+        tolerable_ber(_sweep([0.99] * 5)[1:], 0.005)
+
+
+def test_pulse_reaches_its_ber_and_weaker_targets_cost_less():
+    strong = pulse_for_ber(MTJ, CIRCUIT, 1e-6, width=10e-9, switching_fraction=0.5)
+    weak = pulse_for_ber(MTJ, CIRCUIT, 1e-2, width=10e-9, switching_fraction=0.5)
+    for point in (strong, weak):
+        wers = [float(write_error_rate(MTJ, current=c, width=w, direction=d))
+                for c, w, d in zip(point.currents, point.widths, ("ap2p", "p2ap"), strict=True)]
+        assert np.allclose(wers, point.wer, rtol=1e-3)
+    assert weak.energy_per_bit < strong.energy_per_bit
+    assert weak.cell_area_f2 < strong.cell_area_f2
+    with pytest.raises(ValueError, match="raw BER"):
+        pulse_for_ber(MTJ, CIRCUIT, 0.3, width=10e-9, switching_fraction=0.5)
+
+
+def test_budget_table_ratios_and_workload_trend():
+    kwargs = dict(n_synapses=100_000, data_bits=102_400, bnn_ber=1e-2, mtj=MTJ,
+                  circuit=CIRCUIT)
+    write_heavy = budget_table(config=CostConfig(reads_per_write=1.0), **kwargs)
+    read_heavy = budget_table(config=CostConfig(reads_per_write=1e5), **kwargs)
+    rows = write_heavy["rows"]
+    bnn = rows["none (weak, BNN)"]
+    assert write_heavy["energy_ratio"] > 1 and write_heavy["area_ratio"] > 1
+    assert bnn.cost.write < rows["none (strong)"].cost.write
+    best = rows[write_heavy["best_ecc"]]
+    assert write_heavy["energy_ratio"] == pytest.approx(
+        best.cost.total_energy / bnn.cost.total_energy)
+    # reads dominate a read-heavy workload: the ratio tends to the parity + decoder overhead
+    assert 1 < read_heavy["energy_ratio"] < write_heavy["energy_ratio"]
+
+
+def test_scaled_delta_keeps_the_efficiency():
+    low = scaled_delta(MTJ, 40.0)
+    assert low.delta == 40.0 and low.ic0_p2ap == pytest.approx(MTJ.ic0_p2ap * 40 / 60)
+
+
+def test_optimizer_meets_the_tolerance_at_least_cost():
+    result = cheapest_condition(n_synapses=100_000, data_bits=102_400, tolerable=1e-3,
+                                mtj=MTJ, circuit=CIRCUIT, config=CostConfig(),
+                                widths=(5e-9, 10e-9, 20e-9),
+                                codes=("none", "secded-72-64"))
+    best = result["best"]
+    assert all(best["total_energy"] <= c["total_energy"] for c in result["candidates"])
+    for row in result["candidates"]:
+        assert residual_ber(row["code"], row["raw_ber"]) <= 1e-3 * (1 + 1e-6)
