@@ -16,7 +16,7 @@ LEVELS = {
     "physics": 1, "engine": 1,
     "memory": 2, "nn": 2, "models": 2,
     "experiments": 3,
-    "plots": 4, "plots_physics": 4, "report": 4.5,
+    "plots": 4, "plots_physics": 4, "plots_budget": 4, "report": 4.5, "report_budget": 4.4,
     "cli": 5,
 }
 ROOT_ALLOWED = {"mrambnn"}  # `from mrambnn import __version__`

@@ -71,3 +71,22 @@ def test_wer_command_and_its_errors() -> None:
     assert table.returncode == 0 and "F^2" in table.stdout and "1e-09" in table.stdout
     _one_line_error(_run("wer", "--current-ua", "-5", "--width-ns", "3"), "must be > 0 A")
     _one_line_error(_run("wer", "--preset", "nope"), "choose one of pmtj-40nm")
+
+
+def test_budget_command_from_a_sweep_file_and_its_errors(tmp_path) -> None:
+    sweep = _run("sweep", "--bers", "0,0.001,0.01,0.1", "--draws", "2", "--n-images", "300",
+                 "--workers", "1", "--out", str(tmp_path / "s.json"))
+    assert sweep.returncode == 0, sweep.stderr
+    config = tmp_path / "cost.toml"
+    config.write_text("[cost]\nreads_per_write = 10\nread_energy_per_bit = 2e-13\n")
+    result = _run("budget", "--sweep", str(tmp_path / "s.json"), "--config", str(config),
+                  "--out", str(tmp_path / "b"))
+    assert result.returncode == 0, result.stderr
+    assert "energy ratio" in result.stdout and "tolerable BER" in result.stdout
+    report = (tmp_path / "b" / "budget.md").read_text()
+    assert "`reads_per_write` = 10" in report and "Cheapest ECC configuration" in report
+    assert (tmp_path / "b" / "budget-trends-s.png").exists() or any(
+        (tmp_path / "b").glob("budget-trends-*.png"))
+    config.write_text("[cost]\nread_energy = 1\n")
+    _one_line_error(_run("budget", "--sweep", str(tmp_path / "s.json"), "--config",
+                         str(config), "--out", str(tmp_path / "c")), "unknown cost parameter")

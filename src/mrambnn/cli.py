@@ -15,7 +15,14 @@ from tqdm import tqdm
 from mrambnn import __version__
 from mrambnn.datasets import DATASET_NAMES, DataError, fetch, load_dataset
 from mrambnn.engine import ModelFileError, accuracy, save_packed_net
-from mrambnn.experiments import DEFAULT_BERS, SweepConfig, SweepResult, read_json, run_ber_sweep
+from mrambnn.experiments import (
+    DEFAULT_BERS,
+    SweepConfig,
+    SweepResult,
+    read_json,
+    run_ber_sweep,
+    write_atomic,
+)
 from mrambnn.models import SHIPPED_MODELS, load_model
 
 __all__ = ["main"]
@@ -134,6 +141,44 @@ def _cmd_wer(args: argparse.Namespace) -> None:
               f"{p.area_f2:>6.1f} F^2")
 
 
+def _cmd_budget(args: argparse.Namespace) -> None:
+    from mrambnn.experiments.budget_run import BudgetConfig, run_budget
+    from mrambnn.memory.cost import load_cost_config
+    from mrambnn.physics.presets import get_preset
+    from mrambnn.report_budget import budget_section
+
+    mtj = get_preset(args.preset)
+    overrides = {} if args.reads_per_write is None else {"reads_per_write": args.reads_per_write}
+    cost = load_cost_config(args.config, **overrides)
+    net = load_model(args.model)
+    name = Path(args.model).stem
+    out = Path(args.out)
+    if args.sweep is not None:
+        points = SweepResult.from_dict(read_json(args.sweep)).to_dict()["points"]
+    else:
+        data = load_dataset(net.metadata.get("dataset", "mnist"), args.data_dir)
+        config = SweepConfig(n_draws=args.draws, n_images=args.n_images)
+        total = sum(1 if b == 0 else config.n_draws for b in config.bers)
+        points = run_ber_sweep(net, data.x_test, data.y_test, config,
+                               out=out / f"sweep-{name}.json", workers=args.workers,
+                               progress=_bar("BER sweep", total)).to_dict()["points"]
+    budget = BudgetConfig(tolerance=args.tolerance / 100, target=args.target)
+    result = run_budget(net, points, mtj=mtj, cost=cost, config=budget,
+                        out=out / f"budget-{name}.json")
+    lines = budget_section(result, out, name)
+    write_atomic(out / "budget.md", "\n".join(lines) + "\n")
+    table = result["table"]
+    print(f"tolerable BER without ECC: {result['tolerable_ber']:.3g}")
+    for label, row in table["rows"].items():
+        print(f"{label:26s} raw BER {row['raw_ber']:.2e}  write "
+              f"{row['write_energy_per_bit'] * 1e12:.3f} pJ/bit  cell {row['cell_area_f2']:.1f}"
+              f" F^2  total {row['total_energy'] * 1e6:.3f} uJ  area "
+              f"{row['total_area'] * 1e6:.4f} mm^2")
+    print(f"cheapest ECC: {table['best_ecc']}; energy ratio {table['energy_ratio']:.2f}x, "
+          f"area ratio {table['area_ratio']:.2f}x; optimum: {result['optimum']['code']} "
+          f"-> {out / 'budget.md'}")
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> None:
     from mrambnn.report import ReproduceConfig, reproduce
 
@@ -217,6 +262,25 @@ def _parser() -> argparse.ArgumentParser:
                        help="target WERs when current and width are not both given")
     wer_p.add_argument("--vdd", type=float, default=0.9, help="write supply, volt")
     wer_p.set_defaults(func=_cmd_wer)
+
+    bud = sub.add_parser("budget", help="system energy and area: ECC + strong pulses vs no "
+                         "ECC + weak pulses, with the iso-accuracy optimum")
+    bud.add_argument("--model", default="mnist-mlp", help=model_help)
+    bud.add_argument("--sweep", type=Path, help="the model's BER sweep JSON (default: run "
+                     "one with --draws)")
+    bud.add_argument("--draws", type=int, default=5, help="draws per BER if sweeping")
+    bud.add_argument("--n-images", type=int, default=None, help="test subset if sweeping")
+    bud.add_argument("--tolerance", type=float, default=0.5,
+                     help="accepted accuracy drop, points (default 0.5)")
+    bud.add_argument("--target", type=float, default=1e-9,
+                     help="uncorrectable word rate the ECC memories must meet")
+    bud.add_argument("--preset", default="pmtj-40nm", help="MTJ preset")
+    bud.add_argument("--config", type=Path, help="TOML file overriding cost parameters")
+    bud.add_argument("--reads-per-write", type=float, help="inferences per deployment")
+    bud.add_argument("--workers", type=int, default=2, help="parallel processes")
+    bud.add_argument("--data-dir", type=Path, help="folder of the test data")
+    bud.add_argument("--out", type=Path, default=Path("budget"), help="output folder")
+    bud.set_defaults(func=_cmd_budget)
 
     rep = sub.add_parser("reproduce", help="main job: sweeps, figures and report.md")
     rep.add_argument("--out", type=Path, default=Path("report"), help="report folder")

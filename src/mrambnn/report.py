@@ -14,6 +14,7 @@ from mrambnn import __version__
 from mrambnn.datasets import load_dataset
 from mrambnn.engine import PackedNet, accuracy
 from mrambnn.experiments import DEFAULT_BERS, SweepConfig, SweepResult, run_ber_sweep, write_atomic
+from mrambnn.experiments.budget_run import BudgetConfig, run_budget
 from mrambnn.experiments.programming import (
     EnergySweepConfig,
     energy_at_accuracy_drop,
@@ -30,6 +31,7 @@ from mrambnn.plots_physics import (
     plot_energy_vs_target_wer,
     plot_wer_vs_width,
 )
+from mrambnn.report_budget import budget_section
 
 __all__ = ["ReproduceConfig", "reproduce"]
 
@@ -59,6 +61,8 @@ class ReproduceConfig:
         width=10e-9, currents=tuple(float(c) for c in [70e-6, 78e-6, 84e-6, 88e-6, 92e-6,
                                                         96e-6, 100e-6, 108e-6, 125e-6,
                                                         150e-6, 180e-6]), n_draws=10)
+    budget_model: str = "mnist-mlp"
+    budget: BudgetConfig = BudgetConfig()
 
 
 def _row(result: SweepResult, ber: float) -> str:
@@ -188,6 +192,13 @@ def reproduce(
     names = list(results)
     plot_accuracy_vs_ber([results[n] for n in names], names, out_dir / "accuracy_vs_ber.png")
     physics_lines = _physics_section(config, results, out_dir, data_dir, progress)
+    budget_lines: list[str] = []
+    if config.budget_model in results:
+        budget = run_budget(load_model(config.budget_model),
+                            results[config.budget_model].to_dict()["points"],
+                            mtj=get_preset(config.mtj_preset), config=config.budget,
+                            out=out_dir / f"budget-{config.budget_model}.json")
+        budget_lines = budget_section(budget, out_dir, config.budget_model)
     wall = time.perf_counter() - began
     lines = [
         "# mrambnn reproduction report",
@@ -228,7 +239,7 @@ def reproduce(
             "|---|---|---|---|",
             *[_row(r, p.ber) for p in r.points],
         ]
-    lines += physics_lines
+    lines += physics_lines + budget_lines
     report = out_dir / "report.md"
     write_atomic(report, "\n".join(lines) + "\n")
     return report
