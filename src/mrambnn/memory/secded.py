@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SECDED", "DecodeResult"]
+__all__ = ["SECDED", "SYNDROMES", "DecodeResult"]
 
 _N_DATA = 64
 _N_CHECK = 7
@@ -29,6 +29,9 @@ _SYNDROME_TO_DATA = np.full(128, -2, dtype=np.int64)
 _SYNDROME_TO_DATA[[1 << j for j in range(_N_CHECK)]] = -1
 _SYNDROME_TO_DATA[0] = -1
 _SYNDROME_TO_DATA[_POSITIONS] = np.arange(_N_DATA)
+# 7-bit syndrome of an error in each of the 72 stored bits: data bits, check bits, and the
+# overall parity bit (syndrome 0). A syndrome XOR <= 71 always names some position.
+SYNDROMES = np.concatenate([_POSITIONS, [1 << j for j in range(_N_CHECK)], [0]])
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
