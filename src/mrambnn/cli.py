@@ -86,7 +86,7 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
     net = load_model(args.model)
     data = load_dataset(net.metadata.get("dataset", "mnist"), args.data_dir)
     config = SweepConfig(bers=args.bers, n_draws=args.draws, seed=args.seed,
-                         layers=args.layers, n_images=args.n_images)
+                         layers=args.layers, n_images=args.n_images, code=args.code)
     total = sum(1 if b == 0 else config.n_draws for b in config.bers)
     result = run_ber_sweep(net, data.x_test, data.y_test, config, out=args.out,
                            workers=args.workers, progress=_bar("BER sweep", total))
@@ -239,6 +239,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="comma-separated indices of the exposed layers (default all)")
     sweep_p.add_argument("--n-images", type=int, default=None,
                          help="use the first N test images (default all)")
+    sweep_p.add_argument("--code", default="none",
+                         help="memory code in the loop: none, secded-72-64, bch-dec-78-64, "
+                         "bch-tec-85-64, bch-dec-532-512 (BER = raw BER of stored bits)")
     sweep_p.add_argument("--workers", type=int, default=2, help="parallel processes")
     sweep_p.add_argument("--data-dir", type=Path, help="folder of the test data")
     sweep_p.add_argument("--out", type=Path, default=Path("sweep.json"),

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from mrambnn.experiments.deploy import check_layers, corrupt_net
 from mrambnn.experiments.results import provenance, read_json, write_atomic
 from mrambnn.experiments.stats import MeanInterval, mean_interval
 from mrambnn.memory import BitFlip, FaultModel
+from mrambnn.memory.ecc import get_code
+from mrambnn.memory.ecc_channel import ECCProtected
 from mrambnn.memory.faults import check_probability
 
 __all__ = [
@@ -52,6 +55,9 @@ class SweepConfig:
         layers: indices of the exposed layers (None = all).
         n_images: evaluate the first n test images (None = all).
         confidence: level of the confidence interval of the mean accuracy.
+        code: 'none' stores the weights as they are; any other `mrambnn.memory.ecc` code
+            puts encoding and decoding in the loop, the raw BER then hitting every stored
+            bit (data and parity) and the network running on what the decoder returns.
     """
 
     bers: tuple[float, ...] = DEFAULT_BERS
@@ -60,8 +66,10 @@ class SweepConfig:
     layers: tuple[int, ...] | None = None
     n_images: int | None = None
     confidence: float = 0.95
+    code: str = "none"
 
     def __post_init__(self) -> None:
+        get_code(self.code)
         if not self.bers:
             raise ValueError("bers must not be empty")
         for ber in self.bers:
@@ -237,7 +245,8 @@ def run_ber_sweep(
     if config.n_images is not None:
         images, labels = images[: config.n_images], labels[: config.n_images]
     done = _resume(out, config)
-    plan = DrawPlan(fault_for=_bit_flip, seed=config.seed, layers=config.layers)
+    plan = DrawPlan(fault_for=partial(_fault, config.code), seed=config.seed,
+                    layers=config.layers)
     todo = [(ber, 1 if ber == 0 else config.n_draws) for ber in config.bers if ber not in done]
     for ber, draws in evaluate_points(net, images, labels, plan, todo, workers=workers,
                                       progress=progress):
@@ -249,5 +258,5 @@ def run_ber_sweep(
     return SweepResult(config=config, model=net.metadata, points=points)
 
 
-def _bit_flip(ber: float) -> FaultModel:
-    return BitFlip(ber=ber)
+def _fault(code: str, ber: float) -> FaultModel:
+    return BitFlip(ber=ber) if code == "none" else ECCProtected(code=code, raw_ber=ber)
