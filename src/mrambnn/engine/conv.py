@@ -2,10 +2,11 @@
 
 Binary layers: the input map is packed along channels, one group of words per pixel,
 and the weights of each kernel offset (ky, kx) likewise; the pre-activation is the sum
-over offsets of ``C - 2 popcount(x XOR w)``. Zero padding is a third value beside +-1: a
-padded input contributes 0, so each offset only adds into the output rectangle whose
-neighbour lies inside the map. The first layer (integer pixels) uses im2col with zero
-padding and an exact integer product. Max-pooling commutes with the folded threshold:
+over offsets of ``C - 2 popcount(x XOR w)``; the first layer (integer pixels) sums exact
+integer products instead. Zero padding is a third value beside +-1: a padded input
+contributes 0, so offsets whose neighbour lies outside the map are skipped. One compiled
+kernel (`mrambnn.engine.kernels.conv_bits`) does the layer, threshold and pooling.
+Max-pooling commutes with the folded threshold:
 for a positive BatchNorm scale the pooled bit is the OR of the bits, for a negative one
 the AND. Stored weights keep the (ky, kx, channel) order of one row per output channel.
 """
@@ -14,13 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mrambnn.bits import n_words, pack_bits, popcount, unpack_bits
+from mrambnn.bits import n_words, pack_bits, unpack_bits
+from mrambnn.engine.kernels import conv_bits
 from mrambnn.engine.layers import Threshold
-from mrambnn.engine.ops import integer_dense_preactivation
 
-_CHUNK_BYTES = 32 << 20
-
-__all__ = ["Conv", "conv_forward", "im2col"]
+__all__ = ["Conv", "conv_forward"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -74,68 +73,17 @@ class Conv:
         return self.out_features * self.in_features
 
 
-def im2col(x: np.ndarray, kernel: int) -> np.ndarray:
-    """Zero-padded patches of a feature map.
-
-    Args:
-        x: (N, H, W, C) values.
-    Returns:
-        patches (N, H*W, k*k*C) in (ky, kx, channel) order; 0 where a patch reaches into
-        the padding.
-    """
-    n, h, w, c = x.shape
-    r = kernel // 2
-    padded = np.zeros((n, h + 2 * r, w + 2 * r, c), dtype=x.dtype)
-    padded[:, r : r + h, r : r + w] = x
-    windows = np.lib.stride_tricks.sliding_window_view(padded, (kernel, kernel), axis=(1, 2))
-    return windows.transpose(0, 1, 2, 4, 5, 3).reshape(n, h * w, kernel * kernel * c)
-
-
-def _pool_bits(bits: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """2x2 pooling of (N, H, W, C) bits: OR where direction is +1, AND where -1."""
-    n, h, w, c = bits.shape
-    blocks = bits.reshape(n, h // 2, 2, w // 2, 2, c)
-    any_set = blocks.any(axis=(2, 4))
-    all_set = blocks.all(axis=(2, 4))
-    return np.where(direction > 0, any_set, all_set)
-
-
-def _binary_conv_preactivation(layer: Conv, bits: np.ndarray) -> np.ndarray:
-    """Pre-activations (N, H, W, out) int32 of a binary conv on bits (N, H, W, C)."""
-    n, h, w, c = bits.shape
-    k, r, n_out = layer.kernel, layer.kernel // 2, layer.out_features
-    x_words = pack_bits(bits)  # (N, H, W, Wc)
-    kernel_bits = unpack_bits(layer.weight_words, layer.in_features).reshape(n_out, k, k, c)
-    w_words = pack_bits(kernel_bits)  # (out, k, k, Wc)
-    a = np.zeros((n, h, w, n_out), dtype=np.int32)
-    per_image = max(1, h * w * n_out * x_words.shape[-1] * 8)
-    chunk = max(1, _CHUNK_BYTES // per_image)
-    for ky in range(k):
-        for kx in range(k):
-            dy, dx = ky - r, kx - r
-            y0, y1, x0, x1 = max(0, -dy), min(h, h - dy), max(0, -dx), min(w, w - dx)
-            if y0 >= y1 or x0 >= x1:
-                continue
-            weights = w_words[None, None, None, :, ky, kx, :]  # (1, 1, 1, out, Wc)
-            for s in range(0, n, chunk):
-                window = x_words[s : s + chunk, y0 + dy : y1 + dy, x0 + dx : x1 + dx, None, :]
-                disagree = popcount(window ^ weights).sum(axis=-1, dtype=np.int32)
-                a[s : s + chunk, y0:y1, x0:x1, :] += c - 2 * disagree
-    return a
-
-
 def conv_forward(layer: Conv, x: np.ndarray) -> np.ndarray:
     """Output bits (N, H', W', out_channels) bool of ``layer`` on ``x`` (N, H, W, C).
 
     ``x`` is bool (+1 = True) for a binary layer or integers for a first layer.
     """
-    n = len(x)
-    h, w, _ = layer.in_shape
+    c = layer.in_shape[2]
+    k, n_out = layer.kernel, layer.out_features
+    kernel_bits = unpack_bits(layer.weight_words, layer.in_features).reshape(n_out, k, k, c)
+    head = layer.head
     if layer.integer_input:
-        patches = im2col(x, layer.kernel)  # (N, P, K), zeros in the padding
-        flat = patches.reshape(n * h * w, layer.in_features)
-        a = integer_dense_preactivation(flat, layer.weight_words, layer.in_features)
-    else:
-        a = _binary_conv_preactivation(layer, x)
-    bits = layer.head.apply(a).reshape(n, h, w, layer.out_features)
-    return _pool_bits(bits, layer.head.direction) if layer.pool else bits
+        return conv_bits(x, kernel_bits.astype(np.int64) * 2 - 1, c, head.threshold,
+                         head.direction, pool=layer.pool, integer=True)
+    return conv_bits(pack_bits(x), pack_bits(kernel_bits), c, head.threshold,
+                     head.direction, pool=layer.pool, integer=False)

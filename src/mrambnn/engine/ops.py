@@ -7,13 +7,10 @@ are 0 in both operands, so they never disagree.
 
 import numpy as np
 
-from mrambnn.bits import popcount, unpack_signs
+from mrambnn.bits import unpack_signs
+from mrambnn.engine.kernels import dense_popcount
 
 __all__ = ["binary_dense_preactivation", "integer_dense_preactivation"]
-
-# Bytes of the (rows, out, words) XOR temporary per chunk: bounds memory, keeps it in cache.
-_CHUNK_BYTES = 32 << 20
-
 
 def binary_dense_preactivation(
     x_words: np.ndarray, weight_words: np.ndarray, in_features: int
@@ -27,15 +24,7 @@ def binary_dense_preactivation(
     Returns:
         (N, out) int32, each entry in [-n, n] with the parity of n.
     """
-    n_rows, n_out = x_words.shape[0], weight_words.shape[0]
-    out = np.empty((n_rows, n_out), dtype=np.int32)
-    per_row = max(1, n_out * weight_words.shape[1] * 8)
-    chunk = max(1, _CHUNK_BYTES // per_row)
-    for start in range(0, n_rows, chunk):
-        block = x_words[start : start + chunk, None, :] ^ weight_words[None, :, :]
-        disagree = popcount(block).sum(axis=-1, dtype=np.int32)  # (chunk, out)
-        out[start : start + chunk] = in_features - 2 * disagree
-    return out
+    return dense_popcount(x_words, weight_words, in_features)
 
 
 def integer_dense_preactivation(
@@ -50,10 +39,11 @@ def integer_dense_preactivation(
         x: (N, in_features) integer inputs (uint8 pixels).
         weight_words: (out, n_words) uint64 packed weights.
     Returns:
-        (N, out) int64.
+        (N, out) int32 (float32 path) or int64.
     """
     max_abs = float(np.abs(x).max()) if x.size else 0.0
     dtype = np.float32 if max_abs * in_features < 2**24 else np.float64
     signs = unpack_signs(weight_words, in_features).astype(dtype)  # (out, in)
     product = np.matmul(x.astype(dtype), signs.T)  # (N, out)
-    return product.astype(np.int64)  # exact integers: no rounding needed
+    # exact integers: no rounding needed
+    return product.astype(np.int32 if dtype is np.float32 else np.int64)

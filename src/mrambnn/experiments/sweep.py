@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from mrambnn.engine import PackedNet, accuracy
+from mrambnn.engine.kernels import use_threads
 from mrambnn.experiments.deploy import check_layers, corrupt_net
 from mrambnn.experiments.results import provenance, read_json, write_atomic
 from mrambnn.experiments.stats import MeanInterval, mean_interval
@@ -163,8 +164,11 @@ class DrawPlan:
     layers: tuple[int, ...] | None
 
 
-def _init_worker(net: PackedNet, images: np.ndarray, labels: np.ndarray, plan: DrawPlan):
+def _init_worker(net: PackedNet, images: np.ndarray, labels: np.ndarray, plan: DrawPlan,
+                 forked: bool = False):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if forked:
+        use_threads(1)  # one process per core; numba's pool must not cross a fork
     _WORKER.update(net=net, images=images, labels=labels, plan=plan)
 
 
@@ -191,8 +195,10 @@ def evaluate_points(
     on ``workers`` or on the order of ``todo``.
     """
     check_layers(net, plan.layers)
-    pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_init_worker,
-                                initargs=(net, images, labels, plan)) if workers > 1 else None)
+    pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"),
+                                initializer=_init_worker,
+                                initargs=(net, images, labels, plan, True))
+            if workers > 1 else None)
     if pool is None:
         _init_worker(net, images, labels, plan)
     try:

@@ -1,0 +1,153 @@
+"""Compiled XNOR-popcount kernels (numba): dense layers and 'same'-padded convolutions.
+
+Each kernel exists twice, compiled serial and parallel over images; `use_threads` picks
+one for the whole process. Worker processes forked by a sweep call ``use_threads(1)``:
+numba's thread pool must not be used in a child forked from a parent that started it,
+and the work-queue threading layer is chosen because OpenMP forbids forking at all.
+Integer sums are exact, so the result does not depend on the number of threads.
+
+The popcount is the SWAR bit trick; LLVM turns it into the CPU's popcnt instruction.
+"""
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+# GNU OpenMP aborts a process that forks after using it; numba's own work queue does not.
+numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
+
+__all__ = ["conv_bits", "dense_popcount", "use_threads"]
+
+_M1 = np.uint64(0x5555555555555555)
+_M2 = np.uint64(0x3333333333333333)
+_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
+_H01 = np.uint64(0x0101010101010101)
+
+
+@njit(inline="always", cache=True)
+def _popcount(v: np.uint64) -> np.uint64:
+    v = v - ((v >> np.uint64(1)) & _M1)
+    v = (v & _M2) + ((v >> np.uint64(2)) & _M2)
+    v = (v + (v >> np.uint64(4))) & _M4
+    return (v * _H01) >> np.uint64(56)
+
+
+def _dense_body(x, w, n_bits):  # type: ignore[no-untyped-def]
+    n, n_words = x.shape
+    n_out = w.shape[0]
+    out = np.empty((n, n_out), np.int32)
+    for i in prange(n):
+        for j in range(n_out):
+            disagree = np.uint64(0)
+            for k in range(n_words):
+                disagree += _popcount(x[i, k] ^ w[j, k])
+            out[i, j] = n_bits - 2 * np.int64(disagree)
+    return out
+
+
+@njit(inline="always", cache=True)
+def _add_binary(acc, x, w, i, yy, xs, ky, kx):  # type: ignore[no-untyped-def]
+    for d in range(x.shape[3]):
+        xv = x[i, yy, xs, d]
+        for o in range(acc.size):
+            acc[o] += _popcount(xv ^ w[ky, kx, d, o])
+
+
+@njit(inline="always", cache=True)
+def _add_integer(acc, x, w, i, yy, xs, ky, kx):  # type: ignore[no-untyped-def]
+    for d in range(x.shape[3]):
+        xi = np.int64(x[i, yy, xs, d])
+        for o in range(acc.size):
+            acc[o] += xi * w[ky, kx, d, o]
+
+
+def _conv_body(x, w, channels, threshold, direction, pool, integer, add):  # type: ignore[no-untyped-def]
+    # x: (N, H, W, n_words) uint64 packed bits, or (N, H, W, C) integers when ``integer``;
+    # w: (k, k, n_words, out) uint64, or (k, k, C, out) int32 of +-1 when ``integer``.
+    # The innermost loop runs over contiguous output channels.
+    n, h, width, _ = x.shape
+    k, n_out = w.shape[0], w.shape[3]
+    r = k // 2
+    step = 2 if pool else 1
+    out = np.empty((n, h // step, width // step, n_out), np.bool_)
+    for i in prange(n):
+        acc = np.zeros(n_out, np.int64)
+        for py in range(h // step):
+            for px in range(width // step):
+                for o in range(n_out):
+                    out[i, py, px, o] = direction[o] < 0  # AND starts true, OR false
+                for sy in range(step):
+                    for sx in range(step):
+                        y, xx = py * step + sy, px * step + sx
+                        acc[:] = 0
+                        valid = 0
+                        for ky in range(k):
+                            yy = y + ky - r
+                            if yy < 0 or yy >= h:
+                                continue
+                            for kx in range(k):
+                                xs = xx + kx - r
+                                if xs < 0 or xs >= width:
+                                    continue  # zero padding contributes exactly 0
+                                valid += 1
+                                add(acc, x, w, i, yy, xs, ky, kx)
+                        for o in range(n_out):
+                            a = acc[o] if integer else valid * channels - 2 * acc[o]
+                            bit = direction[o] * a >= threshold[o]
+                            if direction[o] > 0:
+                                out[i, py, px, o] = out[i, py, px, o] or bit
+                            else:
+                                out[i, py, px, o] = out[i, py, px, o] and bit
+    return out
+
+
+_dense = {False: njit(cache=True)(_dense_body), True: njit(parallel=True, cache=True)(_dense_body)}
+# the accumulating function is an argument: numba compiles one specialisation per input kind
+_conv = {False: njit(cache=True)(_conv_body), True: njit(parallel=True, cache=True)(_conv_body)}
+_STATE = {"parallel": True}
+
+
+def use_threads(n_threads: int) -> None:
+    """1: serial kernels (for forked workers); more: numba's parallel kernels."""
+    _STATE["parallel"] = n_threads > 1
+
+
+def dense_popcount(x_words: np.ndarray, w_words: np.ndarray, n_bits: int) -> np.ndarray:
+    """``n_bits - 2 popcount(x XOR w)`` for every (row of x, row of w).
+
+    Args:
+        x_words: (N, n_words) uint64 packed +-1 inputs.
+        w_words: (out, n_words) uint64 packed +-1 weights (same padding: zeros).
+    Returns:
+        (N, out) int32 pre-activations.
+    """
+    x = np.ascontiguousarray(x_words, dtype=np.uint64)
+    w = np.ascontiguousarray(w_words, dtype=np.uint64)
+    return _dense[_STATE["parallel"]](x, w, n_bits)
+
+
+def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray,
+              direction: np.ndarray, *, pool: bool, integer: bool) -> np.ndarray:
+    """A whole 'same' k x k conv layer: pre-activation, folded threshold, 2x2 pooling.
+
+    Args:
+        x: binary layer: (N, H, W, n_words) uint64, each pixel's channels packed;
+            integer layer: (N, H, W, C) integer maps.
+        w: binary: (out, k, k, n_words) uint64 per-offset packed channels;
+            integer: (out, k, k, C) +-1 values.
+        channels: C (binary layers: the valid bits per pixel).
+        threshold, direction: (out,) folded BatchNorm (`Threshold`).
+        pool: 2x2 max-pool the bits (OR where direction > 0, AND where < 0).
+    Returns:
+        (N, H', W', out) bool output bits; padded neighbours contribute exactly 0.
+    """
+    if integer:
+        x = np.ascontiguousarray(x, dtype=np.int32)
+        w = np.ascontiguousarray(np.asarray(w, dtype=np.int64).transpose(1, 2, 3, 0))
+    else:
+        x = np.ascontiguousarray(x, dtype=np.uint64)
+        w = np.ascontiguousarray(np.asarray(w, dtype=np.uint64).transpose(1, 2, 3, 0))
+    return _conv[_STATE["parallel"]](
+        x, w, channels, np.ascontiguousarray(threshold, dtype=np.int64),
+        np.ascontiguousarray(direction, dtype=np.int64), pool, integer,
+        _add_integer if integer else _add_binary)
