@@ -16,7 +16,7 @@ from numba import njit, prange
 # GNU OpenMP aborts a process that forks after using it; numba's own work queue does not.
 numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
 
-__all__ = ["conv_bits", "dense_popcount", "use_threads"]
+__all__ = ["conv_bits", "dense_popcount", "parallel_enabled", "use_threads"]
 
 _M1 = np.uint64(0x5555555555555555)
 _M2 = np.uint64(0x3333333333333333)
@@ -110,6 +110,11 @@ _STATE = {"parallel": True}
 def use_threads(n_threads: int) -> None:
     """1: serial kernels (for forked workers); more: numba's parallel kernels."""
     _STATE["parallel"] = n_threads > 1
+
+
+def parallel_enabled() -> bool:
+    """Whether this process runs the parallel kernels (see `use_threads`)."""
+    return _STATE["parallel"]
 
 
 def dense_popcount(x_words: np.ndarray, w_words: np.ndarray, n_bits: int) -> np.ndarray:

@@ -1,0 +1,31 @@
+"""Incremental evaluation equals full re-evaluation, prediction by prediction."""
+
+import numpy as np
+import pytest
+
+from mrambnn.datasets import load_dataset
+from mrambnn.engine import predict
+from mrambnn.engine.incremental import IncrementalEvaluator
+from mrambnn.experiments.deploy import corrupt_net
+from mrambnn.memory import BitFlip
+from mrambnn.models import load_model
+
+
+@pytest.mark.parametrize(("model", "n_images"), [("mnist-mlp", 1500), ("fashion-conv", 300)])
+def test_incremental_equals_full_reevaluation(model, n_images):
+    net = load_model(model)
+    images = load_dataset(net.metadata["dataset"]).x_test[:n_images]
+    evaluator = IncrementalEvaluator(net, images)
+    np.testing.assert_array_equal(evaluator.predict(net.weight_words), predict(net, images))
+    for seed in (1, 2):
+        for ber in (1e-5, 1e-4, 1e-3, 1e-2, 1e-1):
+            faulty = corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([seed, 7]))
+            np.testing.assert_array_equal(evaluator.predict(faulty.weight_words),
+                                          predict(faulty, images), err_msg=f"{ber} {seed}")
+
+
+def test_wrong_number_of_layers_is_an_error():
+    net = load_model("mnist-mlp")
+    evaluator = IncrementalEvaluator(net, load_dataset("mnist").x_test[:10])
+    with pytest.raises(ValueError, match="weight arrays"):
+        evaluator.predict(net.weight_words[:-1])
