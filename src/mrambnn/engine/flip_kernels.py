@@ -9,7 +9,7 @@ margin, a binary search finds every candidate and the exact delta settles each o
 import numpy as np
 from numba import njit, prange
 
-from mrambnn.engine.kernels import parallel_enabled
+from mrambnn.engine.kernels import _popcount, parallel_enabled
 
 __all__ = ["changed_by_flips", "update_rows"]
 
@@ -18,24 +18,23 @@ __all__ = ["changed_by_flips", "update_rows"]
 def _input(x, n, j, packed):  # type: ignore[no-untyped-def]
     if packed:
         return np.int64(2 * ((x[n, j >> 6] >> np.uint64(j & 63)) & np.uint64(1))) - 1
-    return np.int64(x[n, j])
+    return np.int64(x[j, n])  # integer inputs are stored transposed: (in, N)
 
 
-@njit(cache=True)
-def _changed(sorted_margin, order, neurons, starts, flip_inputs, flip_signs, direction,
-             bounds, x, packed, skip):  # type: ignore[no-untyped-def]
-    total = 0
+def _changed_body(sorted_margin, order, neurons, starts, flip_inputs, flip_signs, direction,
+                  bounds, x, packed, skip):  # type: ignore[no-untyped-def]
+    offsets = np.zeros(neurons.size + 1, np.int64)
     ranges = np.empty((neurons.size, 2), np.int64)
     for f in range(neurons.size):
         o = neurons[f]
         ranges[f, 0] = np.searchsorted(sorted_margin[o], -bounds[f], side="left")
         ranges[f, 1] = np.searchsorted(sorted_margin[o], bounds[f], side="right")
-        total += ranges[f, 1] - ranges[f, 0]
-    images = np.empty(total, np.int64)
-    outputs = np.empty(total, np.int64)
-    found = 0
-    for f in range(neurons.size):
+        offsets[f + 1] = offsets[f] + ranges[f, 1] - ranges[f, 0]
+    images = np.empty(offsets[-1], np.int64)
+    counts = np.zeros(neurons.size, np.int64)
+    for f in prange(neurons.size):  # each neuron writes its own segment
         o = neurons[f]
+        found = offsets[f]
         for idx in range(ranges[f, 0], ranges[f, 1]):
             n = order[o, idx]
             if skip[n]:
@@ -46,9 +45,22 @@ def _changed(sorted_margin, order, neurons, starts, flip_inputs, flip_signs, dir
             margin = np.int64(sorted_margin[o, idx])
             if (margin >= 0) != (margin + direction[o] * delta >= 0):
                 images[found] = n
-                outputs[found] = o
                 found += 1
-    return images[:found], outputs[:found]
+        counts[f] = found - offsets[f]
+    total = counts.sum()
+    out_images = np.empty(total, np.int64)
+    out_outputs = np.empty(total, np.int64)
+    k = 0
+    for f in range(neurons.size):
+        for q in range(counts[f]):
+            out_images[k] = images[offsets[f] + q]
+            out_outputs[k] = neurons[f]
+            k += 1
+    return out_images, out_outputs
+
+
+_changed = {False: njit(cache=True)(_changed_body),
+            True: njit(parallel=True, cache=True)(_changed_body)}
 
 
 def changed_by_flips(sorted_margin: np.ndarray, order: np.ndarray, flip_outputs: np.ndarray,
@@ -63,7 +75,8 @@ def changed_by_flips(sorted_margin: np.ndarray, order: np.ndarray, flip_outputs:
         flip_outputs, flip_inputs, flip_signs: (K,) flipped weights (output, input, clean
             sign +-1), sorted by output.
         direction: (out,) +-1 of the folded threshold.
-        x: clean inputs: (N, n_words) uint64 packed +-1 if ``packed``, else (N, in) ints.
+        x: clean inputs: (N, n_words) uint64 packed +-1 if ``packed``, else (in, N) ints
+            (transposed: the images of one input are adjacent in memory).
         x_absmax: (in,) largest |x| of each input over the images.
         skip: (N,) bool, images to leave out (their rows are recomputed in full).
     Returns:
@@ -73,53 +86,82 @@ def changed_by_flips(sorted_margin: np.ndarray, order: np.ndarray, flip_outputs:
     starts = np.append(starts, flip_outputs.size).astype(np.int64)
     bounds = np.add.reduceat(2 * x_absmax[flip_inputs].astype(np.int64), starts[:-1]) \
         if flip_outputs.size else np.zeros(0, np.int64)
-    return _changed(sorted_margin, order, neurons.astype(np.int64), starts,
+    return _changed[parallel_enabled()](sorted_margin, order, neurons.astype(np.int64), starts,
                     flip_inputs.astype(np.int64), flip_signs.astype(np.int64),
                     direction.astype(np.int64), bounds.astype(np.int64), x, packed, skip)
 
 
-def _rows_body(rows, starts, changed_inputs, x, packed, weights_t, margin, direction,
-          flip_outputs, flip_inputs, flip_signs, threshold_bits):  # type: ignore[no-untyped-def]
+def _rows_body(rows, x_new, x, weights_t, margin, direction, bound, flip_first, flip_last,
+               flip_inputs, flip_signs, threshold_bits):  # type: ignore[no-untyped-def]
     n_out = weights_t.shape[1]
-    result = np.empty((rows.size, n_out), np.int64)
+    n_words_out = (n_out + 63) // 64
+    bits = np.zeros((rows.size, n_words_out), np.uint64)
+    scores = np.empty((rows.size, 0 if threshold_bits else n_out), np.int32)
     for r in prange(rows.size):
         n = rows[r]
-        acc = np.zeros(n_out, np.int64)
-        for q in range(starts[r], starts[r + 1]):  # inputs that changed: W' (x' - x)
-            j = changed_inputs[q]
-            step = -2 * _input(x, n, j, packed)
-            for o in range(n_out):
-                acc[o] += weights_t[j, o] * step
-        for f in range(flip_outputs.size):  # weights that flipped: (W' - W) x
-            acc[flip_outputs[f]] -= 2 * flip_signs[f] * _input(x, n, flip_inputs[f], packed)
+        acc = np.zeros(n_out, np.int32)
+        for wd in range(x_new.shape[1]):  # inputs that toggled: W' (x' - x), x' - x = -2x
+            diff = x_new[r, wd] ^ x[n, wd]
+            while diff:
+                low = diff & (~diff + np.uint64(1))
+                j = wd * 64 + np.int64(_popcount(low - np.uint64(1)))
+                step = np.int32(-2 if x[n, wd] & low else 2)
+                for o in range(n_out):
+                    acc[o] += weights_t[j, o] * step
+                diff ^= low
+        value = np.empty(n_out, np.int32)
         for o in range(n_out):
-            if threshold_bits:
-                result[r, o] = margin[n, o] + direction[o] * acc[o] >= 0
-            else:
-                result[r, o] = margin[n, o] + acc[o]
-    return result
+            value[o] = margin[n, o] + direction[o] * acc[o]
+        for o in range(n_out):
+            # weights that flipped, (W' - W) x: only where they could cross the threshold
+            # (bound is -1 for outputs without flips, so this is rarely true)
+            if abs(value[o]) <= bound[o]:
+                delta = 0
+                for q in range(flip_first[o], flip_last[o]):
+                    delta -= 2 * flip_signs[q] * _input(x, n, flip_inputs[q], True)
+                value[o] += direction[o] * delta
+        if threshold_bits:
+            for wd in range(n_words_out):
+                word = np.uint64(0)
+                for b in range(min(64, n_out - 64 * wd)):
+                    if value[64 * wd + b] >= 0:
+                        word |= np.uint64(1) << np.uint64(b)
+                bits[r, wd] = word
+        else:
+            scores[r] = value
+    return bits, scores
 
 
-def update_rows(rows: np.ndarray, starts: np.ndarray, changed_inputs: np.ndarray,
-                x: np.ndarray, weights_t: np.ndarray, margin: np.ndarray,
-                direction: np.ndarray, flip_outputs: np.ndarray, flip_inputs: np.ndarray,
-                flip_signs: np.ndarray, *, packed: bool, threshold_bits: bool) -> np.ndarray:
-    """New outputs of the images ``rows`` whose inputs changed.
+def update_rows(rows: np.ndarray, x_new: np.ndarray, x: np.ndarray, weights_t: np.ndarray,
+                margin: np.ndarray, direction: np.ndarray, flip_outputs: np.ndarray,
+                flip_inputs: np.ndarray, flip_signs: np.ndarray, *, threshold_bits: bool
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """New outputs of the images ``rows`` of a +-1-input dense layer.
 
     Args:
-        rows: (R,) image indices; ``changed_inputs[starts[r]:starts[r + 1]]`` are the
-            inputs of image ``rows[r]`` that toggled (+-1 layers only).
-        x: the clean inputs (packed words if ``packed``, else integers).
+        rows: (R,) image indices; ``x_new`` (R, n_words) their new packed inputs.
+        x: (N, n_words) clean packed inputs.
         weights_t: (in, out) int8 faulty weights +-1, transposed.
         margin: (N, out) clean margins (``threshold_bits``) or pre-activations.
-        flip_outputs, flip_inputs, flip_signs: (K,) flipped weights (clean sign).
+        direction: (out,) +-1 of the threshold.
+        flip_outputs, flip_inputs, flip_signs: (K,) flipped weights (clean sign), sorted
+            by output.
     Returns:
-        (R, out) int64: output bits 0/1 if ``threshold_bits``, else new pre-activations.
+        packed output bits (R, n_words(out)) uint64 (``threshold_bits``), and new
+        pre-activations (R, out) int64 (otherwise; else an empty array).
     """
-    return _rows[parallel_enabled()](rows.astype(np.int64), starts.astype(np.int64),
-                 changed_inputs.astype(np.int64), x, packed, weights_t, margin,
-                 direction.astype(np.int64), flip_outputs.astype(np.int64),
-                 flip_inputs.astype(np.int64), flip_signs.astype(np.int64), threshold_bits)
+    n_out = weights_t.shape[1]
+    flip_first = np.searchsorted(flip_outputs, np.arange(n_out))
+    flip_last = np.searchsorted(flip_outputs, np.arange(n_out), side="right")
+    count = flip_last - flip_first
+    # scores need every flip applied; bits only those within reach of the threshold
+    bound = np.where(count > 0, 2 * count if threshold_bits else np.iinfo(np.int32).max, -1)
+    bits, scores = _rows[parallel_enabled()](
+        rows.astype(np.int64), np.ascontiguousarray(x_new, dtype=np.uint64), x, weights_t,
+        margin, direction.astype(np.int32), bound.astype(np.int64), flip_first.astype(np.int64),
+        flip_last.astype(np.int64), flip_inputs.astype(np.int64),
+        flip_signs.astype(np.int64), threshold_bits)
+    return bits, scores.astype(np.int64)
 
 
 _rows = {False: njit(cache=True)(_rows_body), True: njit(parallel=True, cache=True)(_rows_body)}

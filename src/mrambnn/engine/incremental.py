@@ -14,7 +14,9 @@ Dense layer, weights W -> W', inputs x -> x' (``a' = a + (W' - W) x + W' (x' - x
 Conv layer: the images with changed inputs are recomputed in full; for the others only
 the output channels holding a flipped weight are recomputed. The output layer rescores
 the changed images, and every image when its own weights flipped.
-Identity with full re-evaluation is tested prediction by prediction.
+When more than 0.2 % of the weights flipped, changes reach nearly every image and the
+evaluator runs the full network instead. Identity with full re-evaluation is tested
+prediction by prediction.
 """
 
 from collections.abc import Sequence
@@ -26,13 +28,23 @@ from mrambnn.engine.conv import Conv
 from mrambnn.engine.flip_kernels import changed_by_flips, update_rows
 from mrambnn.engine.kernels import conv_bits
 from mrambnn.engine.layers import Affine, Dense, Threshold
-from mrambnn.engine.network import PackedNet, forward
+from mrambnn.engine.network import PackedNet, forward, predict
 from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
 
 __all__ = ["IncrementalEvaluator"]
 
-Changes = tuple[np.ndarray, np.ndarray]  # (images, indices), sorted by image then index
-_NONE: Changes = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+# Between layers: (rows, new values) of the images whose layer input changed, rows sorted;
+# values are packed +-1 rows (N', n_words) for a dense layer, bool maps for a conv layer.
+Changes = tuple[np.ndarray, np.ndarray]
+_EMPTY = np.zeros(0, np.int64)
+# A changed row is summed input by input while it has fewer than this many toggled inputs
+# per weight word, else recomputed by XNOR-popcount.
+_SPARSE_LIMIT = 4
+# With more flipped weights than this per output, a dense layer is recomputed in full.
+_FLIPS_PER_OUTPUT_LIMIT = 8
+# Above this fraction of flipped weights, changes reach nearly every image and a full
+# re-evaluation is cheaper (measured: benchmarks/monte_carlo.py).
+_FULL_ABOVE = 2e-3
 
 
 def _flipped(clean: np.ndarray, faulty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -40,16 +52,11 @@ def _flipped(clean: np.ndarray, faulty: np.ndarray) -> tuple[np.ndarray, np.ndar
     sorted by output."""
     rows, cols = np.nonzero(clean != faulty)
     if rows.size == 0:
-        return _NONE[0], _NONE[0], _NONE[0]
+        return _EMPTY, _EMPTY, _EMPTY
     bits = unpack_bits((clean[rows, cols] ^ faulty[rows, cols])[:, None], 64).astype(bool)
     word, bit = np.nonzero(bits)
     signs = (clean[rows[word], cols[word]] >> bit.astype(np.uint64)) & np.uint64(1)
     return rows[word], cols[word] * 64 + bit, signs.astype(np.int64) * 2 - 1
-
-
-def _sorted_pairs(images: np.ndarray, indices: np.ndarray, width: int) -> Changes:
-    key = np.unique(images.astype(np.int64) * width + indices)
-    return key // width, key % width
 
 
 class _DenseState:
@@ -58,13 +65,14 @@ class _DenseState:
     def __init__(self, layer: Dense, x: np.ndarray) -> None:
         self.layer = layer
         self.packed = not layer.integer_input
-        self.x = pack_bits(x) if self.packed else np.ascontiguousarray(x, dtype=np.int32)
+        # packed (N, n_words) for +-1 inputs; integers transposed (in, N) for gathers
+        self.x = pack_bits(x) if self.packed else np.ascontiguousarray(x.T, dtype=np.int32)
         self.x_absmax = (np.ones(layer.in_features, np.int64) if self.packed
-                         else np.abs(self.x).max(axis=0).astype(np.int64))
+                         else np.abs(self.x).max(axis=1).astype(np.int64))
         if self.packed:
             a = binary_dense_preactivation(self.x, layer.weight_words, layer.in_features)
         else:
-            a = integer_dense_preactivation(self.x, layer.weight_words, layer.in_features)
+            a = integer_dense_preactivation(x, layer.weight_words, layer.in_features)
         self.weights_t = np.ascontiguousarray(
             unpack_signs(layer.weight_words, layer.in_features).T)  # (in, out) int8
         if isinstance(layer.head, Threshold):
@@ -72,13 +80,14 @@ class _DenseState:
                 layer.head.direction * a - layer.head.threshold, dtype=np.int32)  # (N, out)
             self.order = np.argsort(self.margin.T, axis=1, kind="stable").astype(np.int32)
             self.sorted_margin = np.take_along_axis(self.margin.T, self.order, axis=1)
+            self.out_packed = pack_bits(self.margin >= 0)  # (N, n_words(out))
         else:
-            self.margin = np.ascontiguousarray(a, dtype=np.int64)  # output layer: a itself
+            self.margin = np.ascontiguousarray(a, dtype=np.int32)  # output layer: a itself
 
     def columns(self, inputs: np.ndarray) -> np.ndarray:
         """Clean input values (N, len(inputs)) int64 of the chosen inputs."""
         if not self.packed:
-            return self.x[:, inputs].astype(np.int64)
+            return self.x[inputs].T.astype(np.int64)
         words = self.x[:, inputs >> 6] >> (inputs & 63).astype(np.uint64)
         return (words & np.uint64(1)).astype(np.int64) * 2 - 1
 
@@ -128,15 +137,24 @@ class IncrementalEvaluator:
         assert isinstance(last, _DenseState) and isinstance(last.layer.head, Affine)
         self.clean_predictions = np.argmax(last.layer.head.apply(last.margin), axis=1)
         self.n_images = len(images)
+        self.net = net
+        self.images = images
 
     def predict(self, words: Sequence[np.ndarray]) -> np.ndarray:
         """Predicted labels (N,) with stored weights ``words`` (one array per layer)."""
         if len(words) != len(self.states):
             raise ValueError(f"expected {len(self.states)} weight arrays, got {len(words)}")
-        changes = _NONE
-        for state, faulty in zip(self.states[:-1], words[:-1], strict=True):
+        flipped = sum(int(np.bitwise_count(w ^ s.layer.weight_words).sum())
+                      for w, s in zip(words, self.states, strict=True))
+        if flipped > _FULL_ABOVE * self.net.n_weights:
+            return predict(self.net.with_weight_words(words), self.images)
+        changes: Changes = (_EMPTY, np.zeros((0, 0), np.uint64))
+        for i, (state, faulty) in enumerate(zip(self.states[:-1], words[:-1], strict=True)):
             if isinstance(state, _ConvState):
-                changes = self._conv(state, faulty, changes)
+                rows, maps = self._conv(state, faulty, changes)
+                after = self.states[i + 1]
+                changes = (rows, pack_bits(maps.reshape(len(maps), -1 if len(maps) else 0))
+                           if isinstance(after, _DenseState) else maps)
             else:
                 changes = self._dense(state, faulty, changes)
         last = self.states[-1]
@@ -146,62 +164,89 @@ class IncrementalEvaluator:
     def accuracy(self, words: Sequence[np.ndarray], labels: np.ndarray) -> float:
         return float(np.mean(self.predict(words) == np.asarray(labels)))
 
-    def _row_update(self, state: _DenseState, faulty: np.ndarray, changes: Changes,
-                    flips: tuple[np.ndarray, np.ndarray, np.ndarray], *, bits: bool
-                    ) -> tuple[np.ndarray, np.ndarray]:
-        rows, starts = np.unique(changes[0], return_index=True)
-        starts = np.append(starts, changes[0].size)
+    def _rows(self, state: _DenseState, faulty: np.ndarray, changes: Changes,
+              flips: tuple[np.ndarray, np.ndarray, np.ndarray], *, bits: bool
+              ) -> np.ndarray:
+        """Outputs of the changed rows: packed bits (``bits``) or pre-activations."""
+        rows, x_new = changes
+        layer = state.layer
+        toggled = int(np.bitwise_count(x_new ^ state.x[rows]).sum())
+        if toggled > _SPARSE_LIMIT * x_new.size:  # dense changes: XNOR-popcount is cheaper
+            a = binary_dense_preactivation(x_new, faulty, layer.in_features)
+            if not bits:
+                return a.astype(np.int64)
+            assert isinstance(layer.head, Threshold)
+            return pack_bits(layer.head.apply(a))
         outputs, inputs, signs = flips
         weights_t = state.weights_t
-        weights_t[inputs, outputs] = -signs  # faulty weights, restored below
+        weights_t[inputs, outputs] = -signs  # the faulty weights, restored below
         try:
-            result = update_rows(rows, starts, changes[1], state.x, weights_t, state.margin,
-                                 state.layer.head.direction if bits else np.ones(1, np.int64),
-                                 outputs, inputs, signs, packed=state.packed,
-                                 threshold_bits=bits)
+            direction = layer.head.direction if isinstance(layer.head, Threshold) else None
+            packed, scores = update_rows(
+                rows, x_new, state.x, weights_t, state.margin,
+                np.ones(layer.out_features, np.int64) if direction is None else direction,
+                outputs, inputs, signs, threshold_bits=bits)
         finally:
             weights_t[inputs, outputs] = signs
-        return rows, result
+        return packed if bits else scores
 
     def _dense(self, state: _DenseState, faulty: np.ndarray, changes: Changes) -> Changes:
         layer = state.layer
         assert isinstance(layer.head, Threshold)
         flips = _flipped(layer.weight_words, faulty)
+        rows = changes[0]
+        if flips[0].size > _FLIPS_PER_OUTPUT_LIMIT * layer.out_features:
+            return self._dense_in_full(state, faulty, changes)
         skip = np.zeros(self.n_images, dtype=bool)
-        skip[changes[0]] = True
+        skip[rows] = True
         images, outputs = changed_by_flips(
             state.sorted_margin, state.order, *flips, layer.head.direction, state.x,
             state.x_absmax, packed=state.packed, skip=skip)
-        if changes[0].size:
-            rows, new_bits = self._row_update(state, faulty, changes, flips, bits=True)
-            r, o = np.nonzero(new_bits != (state.margin[rows] >= 0))
-            images, outputs = np.concatenate([images, rows[r]]), np.concatenate([outputs, o])
-        return _sorted_pairs(images, outputs, layer.out_features)
+        flip_rows = np.unique(images)
+        all_rows = np.union1d(rows, flip_rows)
+        new = state.out_packed[all_rows].copy()
+        where = np.searchsorted(all_rows, images)
+        np.bitwise_xor.at(new, (where, outputs >> 6),
+                          np.left_shift(np.uint64(1), (outputs & 63).astype(np.uint64)))
+        if rows.size:
+            new[np.searchsorted(all_rows, rows)] = self._rows(state, faulty, changes, flips,
+                                                              bits=True)
+        keep = np.any(new != state.out_packed[all_rows], axis=1)
+        return all_rows[keep], new[keep]
+
+    def _dense_in_full(self, state: _DenseState, faulty: np.ndarray, changes: Changes
+                       ) -> Changes:
+        """Every image through the faulty layer (many flips: cheaper than searching)."""
+        layer = state.layer
+        assert isinstance(layer.head, Threshold)
+        if state.packed:
+            x = state.x.copy()
+            x[changes[0]] = changes[1]
+            a = binary_dense_preactivation(x, faulty, layer.in_features)
+        else:  # the first layer: its inputs never change
+            a = integer_dense_preactivation(state.x.T, faulty, layer.in_features)
+        new = pack_bits(layer.head.apply(a))
+        rows = np.nonzero(np.any(new != state.out_packed, axis=1))[0]
+        return rows, new[rows]
 
     def _conv(self, state: _ConvState, faulty: np.ndarray, changes: Changes) -> Changes:
-        layer = state.layer
-        out_shape = state.out.shape[1:]
-        found: list[tuple[np.ndarray, np.ndarray]] = []
-        rows = np.unique(changes[0])
-        channels = np.unique(np.nonzero(layer.weight_words != faulty)[0])
+        rows = changes[0]
+        channels = np.unique(np.nonzero(state.layer.weight_words != faulty)[0])
+        flip_rows = _EMPTY
+        partial = None
         if channels.size:  # clean inputs, flipped channels only, every image
             partial = state.bits(faulty, state.x, channels)
-            n, y, x, c = np.nonzero(partial != state.out[..., channels])
-            keep = ~np.isin(n, rows)
-            flat = np.ravel_multi_index((y[keep], x[keep], channels[c[keep]]), out_shape)
-            found.append((n[keep], flat))
-        if rows.size:  # changed inputs: rebuild those maps and recompute them in full
-            n_in = int(np.prod(layer.in_shape))
-            maps = unpack_bits(state.x[rows], layer.in_shape[2]).reshape(len(rows), n_in)
-            maps[np.searchsorted(rows, changes[0]), changes[1]] ^= 1
-            full = state.bits(faulty, pack_bits(maps.reshape(len(rows), *layer.in_shape)))
-            r, y, x, c = np.nonzero(full != state.out[rows])
-            found.append((rows[r], np.ravel_multi_index((y, x, c), out_shape)))
-        if not found:
-            return _NONE
-        images = np.concatenate([f[0] for f in found])
-        indices = np.concatenate([f[1] for f in found])
-        return _sorted_pairs(images, indices, int(np.prod(out_shape)))
+            differs = np.any(partial != state.out[..., channels], axis=(1, 2, 3))
+            differs[rows] = False
+            flip_rows = np.nonzero(differs)[0]
+        all_rows = np.union1d(rows, flip_rows)
+        new = state.out[all_rows].copy()
+        if partial is not None:
+            new[..., channels] = partial[all_rows]
+        if rows.size:  # changed inputs: recompute those maps in full
+            new[np.searchsorted(all_rows, rows)] = state.bits(faulty, pack_bits(changes[1]))
+        keep = np.any(new != state.out[all_rows], axis=(1, 2, 3))
+        return all_rows[keep], new[keep]
 
     def _output(self, state: _DenseState, faulty: np.ndarray, changes: Changes) -> np.ndarray:
         head = state.layer.head
@@ -209,10 +254,10 @@ class IncrementalEvaluator:
         predictions = self.clean_predictions.copy()
         outputs, inputs, signs = flips = _flipped(state.layer.weight_words, faulty)
         if outputs.size:  # the output layer's own flips move every image's scores
-            a = state.margin.copy()
+            a = state.margin.astype(np.int64)
             np.add.at(a.T, outputs, -2 * signs[:, None] * state.columns(inputs).T)
             predictions = np.argmax(head.apply(a), axis=1)
         if changes[0].size:
-            rows, a_rows = self._row_update(state, faulty, changes, flips, bits=False)
-            predictions[rows] = np.argmax(head.apply(a_rows), axis=1)
+            scores = self._rows(state, faulty, changes, flips, bits=False)
+            predictions[changes[0]] = np.argmax(head.apply(scores), axis=1)
         return predictions
