@@ -89,7 +89,8 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
                          layers=args.layers, n_images=args.n_images, code=args.code)
     total = sum(1 if b == 0 else config.n_draws for b in config.bers)
     result = run_ber_sweep(net, data.x_test, data.y_test, config, out=args.out,
-                           workers=args.workers, progress=_bar("BER sweep", total))
+                           workers=args.workers, progress=_bar("BER sweep", total),
+                           engine=args.engine)
     for row in result.to_dict()["points"]:
         print(f"BER {row['ber']:<8g} accuracy {100 * row['mean']:.2f} % "
               f"[{100 * row['ci_low']:.2f}, {100 * row['ci_high']:.2f}]")
@@ -243,6 +244,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="memory code in the loop: none, secded-72-64, bch-dec-78-64, "
                          "bch-tec-85-64, bch-dec-532-512 (BER = raw BER of stored bits)")
     sweep_p.add_argument("--workers", type=int, default=2, help="parallel processes")
+    sweep_p.add_argument("--engine", default="incremental", choices=("incremental", "full"),
+                         help="evaluate only what each draw changes, or every image "
+                         "(identical results)")
     sweep_p.add_argument("--data-dir", type=Path, help="folder of the test data")
     sweep_p.add_argument("--out", type=Path, default=Path("sweep.json"),
                          help="result JSON (a CSV is written beside it); resumed if present")

@@ -92,3 +92,13 @@ def test_bad_layer_index_is_rejected(toy) -> None:
     net, images, labels = toy
     with pytest.raises(ValueError, match="out of range"):
         run_ber_sweep(net, images, labels, replace(CONFIG, layers=(5,)))
+
+
+def test_incremental_and_full_engines_give_identical_sweeps(toy):
+    net, images, labels = toy
+    config = SweepConfig(bers=(0.0, 1e-3, 3e-2), n_draws=3)
+    fast = run_ber_sweep(net, images, labels, config, workers=2)
+    full = run_ber_sweep(net, images, labels, config, engine="full")
+    assert fast.to_dict()["points"] == full.to_dict()["points"]
+    with pytest.raises(ValueError, match="incremental, full"):
+        run_ber_sweep(net, images, labels, config, engine="gpu")

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from mrambnn.engine import PackedNet, accuracy
+from mrambnn.engine.incremental import IncrementalEvaluator
 from mrambnn.engine.kernels import use_threads
 from mrambnn.experiments.deploy import check_layers, corrupt_net
 from mrambnn.experiments.results import provenance, read_json, write_atomic
@@ -153,29 +154,40 @@ def draw_rng(seed: int, ber: float, draw: int) -> np.random.Generator:
 
 
 _WORKER: dict[str, Any] = {}
+ENGINES = ("incremental", "full")
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class DrawPlan:
-    """How to evaluate draws: the fault at each point key, the seed, the exposed layers."""
+    """How to evaluate draws: the fault at each point key, the seed, the exposed layers,
+    and the engine: 'incremental' (propagate only what a draw changes) or 'full'
+    (re-evaluate every image); both give identical accuracies."""
 
     fault_for: Callable[[float], FaultModel]
     seed: int
     layers: tuple[int, ...] | None
+    engine: str = "incremental"
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine {self.engine!r}; choose one of "
+                             f"{', '.join(ENGINES)}")
 
 
 def _init_worker(net: PackedNet, images: np.ndarray, labels: np.ndarray, plan: DrawPlan,
-                 forked: bool = False):
+                 evaluator: IncrementalEvaluator | None, forked: bool = False):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if forked:
         use_threads(1)  # one process per core; numba's pool must not cross a fork
-    _WORKER.update(net=net, images=images, labels=labels, plan=plan)
+    _WORKER.update(net=net, images=images, labels=labels, plan=plan, evaluator=evaluator)
 
 
 def _one_draw(key: float, draw: int) -> float:
     net, plan = _WORKER["net"], _WORKER["plan"]
     faulty = corrupt_net(net, plan.fault_for(key), layers=plan.layers,
                          rng=draw_rng(plan.seed, key, draw))
+    if _WORKER["evaluator"] is not None:
+        return _WORKER["evaluator"].accuracy(faulty.weight_words, _WORKER["labels"])
     return accuracy(faulty, _WORKER["images"], _WORKER["labels"])
 
 
@@ -195,12 +207,16 @@ def evaluate_points(
     on ``workers`` or on the order of ``todo``.
     """
     check_layers(net, plan.layers)
+    if not todo:
+        return
+    # built once here, before forking, so the workers share its clean state
+    evaluator = IncrementalEvaluator(net, images) if plan.engine == "incremental" else None
     pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"),
                                 initializer=_init_worker,
-                                initargs=(net, images, labels, plan, True))
+                                initargs=(net, images, labels, plan, evaluator, True))
             if workers > 1 else None)
     if pool is None:
-        _init_worker(net, images, labels, plan)
+        _init_worker(net, images, labels, plan, evaluator)
     try:
         for key, n_draws in todo:
             if pool is None:
@@ -238,6 +254,7 @@ def run_ber_sweep(
     out: Path | None = None,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    engine: str = "incremental",
 ) -> SweepResult:
     """Accuracy of ``net`` on (``images`` (N,H,W,C), ``labels`` (N,)) at every BER.
 
@@ -246,13 +263,14 @@ def run_ber_sweep(
             points of the same configuration they are kept, not recomputed (resume).
         workers: processes evaluating draws in parallel (results do not depend on it).
         progress: called with the number of draws just finished.
+        engine: 'incremental' or 'full' evaluation of each draw (identical results).
     """
     check_layers(net, config.layers)
     if config.n_images is not None:
         images, labels = images[: config.n_images], labels[: config.n_images]
     done = _resume(out, config)
     plan = DrawPlan(fault_for=partial(_fault, config.code), seed=config.seed,
-                    layers=config.layers)
+                    layers=config.layers, engine=engine)
     todo = [(ber, 1 if ber == 0 else config.n_draws) for ber in config.bers if ber not in done]
     for ber, draws in evaluate_points(net, images, labels, plan, todo, workers=workers,
                                       progress=progress):
