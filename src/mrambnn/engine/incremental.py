@@ -147,7 +147,7 @@ class IncrementalEvaluator:
         flipped = sum(int(np.bitwise_count(w ^ s.layer.weight_words).sum())
                       for w, s in zip(words, self.states, strict=True))
         if flipped > _FULL_ABOVE * self.net.n_weights:
-            return predict(self.net.with_weight_words(words), self.images)
+            return predict(self.net.with_weight_words(tuple(words)), self.images)
         changes: Changes = (_EMPTY, np.zeros((0, 0), np.uint64))
         for i, (state, faulty) in enumerate(zip(self.states[:-1], words[:-1], strict=True)):
             if isinstance(state, _ConvState):
