@@ -53,7 +53,7 @@ class ReproduceConfig:
 
     models: tuple[str, ...] = ("mnist-mlp", "fashion-conv")
     sweep: SweepConfig = SweepConfig(bers=DEFAULT_BERS, n_draws=20)
-    subsets: tuple[tuple[str, int], ...] = (("fashion-conv", 2000),)
+    subsets: tuple[tuple[str, int], ...] = ()
     workers: int = 2
     mtj_preset: str = "pmtj-40nm"
     energy_model: str = "mnist-mlp"
