@@ -104,10 +104,10 @@ def bench_model(name: str, n_images: int | None, draws: int, bers: list[float]) 
         nets = [corrupt_net(net, BitFlip(ber=ber), rng=draw_rng(2019, ber, d))
                 for d in range(draws)]
         words = [f.weight_words for f in nets]
-        a, t_a, _ = _measure(lambda: [naive_predict(net, as_float, w, ber, generator)
-                                      for w in words])
-        b, t_b, m_b = _measure(lambda: [predict(f, images) for f in nets])
-        c, t_c, m_c = _measure(lambda: [evaluator.predict(w) for w in words])
+        a, t_a, _ = _measure(lambda words=words, ber=ber: [
+            naive_predict(net, as_float, w, ber, generator) for w in words])
+        b, t_b, m_b = _measure(lambda nets=nets: [predict(f, images) for f in nets])
+        c, t_c, m_c = _measure(lambda words=words: [evaluator.predict(w) for w in words])
         same = all(np.array_equal(x, y) and np.array_equal(y, z)
                    for x, y, z in zip(a, b, c, strict=True))
         rate = [n * draws / t for t in (t_a, t_b, t_c)]

@@ -260,7 +260,8 @@ def _parser() -> argparse.ArgumentParser:
 
     wer_p = sub.add_parser("wer", help="write error rate and energy of a pulse, or the pulse "
                            "for target WERs (energy, transistor width, cell area)")
-    wer_p.add_argument("--preset", default="pmtj-40nm", help="MTJ preset: pmtj-40nm, ikeda2010")
+    wer_p.add_argument("--preset", default="pmtj-40nm",
+                       help="MTJ preset: pmtj-40nm, ikeda2010, rehm2023-smtj")
     wer_p.add_argument("--direction", default="p2ap", choices=("p2ap", "ap2p"),
                        help="write direction (selects the critical current)")
     wer_p.add_argument("--current-ua", type=float, help="write current, microampere")

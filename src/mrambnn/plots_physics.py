@@ -14,7 +14,8 @@ from mrambnn.physics.energy import WriteCircuit, pulse_at  # noqa: E402
 from mrambnn.physics.mtj import MTJ  # noqa: E402
 from mrambnn.physics.switching import current_for_wer, write_error_rate  # noqa: E402
 
-__all__ = ["plot_accuracy_vs_energy", "plot_energy_vs_target_wer", "plot_wer_vs_width"]
+__all__ = ["plot_accuracy_vs_energy", "plot_calibration", "plot_energy_vs_target_wer",
+           "plot_wer_vs_width"]
 
 _STYLE = {"figure.dpi": 150, "font.size": 9, "axes.grid": True, "grid.alpha": 0.3}
 
@@ -87,4 +88,29 @@ def plot_accuracy_vs_energy(result: dict[str, Any], clean_accuracy: float, path:
         ax.set_ylabel("test accuracy (%)")
         ax.set_title("Accuracy vs write energy")
         ax.legend(fontsize=6)
+        return _save(fig, path)
+
+
+def plot_calibration(mtj: MTJ, pulse_curve: Any, amplitude_curve: Any, path: Path) -> Path:
+    """Measured switching probability (points) and the calibrated model (lines): against
+    pulse duration (fitted) and against current at 1 ns (not fitted)."""
+    with plt.rc_context(_STYLE):
+        fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 2.9))
+        widths = np.linspace(0.3e-9, 3.5e-9, 200)
+        model = 1 - write_error_rate(mtj, current=pulse_curve.current[0], width=widths)
+        left.plot(pulse_curve.width * 1e9, pulse_curve.probability, "o", ms=3,
+                  label="measured")
+        left.plot(widths * 1e9, model, label="model (fitted)")
+        left.set_xlabel(f"pulse width (ns), {pulse_curve.current[0] * 1e6:.0f} uA")
+        left.set_ylabel("switching probability")
+        left.legend(fontsize=6)
+        currents = np.linspace(amplitude_curve.current.min(), amplitude_curve.current.max(), 200)
+        model = 1 - write_error_rate(mtj, current=currents, width=amplitude_curve.width[0])
+        right.plot(amplitude_curve.current * 1e6, amplitude_curve.probability, "o", ms=3,
+                   label="measured")
+        right.plot(currents * 1e6, model, label="model (not fitted)")
+        right.set_xlabel(f"current (uA), {amplitude_curve.width[0] * 1e9:g} ns pulses")
+        right.legend(fontsize=6)
+        fig.suptitle(f"Calibration: delta {mtj.delta:g}, ic0 {mtj.ic0_p2ap * 1e6:.1f} uA, "
+                     f"tau_d {mtj.tau_d * 1e9:.3f} ns (Rehm et al. 2023, Fig. 1)", fontsize=8)
         return _save(fig, path)
