@@ -20,8 +20,10 @@ def test_incremental_equals_full_reevaluation(model, n_images):
     for seed in (1, 2):
         for ber in (1e-5, 1e-4, 1e-3, 1.9e-3, 1e-2, 1e-1):
             faulty = corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([seed, 7]))
-            np.testing.assert_array_equal(evaluator.predict(faulty.weight_words),
-                                          predict(faulty, images), err_msg=f"{ber} {seed}")
+            full = predict(faulty, images)
+            for path in ("incremental", "auto"):
+                np.testing.assert_array_equal(evaluator.predict(faulty.weight_words, path=path),
+                                              full, err_msg=f"{ber} {seed} {path}")
 
 
 def test_wrong_number_of_layers_is_an_error():
@@ -29,19 +31,18 @@ def test_wrong_number_of_layers_is_an_error():
     evaluator = IncrementalEvaluator(net, load_dataset("mnist").x_test[:10])
     with pytest.raises(ValueError, match="weight arrays"):
         evaluator.predict(net.weight_words[:-1])
+    with pytest.raises(ValueError, match="auto, incremental or full"):
+        evaluator.predict(net.weight_words, path="gpu")
 
 
 @pytest.mark.parametrize("model", ["mnist-mlp", "fashion-conv"])
-def test_dense_change_paths_are_exact_too(model, monkeypatch):
+def test_dense_change_paths_are_exact_too(model):
     """Force the incremental path at high error rates (no whole-draw fallback), where the
     per-layer fallbacks (full layer, XNOR-popcount rows) take over."""
-    import mrambnn.engine.incremental as incremental
-
-    monkeypatch.setattr(incremental, "_FULL_ABOVE", 1.0)
     net = load_model(model)
     images = load_dataset(net.metadata["dataset"]).x_test[:200]
     evaluator = IncrementalEvaluator(net, images)
     for ber in (1e-2, 5e-2):
         faulty = corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([3, 9]))
-        np.testing.assert_array_equal(evaluator.predict(faulty.weight_words),
+        np.testing.assert_array_equal(evaluator.predict(faulty.weight_words, path="incremental"),
                                       predict(faulty, images), err_msg=str(ber))
