@@ -2,12 +2,13 @@
 
 import pytest
 
-from mrambnn.datasets import load_dataset
+from mrambnn.datasets import DataError, load_dataset
 from mrambnn.engine import accuracy
 from mrambnn.models import SHIPPED_MODELS, load_model
 
-# Acceptance floors (issue 2: MNIST MLP >= 98.5 %; issue 5: Fashion-MNIST >= 90 %).
-FLOORS = {"mnist-mlp": 0.985, "fashion-conv": 0.90}
+# Acceptance floors (issue 2: MNIST MLP >= 98.5 %; issue 5: Fashion-MNIST >= 90 %, the
+# CPU-trained narrow CIFAR-10 VGG >= 80 %).
+FLOORS = {"mnist-mlp": 0.985, "fashion-conv": 0.90, "cifar-vgg": 0.80}
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
@@ -16,7 +17,10 @@ def test_shipped_model_accuracy_and_provenance(name: str) -> None:
     meta = net.metadata
     for key in ("architecture", "dataset", "train_config", "seed", "command", "test_accuracy"):
         assert key in meta, f"{name} lacks {key}"
-    data = load_dataset(meta["dataset"])
+    try:
+        data = load_dataset(meta["dataset"])
+    except DataError as error:  # CIFAR-10 is read from ../shared, which a machine may lack
+        pytest.skip(f"{meta['dataset']} is not on this machine: {error}")
     measured = accuracy(net, data.x_test, data.y_test)
     assert measured == pytest.approx(meta["test_accuracy"], abs=1e-12)
     assert measured >= FLOORS[name]
