@@ -292,7 +292,8 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("reproduce", help="main job: sweeps, figures and report.md")
     rep.add_argument("--out", type=Path, default=Path("report"), help="report folder")
-    rep.add_argument("--models", nargs="+", default=["mnist-mlp", "fashion-conv"],
+    rep.add_argument("--models", nargs="+",
+                     default=["mnist-mlp", "fashion-conv", "cifar-vgg"],
                      help=model_help)
     rep.add_argument("--bers", type=_probabilities, default=DEFAULT_BERS,
                      help="comma-separated raw bit error rates")

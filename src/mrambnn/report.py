@@ -53,7 +53,7 @@ class ReproduceConfig:
         workers: processes for the Monte Carlo draws.
     """
 
-    models: tuple[str, ...] = ("mnist-mlp", "fashion-conv")
+    models: tuple[str, ...] = ("mnist-mlp", "fashion-conv", "cifar-vgg")
     sweep: SweepConfig = SweepConfig(bers=DEFAULT_BERS, n_draws=20)
     subsets: tuple[tuple[str, int], ...] = ()
     workers: int = 2
