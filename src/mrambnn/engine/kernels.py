@@ -50,13 +50,13 @@ def _add_binary(acc, x, w, i, yy, xs, ky, kx):  # type: ignore[no-untyped-def]
     for d in range(x.shape[3]):
         xv = x[i, yy, xs, d]
         for o in range(acc.size):
-            acc[o] += _popcount(xv ^ w[ky, kx, d, o])
+            acc[o] += np.int32(_popcount(xv ^ w[ky, kx, d, o]))
 
 
 @njit(inline="always", cache=True)
 def _add_integer(acc, x, w, i, yy, xs, ky, kx):  # type: ignore[no-untyped-def]
     for d in range(x.shape[3]):
-        xi = np.int64(x[i, yy, xs, d])
+        xi = np.int32(x[i, yy, xs, d])
         for o in range(acc.size):
             acc[o] += xi * w[ky, kx, d, o]
 
@@ -71,7 +71,7 @@ def _conv_body(x, w, channels, threshold, direction, pool, integer, add):  # typ
     step = 2 if pool else 1
     out = np.empty((n, h // step, width // step, n_out), np.bool_)
     for i in prange(n):
-        acc = np.zeros(n_out, np.int64)
+        acc = np.zeros(n_out, np.int32)  # exact: |sums| stay far below 2^31
         for py in range(h // step):
             for px in range(width // step):
                 for o in range(n_out):
@@ -148,7 +148,7 @@ def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray
     """
     if integer:
         x = np.ascontiguousarray(x, dtype=np.int32)
-        w = np.ascontiguousarray(np.asarray(w, dtype=np.int64).transpose(1, 2, 3, 0))
+        w = np.ascontiguousarray(np.asarray(w, dtype=np.int32).transpose(1, 2, 3, 0))
     else:
         x = np.ascontiguousarray(x, dtype=np.uint64)
         w = np.ascontiguousarray(np.asarray(w, dtype=np.uint64).transpose(1, 2, 3, 0))
