@@ -42,25 +42,27 @@ def test_interrupted_sweep_resumes_without_redoing_points(toy, tmp_path, monkeyp
     full = run_ber_sweep(net, images, labels, CONFIG)
     import mrambnn.experiments.sweep as sweep_module
 
+    # an all-dense net evaluates a point's draws in batches (`_draw_batch`)
     calls = {"n": 0}
-    original = sweep_module._one_draw
+    original = sweep_module._draw_batch
 
-    def failing(ber, draw):
-        calls["n"] += 1
+    def failing(ber, draws):
+        calls["n"] += len(draws)
         if ber == 3e-2:
             raise KeyboardInterrupt
-        return original(ber, draw)
+        return original(ber, draws)
 
-    monkeypatch.setattr(sweep_module, "_one_draw", failing)
+    monkeypatch.setattr(sweep_module, "_draw_batch", failing)
     with pytest.raises(KeyboardInterrupt):
         run_ber_sweep(net, images, labels, CONFIG, out=out)
     saved = json.loads(out.read_text())
     assert [p["ber"] for p in saved["points"]] == [0.0, 1e-3]
-    def counting(ber, draw):
-        calls["n"] += 1
-        return original(ber, draw)
 
-    monkeypatch.setattr(sweep_module, "_one_draw", counting)
+    def counting(ber, draws):
+        calls["n"] += len(draws)
+        return original(ber, draws)
+
+    monkeypatch.setattr(sweep_module, "_draw_batch", counting)
     calls["n"] = 0
     resumed = run_ber_sweep(net, images, labels, CONFIG, out=out)
     assert calls["n"] == 2 * CONFIG.n_draws  # only the two unfinished points ran

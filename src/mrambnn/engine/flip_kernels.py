@@ -9,9 +9,25 @@ margin, a binary search finds every candidate and the exact delta settles each o
 import numpy as np
 from numba import njit, prange
 
+from mrambnn.bits import unpack_bits
 from mrambnn.engine.kernels import _popcount, parallel_enabled
 
-__all__ = ["changed_by_flips", "update_rows"]
+__all__ = ["changed_by_flips", "flipped_weights", "update_rows"]
+
+_EMPTY = np.zeros(0, np.int64)
+
+
+def flipped_weights(clean: np.ndarray, faulty: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(output, input, clean sign +-1) of every bit where two (out, n_words) uint64 weight
+    arrays differ, sorted by output, each (K,) int64."""
+    rows, cols = np.nonzero(clean != faulty)
+    if rows.size == 0:
+        return _EMPTY, _EMPTY, _EMPTY
+    bits = unpack_bits((clean[rows, cols] ^ faulty[rows, cols])[:, None], 64).astype(bool)
+    word, bit = np.nonzero(bits)
+    signs = (clean[rows[word], cols[word]] >> bit.astype(np.uint64)) & np.uint64(1)
+    return rows[word], cols[word] * 64 + bit, signs.astype(np.int64) * 2 - 1
 
 
 @njit(cache=True)

@@ -2,8 +2,10 @@
 
 `IncrementalEvaluator` runs the clean network once on a fixed image set and keeps what
 each layer saw and computed. For a faulty copy of the weights it propagates only what
-changes and returns exactly the predictions of a full re-evaluation. Between layers a
-change is a sorted list of (image, input index) pairs whose +-1 value toggled.
+changes and returns exactly the predictions of a full re-evaluation. An all-dense
+network is handed to `mrambnn.engine.dense_draws` (many draws at once, image by image);
+for the others, described here, a change between layers is a sorted list of (image,
+input index) pairs whose +-1 value toggled.
 
 Dense layer, weights W -> W', inputs x -> x' (``a' = a + (W' - W) x + W' (x' - x)``):
 - images whose inputs changed: both terms, summed per image from the changed inputs
@@ -15,8 +17,9 @@ Conv layer: the images with changed inputs are recomputed in full; for the other
 the output channels holding a flipped weight are recomputed. The output layer rescores
 the changed images, and every image when its own weights flipped.
 When more than 0.2 % of the weights flipped, changes reach nearly every image and the
-evaluator runs the full network instead; below that, the second draw of each decade of
-flip fraction runs both ways and later ones take the faster (same result either way).
+evaluator runs the full network instead; below that, the first draws seen (after the one
+that compiles kernels) of each decade of flip fraction are timed both ways and later
+ones take the faster path (the result is the same either way).
 Identity with full re-evaluation is tested prediction by prediction.
 """
 
@@ -27,7 +30,8 @@ import numpy as np
 
 from mrambnn.bits import pack_bits, unpack_bits, unpack_signs
 from mrambnn.engine.conv import Conv
-from mrambnn.engine.flip_kernels import changed_by_flips, update_rows
+from mrambnn.engine.dense_draws import DenseDrawEvaluator, supports
+from mrambnn.engine.flip_kernels import changed_by_flips, flipped_weights, update_rows
 from mrambnn.engine.kernels import conv_bits
 from mrambnn.engine.layers import Affine, Dense, Threshold
 from mrambnn.engine.network import PackedNet, forward, predict
@@ -47,18 +51,6 @@ _FLIPS_PER_OUTPUT_LIMIT = 8
 # Above this fraction of flipped weights, changes reach nearly every image and a full
 # re-evaluation is cheaper (measured: benchmarks/monte_carlo.py).
 _FULL_ABOVE = 2e-3
-
-
-def _flipped(clean: np.ndarray, faulty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(output, input, clean sign) of every bit where two (out, n_words) arrays differ,
-    sorted by output."""
-    rows, cols = np.nonzero(clean != faulty)
-    if rows.size == 0:
-        return _EMPTY, _EMPTY, _EMPTY
-    bits = unpack_bits((clean[rows, cols] ^ faulty[rows, cols])[:, None], 64).astype(bool)
-    word, bit = np.nonzero(bits)
-    signs = (clean[rows[word], cols[word]] >> bit.astype(np.uint64)) & np.uint64(1)
-    return rows[word], cols[word] * 64 + bit, signs.astype(np.int64) * 2 - 1
 
 
 class _DenseState:
@@ -125,9 +117,18 @@ class IncrementalEvaluator:
     """
 
     def __init__(self, net: PackedNet, images: np.ndarray) -> None:
+        self.n_images = len(images)
+        self.net = net
+        self.images = images
+        self.faster: dict[int, str] = {}  # decade of flip fraction -> faster path
+        self.states: list[_DenseState | _ConvState] = []
+        # all-dense networks: many draws at once, image by image (`dense_draws`)
+        self.batched = DenseDrawEvaluator(net, images) if supports(net) else None
+        if self.batched is not None:
+            self.clean_predictions = self.batched.clean_predictions
+            return
         x: np.ndarray = np.asarray(images).astype(np.int16) - np.int16(net.input_offset)
         _, hidden = forward(net, images, keep_hidden=True)
-        self.states: list[_DenseState | _ConvState] = []
         for i, layer in enumerate(net.layers):
             if isinstance(layer, Conv):
                 self.states.append(_ConvState(layer, x, hidden[i]))
@@ -138,10 +139,6 @@ class IncrementalEvaluator:
         last = self.states[-1]
         assert isinstance(last, _DenseState) and isinstance(last.layer.head, Affine)
         self.clean_predictions = np.argmax(last.layer.head.apply(last.margin), axis=1)
-        self.n_images = len(images)
-        self.net = net
-        self.images = images
-        self.faster: dict[int, str] = {}  # decade of flip fraction -> faster path
 
     def predict(self, words: Sequence[np.ndarray], *, path: str = "auto") -> np.ndarray:
         """Predicted labels (N,) with stored weights ``words`` (one array per layer).
@@ -149,33 +146,51 @@ class IncrementalEvaluator:
         ``path``: 'incremental', 'full', or 'auto' (module docstring): the result is the
         same, only the time differs.
         """
-        if len(words) != len(self.states):
-            raise ValueError(f"expected {len(self.states)} weight arrays, got {len(words)}")
+        return self.predict_many([words], path=path)[0]
+
+    def predict_many(self, draws: Sequence[Sequence[np.ndarray]], *, path: str = "auto"
+                     ) -> np.ndarray:
+        """Predicted labels (D, N) for D draws of stored weights (see `predict`)."""
         if path not in ("auto", "incremental", "full"):
             raise ValueError(f"unknown path {path!r}; choose auto, incremental or full")
+        n_layers = len(self.net.layers)
+        for words in draws:
+            if len(words) != n_layers:
+                raise ValueError(f"expected {n_layers} weight arrays, got {len(words)}")
+        if not draws:
+            return np.zeros((0, self.n_images), np.int64)
         if path != "auto":
-            return self._incremental(words) if path == "incremental" else self._full(words)
-        flipped = sum(int(np.bitwise_count(w ^ s.layer.weight_words).sum())
-                      for w, s in zip(words, self.states, strict=True))
+            return self._many(draws, path)
+        flipped = sum(int(np.bitwise_count(w ^ layer.weight_words).sum())
+                      for w, layer in zip(draws[0], self.net.layers, strict=True))
         fraction = flipped / self.net.n_weights
         if fraction > _FULL_ABOVE:
-            return self._full(words)
-        # below the limit, which path is faster depends on the network: the second draw
-        # of each decade of flip fraction (the first also compiles kernels) times both
+            return self._many(draws, "full")
+        # below the limit, which path is faster depends on the network: each decade of
+        # flip fraction times both once, on draws after the first (which compiles kernels)
         decade = int(np.floor(np.log10(fraction))) if fraction > 0 else -99
-        seen = self.faster.setdefault(decade, "")
-        if seen in ("", "timing"):
-            began = time.perf_counter()
-            result = self._incremental(words)
-            if seen == "":
-                self.faster[decade] = "timing"
-                return result
-            middle = time.perf_counter()
-            self._full(words)
-            full_time = time.perf_counter() - middle
-            self.faster[decade] = "incremental" if middle - began <= full_time else "full"
-            return result
-        return self._incremental(words) if seen == "incremental" else self._full(words)
+        seen = self.faster.get(decade, "")
+        if seen in ("incremental", "full"):
+            return self._many(draws, seen)
+        if seen == "" and len(draws) == 1:
+            self.faster[decade] = "timing"
+            return self._many(draws, "incremental")
+        first = [] if seen == "timing" else [self._many(draws[:1], "incremental")]
+        rest = draws if seen == "timing" else draws[1:]
+        began = time.perf_counter()
+        result = self._many(rest, "incremental")
+        middle = time.perf_counter()
+        self._full(rest[0])
+        full_time = (time.perf_counter() - middle) * len(rest)
+        self.faster[decade] = "incremental" if middle - began <= full_time else "full"
+        return np.concatenate([*first, result])
+
+    def _many(self, draws: Sequence[Sequence[np.ndarray]], path: str) -> np.ndarray:
+        if path == "full":
+            return np.stack([self._full(words) for words in draws])
+        if self.batched is not None:
+            return self.batched.predict_draws(draws)
+        return np.stack([self._incremental(words) for words in draws])
 
     def _full(self, words: Sequence[np.ndarray]) -> np.ndarray:
         return predict(self.net.with_weight_words(tuple(words)), self.images)
@@ -195,7 +210,14 @@ class IncrementalEvaluator:
         return self._output(last, words[-1], changes)
 
     def accuracy(self, words: Sequence[np.ndarray], labels: np.ndarray) -> float:
+        """Fraction of ``labels`` (N,) predicted with stored weights ``words``."""
         return float(np.mean(self.predict(words) == np.asarray(labels)))
+
+    def accuracies(self, draws: Sequence[Sequence[np.ndarray]], labels: np.ndarray
+                   ) -> list[float]:
+        """`accuracy` of each of several draws, evaluated together where that pays."""
+        predictions = self.predict_many(draws)
+        return [float(np.mean(p == np.asarray(labels))) for p in predictions]
 
     def _rows(self, state: _DenseState, faulty: np.ndarray, changes: Changes,
               flips: tuple[np.ndarray, np.ndarray, np.ndarray], *, bits: bool
@@ -226,7 +248,7 @@ class IncrementalEvaluator:
     def _dense(self, state: _DenseState, faulty: np.ndarray, changes: Changes) -> Changes:
         layer = state.layer
         assert isinstance(layer.head, Threshold)
-        flips = _flipped(layer.weight_words, faulty)
+        flips = flipped_weights(layer.weight_words, faulty)
         rows = changes[0]
         if flips[0].size > _FLIPS_PER_OUTPUT_LIMIT * layer.out_features:
             return self._dense_in_full(state, faulty, changes)
@@ -285,7 +307,7 @@ class IncrementalEvaluator:
         head = state.layer.head
         assert isinstance(head, Affine)
         predictions = self.clean_predictions.copy()
-        outputs, inputs, signs = flips = _flipped(state.layer.weight_words, faulty)
+        outputs, inputs, signs = flips = flipped_weights(state.layer.weight_words, faulty)
         if outputs.size:  # the output layer's own flips move every image's scores
             a = state.margin.astype(np.int64)
             np.add.at(a.T, outputs, -2 * signs[:, None] * state.columns(inputs).T)

@@ -191,6 +191,23 @@ def _one_draw(key: float, draw: int) -> float:
     return accuracy(faulty, _WORKER["images"], _WORKER["labels"])
 
 
+def _draw_batch(key: float, draws: range) -> list[float]:
+    """Accuracies of several draws evaluated together (all-dense networks)."""
+    net, plan = _WORKER["net"], _WORKER["plan"]
+    words = [corrupt_net(net, plan.fault_for(key), layers=plan.layers,
+                         rng=draw_rng(plan.seed, key, d)).weight_words for d in draws]
+    return _WORKER["evaluator"].accuracies(words, _WORKER["labels"])
+
+
+# draws evaluated together in one process (all-dense networks): bounds memory, shows progress
+_BATCH = 10
+
+
+def _batches(n_draws: int, workers: int) -> list[range]:
+    size = min(_BATCH, -(-n_draws // max(workers, 1)))
+    return [range(d, min(d + size, n_draws)) for d in range(0, n_draws, size)]
+
+
 def evaluate_points(
     net: PackedNet,
     images: np.ndarray,
@@ -218,8 +235,18 @@ def evaluate_points(
     if pool is None:
         _init_worker(net, images, labels, plan, evaluator)
     try:
+        batched = evaluator is not None and evaluator.batched is not None
         for key, n_draws in todo:
-            if pool is None:
+            if batched:
+                batches = _batches(n_draws, workers)
+                draws = []
+                results = (pool.map(_draw_batch, [key] * len(batches), batches) if pool
+                           else (_draw_batch(key, b) for b in batches))
+                for batch in results:
+                    draws += batch
+                    if progress:
+                        progress(len(batch))
+            elif pool is None:
                 draws = []
                 for d in range(n_draws):
                     draws.append(_one_draw(key, d))

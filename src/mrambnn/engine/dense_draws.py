@@ -1,0 +1,269 @@
+"""Many fault draws of an all-dense BNN at once, image by image, only what changes.
+
+`DenseDrawEvaluator` keeps, for a fixed image set, every hidden neuron's clean margin
+``m = direction * a - threshold`` (bit = m >= 0) and the output layer's clean
+pre-activations. A draw is given as its stored weights; its flipped weights are listed
+per layer and per output neuron. A neuron with f flipped weights moves by at most
+``bound = 2 sum_j max|x_j|`` over them (2 f for +-1 inputs), so only where ``|m| <= bound``
+is the exact change summed.
+
+- First layer (inputs never change): per draw, for each neuron with flipped weights, the
+  images within reach are found by binary search in that neuron's sorted margins
+  (`changed_by_flips`), giving each image's list of toggled first-layer bits.
+- Later layers, in a compiled kernel that takes one image at a time and, for each draw,
+  walks the layers depth-first: the inputs that toggled below (a short list) move every
+  neuron by ``-2 x_j w_ij`` (one vectorised column add each), flipped weights are summed
+  where within reach, and the neurons whose bit now differs from the clean one are the
+  next layer's toggled inputs. An image's clean margins are read once for all the draws.
+
+The result equals a full re-evaluation (``a' = a + W (x' - x) + (W' - W) x'``, exact
+integers), prediction by prediction.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+from numba import njit, prange
+
+from mrambnn.bits import pack_bits, unpack_signs
+from mrambnn.engine.flip_kernels import changed_by_flips, flipped_weights
+from mrambnn.engine.kernels import parallel_enabled
+from mrambnn.engine.layers import Affine, Dense, Threshold
+from mrambnn.engine.network import PackedNet, forward
+from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
+
+__all__ = ["DenseDrawEvaluator", "supports"]
+
+_CHUNK = 64  # images per parallel task
+_EMPTY = np.zeros(0, np.int64)
+
+
+def supports(net: PackedNet) -> bool:
+    """Whether ``net`` has this evaluator's layout: two or more layers, all dense."""
+    return len(net.layers) >= 2 and all(isinstance(layer, Dense) for layer in net.layers)
+
+
+def _draws_body(margins, hidden_offset, out_clean, weights_t, weight_offset, directions,
+                direction_offset, outs, first_ptr, first_toggled, flip_ptr, ptr_offset,
+                flip_in, flip_sign, bounds, bound_offset, scale, offset
+                ):  # type: ignore[no-untyped-def]
+    n_images = margins.shape[0]
+    n_layers = outs.size
+    n_draws = (ptr_offset.size - 1) // n_layers
+    widest = (outs.max() + 7) // 8 * 8
+    n_classes = outs[n_layers - 1]
+    predictions = np.empty((n_draws, n_images), np.int64)
+    for chunk in prange((n_images + _CHUNK - 1) // _CHUNK):
+        cur = np.empty(widest, margins.dtype)
+        toggled = np.empty(widest, np.int64)
+        is_toggled = np.zeros(widest, np.bool_)
+        flags = np.zeros(widest, np.uint8)
+        flag_words = flags.view(np.uint64)
+        for n in range(chunk * _CHUNK, min(n_images, (chunk + 1) * _CHUNK)):
+            row = margins[n]
+            for d in range(n_draws):
+                start = first_ptr[d * (n_images + 1) + n]
+                n_toggled = first_ptr[d * (n_images + 1) + n + 1] - start
+                for t in range(n_toggled):
+                    toggled[t] = first_toggled[start + t]
+                    is_toggled[toggled[t]] = True
+                for layer in range(1, n_layers):
+                    out = outs[layer]
+                    last = layer == n_layers - 1
+                    below = hidden_offset[layer - 1]
+                    segment = d * n_layers + layer
+                    p0 = ptr_offset[segment]
+                    if n_toggled == 0 and not last and flip_ptr[p0 + out] == flip_ptr[p0]:
+                        continue  # nothing reaches this layer: no toggled input, no flip
+                    # slices indexed by the loop variable alone: no negative-index checks,
+                    # so LLVM vectorises these loops
+                    clean = out_clean[n] if last else row[hidden_offset[layer]:
+                                                          hidden_offset[layer] + out]
+                    bound = bounds[bound_offset[segment]:bound_offset[segment] + out]
+                    for i in range(out):  # the new margins of every neuron, in cur
+                        cur[i] = clean[i]
+                    for t in range(n_toggled):
+                        j = toggled[t]
+                        step = -2 if row[below + j] >= 0 else 2
+                        begin = weight_offset[layer] + j * out
+                        column = weights_t[begin:begin + out]
+                        for i in range(out):
+                            cur[i] += step * column[i]
+                    for i in range(out):  # bounds: -1 without flips, huge at the output
+                        flags[i] = np.uint8(abs(cur[i]) <= bound[i])
+                    for i in range(out, (out + 7) // 8 * 8):
+                        flags[i] = 0
+                    for w in range((out + 7) // 8):
+                        if flag_words[w] == 0:
+                            continue
+                        for i in range(8 * w, 8 * w + 8):
+                            if flags[i] == 0:
+                                continue
+                            change = 0
+                            for q in range(flip_ptr[p0 + i], flip_ptr[p0 + i + 1]):
+                                j = flip_in[q]
+                                x = 1 if (row[below + j] >= 0) != is_toggled[j] else -1
+                                change -= 2 * flip_sign[q] * x
+                            cur[i] += directions[direction_offset[layer] + i] * change
+                    for t in range(n_toggled):
+                        is_toggled[toggled[t]] = False
+                    if last:
+                        break
+                    for i in range(out):
+                        flags[i] = np.uint8((cur[i] >= 0) != (clean[i] >= 0))
+                    n_toggled = 0
+                    for w in range((out + 7) // 8):
+                        if flag_words[w] == 0:
+                            continue
+                        for i in range(8 * w, 8 * w + 8):
+                            if flags[i]:
+                                toggled[n_toggled] = i
+                                is_toggled[i] = True
+                                n_toggled += 1
+                best = 0
+                best_score = cur[0] * scale[0] + offset[0]
+                for c in range(1, n_classes):
+                    score = cur[c] * scale[c] + offset[c]
+                    if score > best_score:
+                        best, best_score = c, score
+                predictions[d, n] = best
+    return predictions
+
+
+_draws = {False: njit(cache=True)(_draws_body), True: njit(parallel=True, cache=True)(_draws_body)}
+
+
+def _offsets(sizes: Sequence[int]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+
+def _preactivation(layer: Dense, inputs: np.ndarray) -> np.ndarray:
+    if layer.integer_input:
+        return integer_dense_preactivation(inputs, layer.weight_words, layer.in_features)
+    return binary_dense_preactivation(pack_bits(inputs > 0), layer.weight_words,
+                                      layer.in_features)
+
+
+class DenseDrawEvaluator:
+    """Exact predictions of an all-dense ``net`` under many weight draws, on ``images``.
+
+    Args:
+        net: the clean network (`supports`); the last layer has an `Affine` head.
+        images: (N, H, W, C) uint8 images, evaluated once here.
+    Memory: per image, 2 bytes per hidden neuron (4 for very wide layers), 4 per input
+    and 8 per first-layer neuron (its margins sorted per neuron).
+    """
+
+    def __init__(self, net: PackedNet, images: np.ndarray) -> None:
+        if not supports(net):
+            raise ValueError("DenseDrawEvaluator needs two or more layers, all dense")
+        self.net = net
+        self.layers: list[Dense] = list(net.layers)  # type: ignore[arg-type]
+        first = self.layers[0]
+        x = np.asarray(images).astype(np.int16).reshape(len(images), -1) - np.int16(
+            net.input_offset)
+        x0 = x  # the engine's first layer always takes the integer pixels
+        self.n_images = len(x0)
+        self.x0_t = np.ascontiguousarray(x0.T, dtype=np.int32)  # (in, N): one input's images
+        self.x0_absmax = np.abs(x0).max(axis=0, initial=0).astype(np.int64)
+        _, hidden = forward(net, images, keep_hidden=True)
+        margins, inputs = [], x0
+        for layer, bits in zip(self.layers[:-1], hidden, strict=True):
+            head = layer.head
+            assert isinstance(head, Threshold)
+            a = _preactivation(layer, inputs).astype(np.int64)
+            if layer is first:
+                margins.append(head.direction * a - head.threshold)
+            else:  # a threshold beyond +-(in + 1) changes no bit: clipped, margins stay small
+                limit = layer.in_features + 1
+                margins.append(head.direction * a - np.clip(head.threshold, -limit, limit))
+            inputs = bits
+        self.first_direction = first.head.direction.astype(np.int64)  # type: ignore[union-attr]
+        self.first_order = np.argsort(margins[0].T, axis=1, kind="stable").astype(np.int32)
+        self.first_sorted = np.ascontiguousarray(
+            np.take_along_axis(margins[0].T, self.first_order, axis=1), dtype=np.int64)
+        # in the kernel only the sign of a first-layer margin is read
+        margins[0] = np.clip(margins[0], -1, 0)
+        widest_in = max(layer.in_features for layer in self.layers[1:])
+        dtype = np.int16 if 4 * widest_in + 4 < 2**15 else np.int32
+        self.margins = np.ascontiguousarray(np.concatenate(margins, axis=1), dtype=dtype)
+        head = self.layers[-1].head
+        assert isinstance(head, Affine)
+        self.out_clean = np.ascontiguousarray(_preactivation(self.layers[-1], inputs),
+                                              dtype=dtype)
+        self.scale = np.ascontiguousarray(head.scale, dtype=np.float64)
+        self.offset = np.ascontiguousarray(head.offset, dtype=np.float64)
+        self.clean_predictions = np.argmax(head.apply(self.out_clean.astype(np.int64)), axis=1)
+        self.outs = np.array([layer.out_features for layer in self.layers], np.int64)
+        self.hidden_offset = _offsets(self.outs[:-1])
+        # layer l > 0, input j: direction_i * w_ij for every output i, int8, contiguous
+        columns, directions = [], []
+        for layer in self.layers:
+            head = layer.head
+            direction = (head.direction.astype(np.int64) if isinstance(head, Threshold)
+                         else np.ones(layer.out_features, np.int64))
+            directions.append(direction)
+            if layer is not first:
+                signs = unpack_signs(layer.weight_words, layer.in_features)  # (out, in)
+                columns.append((signs * direction[:, None].astype(np.int8)).T.ravel())
+        self.weight_offset = _offsets([0, 0] + [c.size for c in columns])[1:-1]
+        self.weights_t = np.ascontiguousarray(np.concatenate(columns), dtype=np.int8)
+        self.directions = np.concatenate(directions)
+        self.direction_offset = _offsets(self.outs)
+
+    def _first_layer(self, faulty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N + 1,) offsets and toggled first-layer neurons of every image, for one draw."""
+        first = self.layers[0]
+        outputs, inputs, signs = flipped_weights(first.weight_words, faulty)
+        if outputs.size == 0:
+            return np.zeros(self.n_images + 1, np.int64), _EMPTY
+        images, neurons = changed_by_flips(
+            self.first_sorted, self.first_order, outputs, inputs, signs, self.first_direction,
+            self.x0_t, self.x0_absmax, packed=False, skip=np.zeros(self.n_images, bool))
+        order = np.lexsort((neurons, images))
+        counts = np.bincount(images, minlength=self.n_images)
+        return _offsets(counts), neurons[order]
+
+    def _flips(self, draws: Sequence[Sequence[np.ndarray]]) -> tuple[np.ndarray, ...]:
+        """Flat per-(draw, layer) arrays for the kernel; segment (d, l) of each starts at
+        its offsets[d * n_layers + l]: CSR of flipped weights by output, and each output's
+        bound (-1: no flipped weight; the output layer: always recomputed). Also the first
+        layer's toggles, per draw and image."""
+        ptr, flip_in, flip_sign, bounds, first_ptr, first_toggled = [], [], [], [], [], []
+        total = first_total = 0
+        for words in draws:
+            if len(words) != len(self.layers):
+                raise ValueError(f"expected {len(self.layers)} weight arrays, got {len(words)}")
+            offsets, toggled = self._first_layer(np.asarray(words[0]))
+            first_ptr.append(first_total + offsets)
+            first_toggled.append(toggled)
+            first_total += toggled.size
+            for layer, faulty in zip(self.layers, words, strict=True):
+                out, inp, sign = (flipped_weights(layer.weight_words, np.asarray(faulty))
+                                  if layer is not self.layers[0] else (_EMPTY,) * 3)
+                counts = np.bincount(out, minlength=layer.out_features)
+                ptr.append(total + _offsets(counts))
+                total += out.size
+                flip_in.append(inp)
+                flip_sign.append(sign)
+                bound = 2 * counts
+                if layer is self.layers[-1]:  # every flipped class score is recomputed
+                    bound[counts > 0] = np.iinfo(np.int32).max
+                bound[counts == 0] = -1
+                bounds.append(bound)
+        sizes = [layer.out_features for layer in self.layers] * len(draws)
+        return (np.concatenate(first_ptr), np.concatenate(first_toggled),
+                np.concatenate(ptr), _offsets([s + 1 for s in sizes]),
+                np.concatenate(flip_in).astype(np.int64),
+                np.concatenate(flip_sign).astype(np.int64),
+                np.concatenate(bounds).astype(np.int32), _offsets(sizes))
+
+    def predict_draws(self, draws: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
+        """Predicted labels (D, N) for D draws, each a sequence of stored weight arrays
+        (one (out, n_words) uint64 array per layer)."""
+        if not draws:
+            return np.zeros((0, self.n_images), np.int64)
+        return _draws[parallel_enabled()](
+            self.margins, self.hidden_offset, self.out_clean, self.weights_t,
+            self.weight_offset, self.directions, self.direction_offset, self.outs,
+            *self._flips(draws), self.scale, self.offset)

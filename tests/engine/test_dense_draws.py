@@ -1,0 +1,85 @@
+"""Batched draws of all-dense networks equal full re-evaluation, prediction by prediction."""
+
+import numpy as np
+import pytest
+
+from mrambnn.bits import pack_signs
+from mrambnn.engine import Affine, Dense, PackedNet, Threshold, predict
+from mrambnn.engine.dense_draws import DenseDrawEvaluator, supports
+from mrambnn.experiments.deploy import corrupt_net
+from mrambnn.memory import BitFlip
+from mrambnn.models import load_model
+
+
+def _random_net(rng: np.random.Generator, widths: tuple[int, ...], *, integer: bool,
+                n_classes: int = 5, flat_scores: bool = False) -> PackedNet:
+    """Random +-1 weights; thresholds near the pre-activations' spread, some far outside
+    (constant neurons), mixed directions; ``flat_scores``: unit scale, so class scores
+    tie often (argmax takes the first)."""
+    layers = []
+    sizes = (*widths, n_classes)
+    for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        words = pack_signs(rng.choice(np.array([-1, 1], np.int8), (n_out, n_in)))
+        is_integer = integer and index == 0
+        if index == len(sizes) - 2:
+            scale = np.ones(n_out) if flat_scores else rng.uniform(0.5, 2.0, n_out)
+            head = Affine(scale=scale, offset=np.zeros(n_out) if flat_scores
+                          else rng.normal(0, 3, n_out))
+        else:
+            spread = (60 if is_integer else 1) * np.sqrt(n_in)
+            threshold = np.round(rng.normal(0, spread / 3, n_out)).astype(np.int64)
+            threshold[:2] = [3 * n_in * (60 if is_integer else 1), -5 * n_in]  # constant
+            head = Threshold(threshold=threshold,
+                             direction=rng.choice(np.array([-1, 1], np.int8), n_out))
+        layers.append(Dense(weight_words=words, in_features=n_in, integer_input=is_integer,
+                            head=head))
+    return PackedNet(layers=tuple(layers), input_shape=(widths[0], 1, 1), input_offset=128)
+
+
+@pytest.mark.parametrize(("widths", "integer", "flat"), [
+    ((49, 70, 130, 33), True, False),  # widths not multiples of 8 or 64
+    ((49, 64, 64), True, False),
+    ((30, 40), True, True),  # one hidden layer; tied class scores
+    ((20, 8300, 12), True, False),  # a layer too wide for 16-bit margins
+])
+def test_batched_draws_equal_full_reevaluation(widths, integer, flat):
+    rng = np.random.default_rng(len(widths) * 100 + widths[-1])
+    net = _random_net(rng, widths, integer=integer, flat_scores=flat)
+    images = rng.integers(0, 256, (150, widths[0], 1, 1), dtype=np.uint8)
+    evaluator = DenseDrawEvaluator(net, images)
+    np.testing.assert_array_equal(evaluator.clean_predictions, predict(net, images))
+    for ber in (1e-4, 3e-3, 3e-2, 0.2):
+        nets = [corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([d, 5]))
+                for d in range(4)]
+        together = evaluator.predict_draws([f.weight_words for f in nets])
+        assert together.shape == (4, len(images))
+        for d, faulty in enumerate(nets):
+            expected = predict(faulty, images)
+            np.testing.assert_array_equal(together[d], expected, err_msg=f"{ber} draw {d}")
+            np.testing.assert_array_equal(evaluator.predict_draws([faulty.weight_words])[0],
+                                          expected)
+
+
+def test_shipped_mlp_many_draws():
+    from mrambnn.datasets import load_dataset
+
+    net = load_model("mnist-mlp")
+    images = load_dataset("mnist").x_test[:400]
+    evaluator = DenseDrawEvaluator(net, images)
+    assert evaluator.margins.dtype == np.int16  # 1024-wide layers fit 16 bits
+    nets = [corrupt_net(net, BitFlip(ber=2e-3), rng=np.random.default_rng([d, 1]))
+            for d in range(6)]
+    together = evaluator.predict_draws([f.weight_words for f in nets])
+    for d, faulty in enumerate(nets):
+        np.testing.assert_array_equal(together[d], predict(faulty, images))
+
+
+def test_only_dense_networks_and_right_layer_count():
+    assert not supports(load_model("fashion-conv"))
+    with pytest.raises(ValueError, match="all dense"):
+        DenseDrawEvaluator(load_model("fashion-conv"), np.zeros((2, 28, 28, 1), np.uint8))
+    net = _random_net(np.random.default_rng(0), (10, 8), integer=True)
+    evaluator = DenseDrawEvaluator(net, np.zeros((3, 10, 1, 1), np.uint8))
+    with pytest.raises(ValueError, match="weight arrays"):
+        evaluator.predict_draws([net.weight_words[:-1]])
+    assert evaluator.predict_draws([]).shape == (0, 3)
