@@ -133,7 +133,7 @@ def _draws_body(margins, hidden_offset, out_clean, weights_t, weight_offset, dir
 _draws = {False: njit(cache=True)(_draws_body), True: njit(parallel=True, cache=True)(_draws_body)}
 
 
-def _offsets(sizes: Sequence[int]) -> np.ndarray:
+def _offsets(sizes: Sequence[int] | np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
@@ -263,7 +263,8 @@ class DenseDrawEvaluator:
         (one (out, n_words) uint64 array per layer)."""
         if not draws:
             return np.zeros((0, self.n_images), np.int64)
-        return _draws[parallel_enabled()](
+        kernel = _draws[parallel_enabled()]
+        return kernel(  # type: ignore[call-arg]
             self.margins, self.hidden_offset, self.out_clean, self.weights_t,
             self.weight_offset, self.directions, self.direction_offset, self.outs,
             *self._flips(draws), self.scale, self.offset)
