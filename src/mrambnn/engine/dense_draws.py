@@ -133,6 +133,22 @@ def _draws_body(margins, hidden_offset, out_clean, weights_t, weight_offset, dir
 _draws = {False: njit(cache=True)(_draws_body), True: njit(parallel=True, cache=True)(_draws_body)}
 
 
+@njit(cache=True)
+def _group_by_image(images, neurons, n_images):  # type: ignore[no-untyped-def]
+    """Counting sort of (image, neuron) pairs by image: (N + 1,) offsets, neurons."""
+    offsets = np.zeros(n_images + 1, np.int64)
+    for n in images:
+        offsets[n + 1] += 1
+    for n in range(n_images):
+        offsets[n + 1] += offsets[n]
+    filled = offsets[:-1].copy()
+    grouped = np.empty(neurons.size, np.int64)
+    for k in range(images.size):
+        grouped[filled[images[k]]] = neurons[k]
+        filled[images[k]] += 1
+    return offsets, grouped
+
+
 def _offsets(sizes: Sequence[int] | np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
@@ -220,9 +236,7 @@ class DenseDrawEvaluator:
         images, neurons = changed_by_flips(
             self.first_sorted, self.first_order, outputs, inputs, signs, self.first_direction,
             self.x0_t, self.x0_absmax, packed=False, skip=np.zeros(self.n_images, bool))
-        order = np.lexsort((neurons, images))
-        counts = np.bincount(images, minlength=self.n_images)
-        return _offsets(counts), neurons[order]
+        return _group_by_image(images, neurons, self.n_images)  # type: ignore[no-any-return]
 
     def _flips(self, draws: Sequence[Sequence[np.ndarray]]) -> tuple[np.ndarray, ...]:
         """Flat per-(draw, layer) arrays for the kernel; segment (d, l) of each starts at
