@@ -45,7 +45,7 @@ def supports(net: PackedNet) -> bool:
 
 def _draws_body(margins, hidden_offset, out_clean, weights_t, weight_offset, directions,
                 direction_offset, outs, first_ptr, first_toggled, flip_ptr, ptr_offset,
-                flip_in, flip_sign, bounds, bound_offset, scale, offset
+                flip_in, flip_sign, bounds, bound_offset, flipped, flipped_offset, scale, offset
                 ):  # type: ignore[no-untyped-def]
     n_images = margins.shape[0]
     n_layers = outs.size
@@ -80,6 +80,24 @@ def _draws_body(margins, hidden_offset, out_clean, weights_t, weight_offset, dir
                     clean = out_clean[n] if last else row[hidden_offset[layer]:
                                                           hidden_offset[layer] + out]
                     bound = bounds[bound_offset[segment]:bound_offset[segment] + out]
+                    first, end = flipped_offset[segment], flipped_offset[segment + 1]
+                    if n_toggled == 0 and not last and 8 * (end - first) < out:
+                        # inputs unchanged, few flipped neurons: check just those
+                        for k in range(first, end):
+                            i = flipped[k]
+                            if abs(clean[i]) > bound[i]:
+                                continue
+                            change = 0
+                            for q in range(flip_ptr[p0 + i], flip_ptr[p0 + i + 1]):
+                                x = 1 if row[below + flip_in[q]] >= 0 else -1
+                                change -= 2 * flip_sign[q] * x
+                            moved = clean[i] + directions[direction_offset[layer] + i] * change
+                            if (moved >= 0) != (clean[i] >= 0):
+                                toggled[n_toggled] = i
+                                n_toggled += 1
+                        for t in range(n_toggled):
+                            is_toggled[toggled[t]] = True
+                        continue
                     for i in range(out):  # the new margins of every neuron, in cur
                         cur[i] = clean[i]
                     for t in range(n_toggled):
@@ -240,10 +258,11 @@ class DenseDrawEvaluator:
 
     def _flips(self, draws: Sequence[Sequence[np.ndarray]]) -> tuple[np.ndarray, ...]:
         """Flat per-(draw, layer) arrays for the kernel; segment (d, l) of each starts at
-        its offsets[d * n_layers + l]: CSR of flipped weights by output, and each output's
-        bound (-1: no flipped weight; the output layer: always recomputed). Also the first
-        layer's toggles, per draw and image."""
+        its offsets[d * n_layers + l]: CSR of flipped weights by output, each output's
+        bound (-1: no flipped weight; the output layer: always recomputed), and the outputs
+        with flipped weights. Also the first layer's toggles, per draw and image."""
         ptr, flip_in, flip_sign, bounds, first_ptr, first_toggled = [], [], [], [], [], []
+        flipped, flipped_sizes = [], []
         total = first_total = 0
         for words in draws:
             if len(words) != len(self.layers):
@@ -265,12 +284,15 @@ class DenseDrawEvaluator:
                     bound[counts > 0] = np.iinfo(np.int32).max
                 bound[counts == 0] = -1
                 bounds.append(bound)
+                flipped.append(np.nonzero(counts)[0])
+                flipped_sizes.append(flipped[-1].size)
         sizes = [layer.out_features for layer in self.layers] * len(draws)
         return (np.concatenate(first_ptr), np.concatenate(first_toggled),
                 np.concatenate(ptr), _offsets([s + 1 for s in sizes]),
                 np.concatenate(flip_in).astype(np.int64),
                 np.concatenate(flip_sign).astype(np.int64),
-                np.concatenate(bounds).astype(np.int32), _offsets(sizes))
+                np.concatenate(bounds).astype(np.int32), _offsets(sizes),
+                np.concatenate(flipped).astype(np.int64), _offsets(flipped_sizes))
 
     def predict_draws(self, draws: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
         """Predicted labels (D, N) for D draws, each a sequence of stored weight arrays
