@@ -46,19 +46,21 @@ def _dense_body(x, w, n_bits):  # type: ignore[no-untyped-def]
 
 
 @njit(inline="always", cache=True)
-def _add_binary(acc, x, w, i, yy, xs, ky, kx):  # type: ignore[no-untyped-def]
-    for d in range(x.shape[3]):
-        xv = x[i, yy, xs, d]
+def _add_binary(acc, x_pixel, w, ky, kx):  # type: ignore[no-untyped-def]
+    for d in range(x_pixel.size):
+        xv = x_pixel[d]
+        w_row = w[ky, kx, d]  # a slice indexed by the loop variable: vectorised over o
         for o in range(acc.size):
-            acc[o] += np.int32(_popcount(xv ^ w[ky, kx, d, o]))
+            acc[o] += np.int32(_popcount(xv ^ w_row[o]))
 
 
 @njit(inline="always", cache=True)
-def _add_integer(acc, x, w, i, yy, xs, ky, kx):  # type: ignore[no-untyped-def]
-    for d in range(x.shape[3]):
-        xi = np.int32(x[i, yy, xs, d])
+def _add_integer(acc, x_pixel, w, ky, kx):  # type: ignore[no-untyped-def]
+    for d in range(x_pixel.size):
+        xi = np.int32(x_pixel[d])
+        w_row = w[ky, kx, d]
         for o in range(acc.size):
-            acc[o] += xi * w[ky, kx, d, o]
+            acc[o] += xi * w_row[o]
 
 
 def _conv_body(x, w, channels, threshold, direction, pool, integer, add):  # type: ignore[no-untyped-def]
@@ -70,34 +72,36 @@ def _conv_body(x, w, channels, threshold, direction, pool, integer, add):  # typ
     r = k // 2
     step = 2 if pool else 1
     out = np.empty((n, h // step, width // step, n_out), np.bool_)
+    negative = np.empty(n_out, np.bool_)
+    for o in range(n_out):
+        negative[o] = direction[o] < 0
     for i in prange(n):
         acc = np.zeros(n_out, np.int32)  # exact: |sums| stay far below 2^31
+        # pooling, branch-free: OR of the bits, or where direction < 0 their AND, which
+        # is the complement of the OR of the complements
+        pooled = np.zeros(n_out, np.bool_)
         for py in range(h // step):
             for px in range(width // step):
                 for o in range(n_out):
-                    out[i, py, px, o] = direction[o] < 0  # AND starts true, OR false
+                    pooled[o] = False
                 for sy in range(step):
                     for sx in range(step):
                         y, xx = py * step + sy, px * step + sx
-                        acc[:] = 0
-                        valid = 0
-                        for ky in range(k):
-                            yy = y + ky - r
-                            if yy < 0 or yy >= h:
-                                continue
-                            for kx in range(k):
-                                xs = xx + kx - r
-                                if xs < 0 or xs >= width:
-                                    continue  # zero padding contributes exactly 0
-                                valid += 1
-                                add(acc, x, w, i, yy, xs, ky, kx)
                         for o in range(n_out):
-                            a = acc[o] if integer else valid * channels - 2 * acc[o]
-                            bit = direction[o] * a >= threshold[o]
-                            if direction[o] > 0:
-                                out[i, py, px, o] = out[i, py, px, o] or bit
-                            else:
-                                out[i, py, px, o] = out[i, py, px, o] and bit
+                            acc[o] = 0
+                        valid = 0
+                        # offsets whose input lies inside the map: zero padding adds 0
+                        for ky in range(max(0, r - y), min(k, h + r - y)):
+                            for kx in range(max(0, r - xx), min(k, width + r - xx)):
+                                valid += 1
+                                add(acc, x[i, y + ky - r, xx + kx - r], w, ky, kx)
+                        full = valid * channels
+                        for o in range(n_out):
+                            a = acc[o] if integer else full - 2 * acc[o]
+                            pooled[o] |= (direction[o] * a >= threshold[o]) != negative[o]
+                out_pixel = out[i, py, px]
+                for o in range(n_out):
+                    out_pixel[o] = pooled[o] != negative[o]
     return out
 
 
@@ -156,3 +160,4 @@ def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray
         x, w, channels, np.ascontiguousarray(threshold, dtype=np.int64),
         np.ascontiguousarray(direction, dtype=np.int64), pool, integer,
         _add_integer if integer else _add_binary)
+
