@@ -7,6 +7,7 @@ packed array, so XOR of two packed rows never counts them.
 """
 
 import numpy as np
+from numba import njit
 
 __all__ = [
     "WORD_BITS",
@@ -35,18 +36,28 @@ def sign(x: np.ndarray) -> np.ndarray:
     return np.where(np.asarray(x) >= 0, 1, -1).astype(np.int8)
 
 
+@njit(cache=True)
+def _pack_rows(bits, n_words_out):  # type: ignore[no-untyped-def]
+    rows, n = bits.shape
+    out = np.zeros((rows, n_words_out), np.uint64)
+    for r in range(rows):
+        for w in range(n_words_out):
+            word = np.uint64(0)
+            for b in range(min(64, n - 64 * w)):
+                word |= np.uint64(bits[r, 64 * w + b] != 0) << np.uint64(b)
+            out[r, w] = word
+    return out
+
+
 def pack_bits(bits: np.ndarray) -> np.ndarray:
     """Pack 0/1 values (..., n) into uint64 words (..., n_words(n))."""
     bits = np.asarray(bits)
     n = bits.shape[-1]
-    pad = n_words(n) * WORD_BITS - n
-    as_u8 = (bits != 0).astype(np.uint8)
-    if pad:
-        widths = [(0, 0)] * (as_u8.ndim - 1) + [(0, pad)]
-        as_u8 = np.pad(as_u8, widths)
-    packed = np.packbits(as_u8, axis=-1, bitorder="little")  # (..., n_words * 8) uint8
-    packed = np.ascontiguousarray(packed)
-    return packed.view("<u8").astype(np.uint64, copy=False)
+    flat = np.ascontiguousarray(bits.reshape(-1, n) if bits.size else bits.reshape(0, n))
+    if flat.dtype == np.bool_:
+        flat = flat.view(np.uint8)
+    packed = _pack_rows(flat, n_words(n))
+    return packed.reshape(*bits.shape[:-1], n_words(n))
 
 
 def pack_signs(signs: np.ndarray) -> np.ndarray:

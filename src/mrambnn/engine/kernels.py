@@ -54,18 +54,8 @@ def _add_binary(acc, x_pixel, w, ky, kx):  # type: ignore[no-untyped-def]
             acc[o] += np.int32(_popcount(xv ^ w_row[o]))
 
 
-@njit(inline="always", cache=True)
-def _add_integer(acc, x_pixel, w, ky, kx):  # type: ignore[no-untyped-def]
-    for d in range(x_pixel.size):
-        xi = np.int32(x_pixel[d])
-        w_row = w[ky, kx, d]
-        for o in range(acc.size):
-            acc[o] += xi * w_row[o]
-
-
-def _conv_body(x, w, channels, threshold, direction, pool, integer, add):  # type: ignore[no-untyped-def]
-    # x: (N, H, W, n_words) uint64 packed bits, or (N, H, W, C) integers when ``integer``;
-    # w: (k, k, n_words, out) uint64, or (k, k, C, out) int32 of +-1 when ``integer``.
+def _conv_body(x, w, channels, threshold, direction, pool):  # type: ignore[no-untyped-def]
+    # x: (N, H, W, n_words) uint64 packed bits; w: (k, k, n_words, out) uint64.
     # The innermost loop runs over contiguous output channels.
     n, h, width, _ = x.shape
     k, n_out = w.shape[0], w.shape[3]
@@ -76,7 +66,7 @@ def _conv_body(x, w, channels, threshold, direction, pool, integer, add):  # typ
     for o in range(n_out):
         negative[o] = direction[o] < 0
     for i in prange(n):
-        acc = np.zeros(n_out, np.int32)  # exact: |sums| stay far below 2^31
+        acc = np.zeros(n_out, np.int32)
         # pooling, branch-free: OR of the bits, or where direction < 0 their AND, which
         # is the complement of the OR of the complements
         pooled = np.zeros(n_out, np.bool_)
@@ -94,10 +84,10 @@ def _conv_body(x, w, channels, threshold, direction, pool, integer, add):  # typ
                         for ky in range(max(0, r - y), min(k, h + r - y)):
                             for kx in range(max(0, r - xx), min(k, width + r - xx)):
                                 valid += 1
-                                add(acc, x[i, y + ky - r, xx + kx - r], w, ky, kx)
+                                _add_binary(acc, x[i, y + ky - r, xx + kx - r], w, ky, kx)
                         full = valid * channels
                         for o in range(n_out):
-                            a = acc[o] if integer else full - 2 * acc[o]
+                            a = full - 2 * acc[o]
                             pooled[o] |= (direction[o] * a >= threshold[o]) != negative[o]
                 out_pixel = out[i, py, px]
                 for o in range(n_out):
@@ -105,8 +95,55 @@ def _conv_body(x, w, channels, threshold, direction, pool, integer, add):  # typ
     return out
 
 
+def _conv_integer_body(x, w, threshold, direction, pool):  # type: ignore[no-untyped-def]
+    # x: (N, H, W, C) float32 integers; w: (k * k * C, out) float32 +-1, patch order
+    # (ky, kx, c). Each pixel's patch (zero outside the map) times w: float32 sums of
+    # integers, exact below 2^24 (`conv_bits` checks).
+    n, h, width, c = x.shape
+    n_out = w.shape[1]
+    k = int(round((w.shape[0] // c) ** 0.5))
+    r = k // 2
+    step = 2 if pool else 1
+    out = np.empty((n, h // step, width // step, n_out), np.bool_)
+    negative = np.empty(n_out, np.bool_)
+    for o in range(n_out):
+        negative[o] = direction[o] < 0
+    for i in prange(n):
+        acc = np.zeros(n_out, np.float32)
+        patch = np.zeros(k * k * c, np.float32)
+        pooled = np.zeros(n_out, np.bool_)
+        for py in range(h // step):
+            for px in range(width // step):
+                for o in range(n_out):
+                    pooled[o] = False
+                for sy in range(step):
+                    for sx in range(step):
+                        y, xx = py * step + sy, px * step + sx
+                        t = 0
+                        for ky in range(k):
+                            for kx in range(k):
+                                yy, xs = y + ky - r, xx + kx - r
+                                inside = 0 <= yy < h and 0 <= xs < width
+                                for d in range(c):
+                                    patch[t] = x[i, yy, xs, d] if inside else 0
+                                    t += 1
+                        for o in range(n_out):
+                            acc[o] = 0
+                        for t in range(patch.size):
+                            value = patch[t]
+                            for o in range(n_out):
+                                acc[o] += value * w[t, o]
+                        for o in range(n_out):
+                            pooled[o] |= (direction[o] * acc[o] >= threshold[o]) != negative[o]
+                out_pixel = out[i, py, px]
+                for o in range(n_out):
+                    out_pixel[o] = pooled[o] != negative[o]
+    return out
+
+
+_conv_integer = {False: njit(cache=True)(_conv_integer_body),
+                 True: njit(parallel=True, cache=True)(_conv_integer_body)}
 _dense = {False: njit(cache=True)(_dense_body), True: njit(parallel=True, cache=True)(_dense_body)}
-# the accumulating function is an argument: numba compiles one specialisation per input kind
 _conv = {False: njit(cache=True)(_conv_body), True: njit(parallel=True, cache=True)(_conv_body)}
 _STATE = {"parallel": True}
 
@@ -150,14 +187,17 @@ def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray
     Returns:
         (N, H', W', out) bool output bits; padded neighbours contribute exactly 0.
     """
+    threshold = np.ascontiguousarray(threshold, dtype=np.int64)
+    direction = np.ascontiguousarray(direction, dtype=np.int64)
     if integer:
-        x = np.ascontiguousarray(x, dtype=np.int32)
-        w = np.ascontiguousarray(np.asarray(w, dtype=np.int32).transpose(1, 2, 3, 0))
-    else:
-        x = np.ascontiguousarray(x, dtype=np.uint64)
-        w = np.ascontiguousarray(np.asarray(w, dtype=np.uint64).transpose(1, 2, 3, 0))
-    return _conv[_STATE["parallel"]](
-        x, w, channels, np.ascontiguousarray(threshold, dtype=np.int64),
-        np.ascontiguousarray(direction, dtype=np.int64), pool, integer,
-        _add_integer if integer else _add_binary)
-
+        n_out, k, _, c = np.shape(w)
+        if float(np.abs(x).max(initial=0)) * k * k * c >= 2**24:
+            raise ValueError("first-layer inputs too large for exact float32 sums")
+        weights = np.asarray(w, dtype=np.float32).reshape(n_out, k * k * c).T
+        return _conv_integer[_STATE["parallel"]](  # type: ignore[no-any-return]
+            np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(weights),
+            threshold, direction, pool)
+    x = np.ascontiguousarray(x, dtype=np.uint64)
+    w = np.ascontiguousarray(np.asarray(w, dtype=np.uint64).transpose(1, 2, 3, 0))
+    return _conv[_STATE["parallel"]](  # type: ignore[no-any-return]
+        x, w, channels, threshold, direction, pool)
