@@ -47,22 +47,31 @@ def _float_weights(layer, words):  # type: ignore[no-untyped-def]
 
 
 def naive_predict(net: PackedNet, images: torch.Tensor, words, ber: float,
-                  generator: torch.Generator) -> np.ndarray:
-    """(a): float32 forward with sign(W) * mask; images (N, C, H, W) float32 minus offset."""
-    x = images
+                  generator: torch.Generator, batch: int = 1000) -> np.ndarray:
+    """(a): float32 forward with sign(W) * mask, ``batch`` images at a time; images
+    (N, C, H, W) or (N, features) float32, minus the input offset."""
+    weights = []
     for layer, w in zip(net.layers, words, strict=True):
-        weights = _float_weights(layer, w)
-        mask = torch.where(torch.rand(weights.shape, generator=generator) < ber, -1.0, 1.0)
+        signs = _float_weights(layer, w)
+        mask = torch.where(torch.rand(signs.shape, generator=generator) < ber, -1.0, 1.0)
         del mask  # its cost is the naive method's; the draw's own faults are in ``words``
+        weights.append(signs)
+    return np.concatenate([_naive_forward(net, images[i:i + batch], weights)
+                           for i in range(0, len(images), batch)])
+
+
+def _naive_forward(net: PackedNet, x: torch.Tensor, weights: list[torch.Tensor]
+                   ) -> np.ndarray:
+    for layer, w in zip(net.layers, weights, strict=True):
         if isinstance(layer, Conv):
-            a = torch.nn.functional.conv2d(x, weights, padding=layer.kernel // 2)
+            a = torch.nn.functional.conv2d(x, w, padding=layer.kernel // 2)
             if layer.pool:
                 a = torch.nn.functional.max_pool2d(a, 2)
             shape = (1, -1, 1, 1)
         else:
             if x.dim() == 4:  # the engine flattens feature maps in (H, W, C) order
                 x = x.permute(0, 2, 3, 1).reshape(len(x), -1)
-            a = x @ weights.T
+            a = x @ w.T
             shape = (1, -1)
         head = layer.head
         if isinstance(head, Threshold):
