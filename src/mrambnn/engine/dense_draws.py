@@ -47,6 +47,14 @@ def _draws_body(margins, hidden_offset, out_clean, weights_t, weight_offset, dir
                 direction_offset, outs, first_ptr, first_toggled, flip_ptr, ptr_offset,
                 flip_in, flip_sign, bounds, bound_offset, flipped, flipped_offset, scale, offset
                 ):  # type: ignore[no-untyped-def]
+    """Predictions (D, N) of D draws; the arrays are `DenseDrawEvaluator`'s.
+
+    margins (N, sum of hidden widths) clean margins (first layer: sign only);
+    out_clean (N, classes) clean output pre-activations; weights_t flat int8 columns
+    ``direction_i * w_ij`` of layers >= 1 (layer l's input j at ``weight_offset[l] + j *
+    out_l``); first_ptr / first_toggled the first layer's toggles per (draw, image);
+    flip_ptr, flip_in, flip_sign, bounds, flipped: the draws' flips (`_flips`).
+    """
     n_images = margins.shape[0]
     n_layers = outs.size
     n_draws = (ptr_offset.size - 1) // n_layers
