@@ -32,16 +32,21 @@ def _popcount(v: np.uint64) -> np.uint64:
     return (v * _H01) >> np.uint64(56)
 
 
-def _dense_body(x, w, n_bits):  # type: ignore[no-untyped-def]
+def _dense_body(x, w_t, n_bits):  # type: ignore[no-untyped-def]
+    # w_t: (n_words, out), so that the innermost loop runs over contiguous outputs
     n, n_words = x.shape
-    n_out = w.shape[0]
+    n_out = w_t.shape[1]
     out = np.empty((n, n_out), np.int32)
     for i in prange(n):
+        disagree = np.zeros(n_out, np.int32)
+        for k in range(n_words):
+            xv = x[i, k]
+            w_row = w_t[k]
+            for j in range(n_out):
+                disagree[j] += np.int32(_popcount(xv ^ w_row[j]))
+        out_row = out[i]
         for j in range(n_out):
-            disagree = np.uint64(0)
-            for k in range(n_words):
-                disagree += _popcount(x[i, k] ^ w[j, k])
-            out[i, j] = n_bits - 2 * np.int64(disagree)
+            out_row[j] = n_bits - 2 * disagree[j]
     return out
 
 
@@ -168,8 +173,8 @@ def dense_popcount(x_words: np.ndarray, w_words: np.ndarray, n_bits: int) -> np.
         (N, out) int32 pre-activations.
     """
     x = np.ascontiguousarray(x_words, dtype=np.uint64)
-    w = np.ascontiguousarray(w_words, dtype=np.uint64)
-    return _dense[_STATE["parallel"]](x, w, n_bits)
+    w_t = np.ascontiguousarray(np.asarray(w_words, dtype=np.uint64).T)
+    return _dense[_STATE["parallel"]](x, w_t, n_bits)  # type: ignore[no-any-return]
 
 
 def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray,
