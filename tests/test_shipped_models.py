@@ -7,9 +7,10 @@ from mrambnn.engine import accuracy
 from mrambnn.models import SHIPPED_MODELS, load_model
 
 # Acceptance floors (issue 2: MNIST MLP >= 98.5 %; issue 5: Fashion-MNIST >= 90 %). The
-# CPU-trained narrow CIFAR-10 VGG reached 75.3 %, below issue 5's 80 % floor for it: its
-# floor here only guards against regressions until a better model replaces it.
-FLOORS = {"mnist-mlp": 0.985, "fashion-conv": 0.90, "cifar-vgg": 0.75}
+# CPU-trained CIFAR-10 VGG (vgg-w48) reached 78.38 %, below issue 5's 80 % floor for a
+# CPU-trained narrow model: its floor here only guards against regressions until a
+# better model replaces it.
+FLOORS = {"mnist-mlp": 0.985, "fashion-conv": 0.90, "cifar-vgg": 0.78}
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))

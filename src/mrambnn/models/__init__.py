@@ -14,7 +14,7 @@ _HERE = Path(__file__).resolve().parent
 SHIPPED_MODELS: dict[str, str] = {
     "mnist-mlp": "mnist-mlp-3x1024.npz",
     "fashion-conv": "fashion-conv.npz",
-    "cifar-vgg": "cifar-vgg-narrow.npz",
+    "cifar-vgg": "cifar-vgg.npz",
 }
 
 
