@@ -59,7 +59,7 @@ def _add_binary(acc, x_pixel, w, ky, kx):  # type: ignore[no-untyped-def]
             acc[o] += np.int32(_popcount(xv ^ w_row[o]))
 
 
-def _conv_body(x, w, channels, threshold, direction, pool):  # type: ignore[no-untyped-def]
+def _conv_body(x, w, channels, threshold, direction, negative, pool):  # type: ignore[no-untyped-def]
     # x: (N, H, W, n_words) uint64 packed bits; w: (k, k, n_words, out) uint64.
     # The innermost loop runs over contiguous output channels.
     n, h, width, _ = x.shape
@@ -67,9 +67,6 @@ def _conv_body(x, w, channels, threshold, direction, pool):  # type: ignore[no-u
     r = k // 2
     step = 2 if pool else 1
     out = np.empty((n, h // step, width // step, n_out), np.bool_)
-    negative = np.empty(n_out, np.bool_)
-    for o in range(n_out):
-        negative[o] = direction[o] < 0
     for i in prange(n):
         acc = np.zeros(n_out, np.int32)
         # pooling, branch-free: OR of the bits, or where direction < 0 their AND, which
@@ -100,19 +97,15 @@ def _conv_body(x, w, channels, threshold, direction, pool):  # type: ignore[no-u
     return out
 
 
-def _conv_integer_body(x, w, threshold, direction, pool):  # type: ignore[no-untyped-def]
+def _conv_integer_body(x, w, k, threshold, direction, negative, pool):  # type: ignore[no-untyped-def]
     # x: (N, H, W, C) float32 integers; w: (k * k * C, out) float32 +-1, patch order
     # (ky, kx, c). Each pixel's patch (zero outside the map) times w: float32 sums of
     # integers, exact below 2^24 (`conv_bits` checks).
     n, h, width, c = x.shape
     n_out = w.shape[1]
-    k = int(round((w.shape[0] // c) ** 0.5))
     r = k // 2
     step = 2 if pool else 1
     out = np.empty((n, h // step, width // step, n_out), np.bool_)
-    negative = np.empty(n_out, np.bool_)
-    for o in range(n_out):
-        negative[o] = direction[o] < 0
     for i in prange(n):
         acc = np.zeros(n_out, np.float32)
         patch = np.zeros(k * k * c, np.float32)
@@ -194,15 +187,16 @@ def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray
     """
     threshold = np.ascontiguousarray(threshold, dtype=np.int64)
     direction = np.ascontiguousarray(direction, dtype=np.int64)
+    negative = direction < 0  # pooled with AND instead of OR
     if integer:
         n_out, k, _, c = np.shape(w)
         if float(np.abs(x).max(initial=0)) * k * k * c >= 2**24:
             raise ValueError("first-layer inputs too large for exact float32 sums")
         weights = np.asarray(w, dtype=np.float32).reshape(n_out, k * k * c).T
         return _conv_integer[_STATE["parallel"]](  # type: ignore[no-any-return]
-            np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(weights),
-            threshold, direction, pool)
+            np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(weights), k,
+            threshold, direction, negative, pool)
     x = np.ascontiguousarray(x, dtype=np.uint64)
     w = np.ascontiguousarray(np.asarray(w, dtype=np.uint64).transpose(1, 2, 3, 0))
     return _conv[_STATE["parallel"]](  # type: ignore[no-any-return]
-        x, w, channels, threshold, direction, pool)
+        x, w, channels, threshold, direction, negative, pool)
