@@ -5,6 +5,7 @@ folder). Errors in the input are reported in one line with a non-zero exit statu
 """
 
 import argparse
+import hashlib
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +52,10 @@ def _layers(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"not a list of layer indices: {text}") from error
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _cmd_data(args: argparse.Namespace) -> None:
     print(fetch(args.name, args.data_dir))
 
@@ -63,7 +68,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
         raise ValueError("training needs torch: pip install torch==2.13.0") from error
     config = TrainConfig(model=args.arch, dataset=args.dataset, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, lr_final=args.lr_final,
-                         max_shift=args.max_shift, hflip=args.hflip, seed=args.seed)
+                         max_shift=args.max_shift, hflip=args.hflip, seed=args.seed,
+                         init_from=str(args.init_from or ""))
     data = load_dataset(args.dataset, args.data_dir)
     began = time.perf_counter()
     model, history = train(config, data, checkpoint=args.checkpoint, threads=args.threads,
@@ -75,7 +81,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
         "architecture": args.arch, "dataset": args.dataset, "train_config": vars(config),
         "seed": args.seed, "history": history,
         "command": "mrambnn " + " ".join(sys.argv[1:]),
-        "train_seconds_this_session": time.perf_counter() - began})
+        "train_seconds_this_session": time.perf_counter() - began,
+        "init_from_sha256": _sha256(args.init_from) if args.init_from else ""})
     engine_accuracy = accuracy(net, data.x_test, data.y_test)
     net.metadata.update(test_accuracy=engine_accuracy, n_weights=net.n_weights)
     save_packed_net(net, args.out)
@@ -223,6 +230,9 @@ def _parser() -> argparse.ArgumentParser:
     train_p.add_argument("--recalibrate-bn", action="store_true",
                          help="after training, recompute BatchNorm statistics over the "
                          "training set (recorded in the model's metadata)")
+    train_p.add_argument("--init-from", type=Path,
+                         help="start from the weights of this training checkpoint (a second "
+                         "stage with its own learning-rate schedule) instead of at random")
     train_p.add_argument("--checkpoint", type=Path,
                          help="checkpoint file, rewritten each epoch; an existing one is resumed")
     train_p.add_argument("--data-dir", type=Path, help="folder of the data set")

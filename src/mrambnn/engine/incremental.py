@@ -1,11 +1,12 @@
 """Incremental evaluation: predictions of a network whose stored weights differ a little.
 
-`IncrementalEvaluator` runs the clean network once on a fixed image set and keeps what
-each layer saw and computed. For a faulty copy of the weights it propagates only what
-changes and returns exactly the predictions of a full re-evaluation. An all-dense
-network is handed to `mrambnn.engine.dense_draws` (many draws at once, image by image);
-for the others, described here, a change between layers is a sorted list of (image,
-input index) pairs whose +-1 value toggled.
+`IncrementalEvaluator` returns, for faulty copies of the weights, exactly the predictions
+of a full re-evaluation, propagating only what changes. Most networks are handed to an
+evaluator that takes many draws at once, image by image: `mrambnn.engine.dense_draws`
+for all-dense ones, `mrambnn.engine.conv_draws` for convolutional ones. The others (a
+single layer, or pre-activations too large for int16) use the general path described
+here: the clean network runs once and each layer keeps what it saw and computed; a
+change between layers is a sorted list of (image, input index) pairs whose value toggled.
 
 Dense layer, weights W -> W', inputs x -> x' (``a' = a + (W' - W) x + W' (x' - x)``):
 - images whose inputs changed: both terms, summed per image from the changed inputs
@@ -17,19 +18,18 @@ Conv layer: the images with changed inputs are recomputed in full; for the other
 the output channels holding a flipped weight are recomputed. The output layer rescores
 the changed images, and every image when its own weights flipped.
 When more than 0.2 % of the weights flipped, changes reach nearly every image and the
-evaluator runs the full network instead; below that, the first draws seen (after the one
-that compiles kernels) of each decade of flip fraction are timed both ways and later
-ones take the faster path (the result is the same either way).
+'auto' path runs the full network instead (measured: benchmarks/monte_carlo.py; the
+result is the same either way).
 Identity with full re-evaluation is tested prediction by prediction.
 """
 
-import time
 from collections.abc import Sequence
 
 import numpy as np
 
 from mrambnn.bits import pack_bits, unpack_bits, unpack_signs
 from mrambnn.engine.conv import Conv
+from mrambnn.engine.conv_draws import ConvDrawEvaluator, supports_conv
 from mrambnn.engine.dense_draws import DenseDrawEvaluator, supports
 from mrambnn.engine.flip_kernels import changed_by_flips, flipped_weights, update_rows
 from mrambnn.engine.kernels import conv_bits
@@ -120,10 +120,11 @@ class IncrementalEvaluator:
         self.n_images = len(images)
         self.net = net
         self.images = images
-        self.faster: dict[int, str] = {}  # decade of flip fraction -> faster path
         self.states: list[_DenseState | _ConvState] = []
-        # all-dense networks: many draws at once, image by image (`dense_draws`)
-        self.batched = DenseDrawEvaluator(net, images) if supports(net) else None
+        # many draws at once, image by image (`dense_draws`, `conv_draws`)
+        self.batched: DenseDrawEvaluator | ConvDrawEvaluator | None = (
+            DenseDrawEvaluator(net, images) if supports(net)
+            else ConvDrawEvaluator(net, images) if supports_conv(net) else None)
         if self.batched is not None:
             self.clean_predictions = self.batched.clean_predictions
             return
@@ -143,8 +144,8 @@ class IncrementalEvaluator:
     def predict(self, words: Sequence[np.ndarray], *, path: str = "auto") -> np.ndarray:
         """Predicted labels (N,) with stored weights ``words`` (one array per layer).
 
-        ``path``: 'incremental', 'full', or 'auto' (module docstring): the result is the
-        same, only the time differs.
+        ``path``: 'incremental', 'full', or 'auto' (incremental unless more than 0.2 % of
+        the weights flipped): the result is the same, only the time differs.
         """
         return self.predict_many([words], path=path)[0]
 
@@ -159,31 +160,11 @@ class IncrementalEvaluator:
                 raise ValueError(f"expected {n_layers} weight arrays, got {len(words)}")
         if not draws:
             return np.zeros((0, self.n_images), np.int64)
-        if path != "auto":
-            return self._many(draws, path)
-        flipped = sum(int(np.bitwise_count(w ^ layer.weight_words).sum())
-                      for w, layer in zip(draws[0], self.net.layers, strict=True))
-        fraction = flipped / self.net.n_weights
-        if fraction > _FULL_ABOVE:
-            return self._many(draws, "full")
-        # below the limit, which path is faster depends on the network: each decade of
-        # flip fraction times both once, on draws after the first (which compiles kernels)
-        decade = int(np.floor(np.log10(fraction))) if fraction > 0 else -99
-        seen = self.faster.get(decade, "")
-        if seen in ("incremental", "full"):
-            return self._many(draws, seen)
-        if seen == "" and len(draws) == 1:
-            self.faster[decade] = "timing"
-            return self._many(draws, "incremental")
-        first = [] if seen == "timing" else [self._many(draws[:1], "incremental")]
-        rest = draws if seen == "timing" else draws[1:]
-        began = time.perf_counter()
-        result = self._many(rest, "incremental")
-        middle = time.perf_counter()
-        self._full(rest[0])
-        full_time = (time.perf_counter() - middle) * len(rest)
-        self.faster[decade] = "incremental" if middle - began <= full_time else "full"
-        return np.concatenate([*first, result])
+        if path == "auto":
+            flipped = sum(int(np.bitwise_count(w ^ layer.weight_words).sum())
+                          for w, layer in zip(draws[0], self.net.layers, strict=True))
+            path = "full" if flipped > _FULL_ABOVE * self.net.n_weights else "incremental"
+        return self._many(draws, path)
 
     def _many(self, draws: Sequence[Sequence[np.ndarray]], path: str) -> np.ndarray:
         if path == "full":

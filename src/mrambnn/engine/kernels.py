@@ -16,7 +16,7 @@ from numba import njit, prange
 # GNU OpenMP aborts a process that forks after using it; numba's own work queue does not.
 numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
 
-__all__ = ["conv_bits", "dense_popcount", "parallel_enabled", "use_threads"]
+__all__ = ["conv_bits", "conv_margins", "dense_popcount", "parallel_enabled", "use_threads"]
 
 _M1 = np.uint64(0x5555555555555555)
 _M2 = np.uint64(0x3333333333333333)
@@ -59,12 +59,28 @@ def _add_binary(acc, x_pixel, w, ky, kx):  # type: ignore[no-untyped-def]
             acc[o] += np.int32(_popcount(xv ^ w_row[o]))
 
 
+@njit(inline="always", cache=True)
+def _binary_sums(acc, x, i, y, xx, w):  # type: ignore[no-untyped-def]
+    """acc[o] = disagreeing bits of output pixel (y, xx) of image i; returns the number
+    of offsets inside the map (zero padding: the others add nothing)."""
+    h, width = x.shape[1], x.shape[2]
+    k = w.shape[0]
+    r = k // 2
+    for o in range(acc.size):
+        acc[o] = 0
+    valid = 0
+    for ky in range(max(0, r - y), min(k, h + r - y)):
+        for kx in range(max(0, r - xx), min(k, width + r - xx)):
+            valid += 1
+            _add_binary(acc, x[i, y + ky - r, xx + kx - r], w, ky, kx)
+    return valid
+
+
 def _conv_body(x, w, channels, threshold, direction, negative, pool):  # type: ignore[no-untyped-def]
     # x: (N, H, W, n_words) uint64 packed bits; w: (k, k, n_words, out) uint64.
     # The innermost loop runs over contiguous output channels.
     n, h, width, _ = x.shape
-    k, n_out = w.shape[0], w.shape[3]
-    r = k // 2
+    n_out = w.shape[3]
     step = 2 if pool else 1
     out = np.empty((n, h // step, width // step, n_out), np.bool_)
     for i in prange(n):
@@ -78,16 +94,8 @@ def _conv_body(x, w, channels, threshold, direction, negative, pool):  # type: i
                     pooled[o] = False
                 for sy in range(step):
                     for sx in range(step):
-                        y, xx = py * step + sy, px * step + sx
-                        for o in range(n_out):
-                            acc[o] = 0
-                        valid = 0
-                        # offsets whose input lies inside the map: zero padding adds 0
-                        for ky in range(max(0, r - y), min(k, h + r - y)):
-                            for kx in range(max(0, r - xx), min(k, width + r - xx)):
-                                valid += 1
-                                _add_binary(acc, x[i, y + ky - r, xx + kx - r], w, ky, kx)
-                        full = valid * channels
+                        full = channels * _binary_sums(acc, x, i, py * step + sy,
+                                                       px * step + sx, w)
                         for o in range(n_out):
                             a = full - 2 * acc[o]
                             pooled[o] |= (direction[o] * a >= threshold[o]) != negative[o]
@@ -97,13 +105,49 @@ def _conv_body(x, w, channels, threshold, direction, negative, pool):  # type: i
     return out
 
 
+def _conv_margins_body(x, w, channels, threshold, direction):  # type: ignore[no-untyped-def]
+    # as _conv_body, without threshold and pooling: margins (N, H, W, out) int32
+    n, h, width, _ = x.shape
+    n_out = w.shape[3]
+    out = np.empty((n, h, width, n_out), np.int32)
+    for i in prange(n):
+        acc = np.zeros(n_out, np.int32)
+        for y in range(h):
+            for xx in range(width):
+                full = channels * _binary_sums(acc, x, i, y, xx, w)
+                out_pixel = out[i, y, xx]
+                for o in range(n_out):
+                    out_pixel[o] = direction[o] * (full - 2 * acc[o]) - threshold[o]
+    return out
+
+
+@njit(inline="always", cache=True)
+def _integer_sums(acc, patch, x, i, y, xx, w, k):  # type: ignore[no-untyped-def]
+    """acc[o] = the exact float32 sum of output pixel (y, xx) of image i; patch: scratch."""
+    h, width, c = x.shape[1], x.shape[2], x.shape[3]
+    r = k // 2
+    t = 0
+    for ky in range(k):
+        for kx in range(k):
+            yy, xs = y + ky - r, xx + kx - r
+            inside = 0 <= yy < h and 0 <= xs < width
+            for d in range(c):
+                patch[t] = x[i, yy, xs, d] if inside else 0
+                t += 1
+    for o in range(acc.size):
+        acc[o] = 0
+    for t in range(patch.size):
+        value = patch[t]
+        for o in range(acc.size):
+            acc[o] += value * w[t, o]
+
+
 def _conv_integer_body(x, w, k, threshold, direction, negative, pool):  # type: ignore[no-untyped-def]
     # x: (N, H, W, C) float32 integers; w: (k * k * C, out) float32 +-1, patch order
     # (ky, kx, c). Each pixel's patch (zero outside the map) times w: float32 sums of
     # integers, exact below 2^24 (`conv_bits` checks).
     n, h, width, c = x.shape
     n_out = w.shape[1]
-    r = k // 2
     step = 2 if pool else 1
     out = np.empty((n, h // step, width // step, n_out), np.bool_)
     for i in prange(n):
@@ -116,21 +160,7 @@ def _conv_integer_body(x, w, k, threshold, direction, negative, pool):  # type: 
                     pooled[o] = False
                 for sy in range(step):
                     for sx in range(step):
-                        y, xx = py * step + sy, px * step + sx
-                        t = 0
-                        for ky in range(k):
-                            for kx in range(k):
-                                yy, xs = y + ky - r, xx + kx - r
-                                inside = 0 <= yy < h and 0 <= xs < width
-                                for d in range(c):
-                                    patch[t] = x[i, yy, xs, d] if inside else 0
-                                    t += 1
-                        for o in range(n_out):
-                            acc[o] = 0
-                        for t in range(patch.size):
-                            value = patch[t]
-                            for o in range(n_out):
-                                acc[o] += value * w[t, o]
+                        _integer_sums(acc, patch, x, i, py * step + sy, px * step + sx, w, k)
                         for o in range(n_out):
                             pooled[o] |= (direction[o] * acc[o] >= threshold[o]) != negative[o]
                 out_pixel = out[i, py, px]
@@ -139,16 +169,39 @@ def _conv_integer_body(x, w, k, threshold, direction, negative, pool):  # type: 
     return out
 
 
+def _conv_integer_margins_body(x, w, k, threshold, direction):  # type: ignore[no-untyped-def]
+    n, h, width, c = x.shape
+    n_out = w.shape[1]
+    out = np.empty((n, h, width, n_out), np.int32)
+    for i in prange(n):
+        acc = np.zeros(n_out, np.float32)
+        patch = np.zeros(k * k * c, np.float32)
+        for y in range(h):
+            for xx in range(width):
+                _integer_sums(acc, patch, x, i, y, xx, w, k)
+                out_pixel = out[i, y, xx]
+                for o in range(n_out):
+                    out_pixel[o] = direction[o] * np.int32(acc[o]) - threshold[o]
+    return out
+
+
 _conv_integer = {False: njit(cache=True)(_conv_integer_body),
                  True: njit(parallel=True, cache=True)(_conv_integer_body)}
 _dense = {False: njit(cache=True)(_dense_body), True: njit(parallel=True, cache=True)(_dense_body)}
 _conv = {False: njit(cache=True)(_conv_body), True: njit(parallel=True, cache=True)(_conv_body)}
+_conv_margins = {False: njit(cache=True)(_conv_margins_body),
+                 True: njit(parallel=True, cache=True)(_conv_margins_body)}
+_conv_integer_margins = {False: njit(cache=True)(_conv_integer_margins_body),
+                         True: njit(parallel=True, cache=True)(_conv_integer_margins_body)}
 _STATE = {"parallel": True}
 
 
 def use_threads(n_threads: int) -> None:
-    """1: serial kernels (for forked workers); more: numba's parallel kernels."""
+    """1: serial kernels (for forked workers); more: numba's parallel kernels on that
+    many threads (at most the number of cores)."""
     _STATE["parallel"] = n_threads > 1
+    if n_threads > 1:
+        numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
 
 
 def parallel_enabled() -> bool:
@@ -188,15 +241,41 @@ def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray
     threshold = np.ascontiguousarray(threshold, dtype=np.int64)
     direction = np.ascontiguousarray(direction, dtype=np.int64)
     negative = direction < 0  # pooled with AND instead of OR
+    parallel = _STATE["parallel"]
     if integer:
-        n_out, k, _, c = np.shape(w)
-        if float(np.abs(x).max(initial=0)) * k * k * c >= 2**24:
-            raise ValueError("first-layer inputs too large for exact float32 sums")
-        weights = np.asarray(w, dtype=np.float32).reshape(n_out, k * k * c).T
-        return _conv_integer[_STATE["parallel"]](  # type: ignore[no-any-return]
-            np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(weights), k,
-            threshold, direction, negative, pool)
+        x, weights, k = _integer_operands(x, w)
+        return _conv_integer[parallel](  # type: ignore[no-any-return]
+            x, weights, k, threshold, direction, negative, pool)
     x = np.ascontiguousarray(x, dtype=np.uint64)
     w = np.ascontiguousarray(np.asarray(w, dtype=np.uint64).transpose(1, 2, 3, 0))
-    return _conv[_STATE["parallel"]](  # type: ignore[no-any-return]
-        x, w, channels, threshold, direction, negative, pool)
+    return _conv[parallel](x, w, channels, threshold, direction, negative, pool)  # type: ignore[no-any-return]
+
+
+def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray,
+                 direction: np.ndarray, *, integer: bool) -> np.ndarray:
+    """Margins ``direction * a - threshold`` (N, H, W, out) int32 of a 'same' conv layer,
+    before pooling (output bit = margin >= 0); arguments as `conv_bits`.
+
+    A threshold beyond the largest possible |a| (+1) is clipped to it: every bit, for
+    any weights, stays the same, and the margins fit int32."""
+    k = np.shape(w)[1]
+    reach = k * k * (np.shape(x)[3] * float(np.abs(x).max(initial=0)) if integer else channels)
+    threshold = np.clip(threshold, -reach - 1, reach + 1).astype(np.int32)
+    direction = np.ascontiguousarray(direction, dtype=np.int32)
+    parallel = _STATE["parallel"]
+    if integer:
+        x, weights, k = _integer_operands(x, w)
+        return _conv_integer_margins[parallel](  # type: ignore[no-any-return]
+            x, weights, k, threshold, direction)
+    x = np.ascontiguousarray(x, dtype=np.uint64)
+    w = np.ascontiguousarray(np.asarray(w, dtype=np.uint64).transpose(1, 2, 3, 0))
+    return _conv_margins[parallel](x, w, channels, threshold, direction)  # type: ignore[no-any-return]
+
+
+def _integer_operands(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """float32 maps and (k*k*C, out) weights of a first layer; checks exactness."""
+    n_out, k, _, c = np.shape(w)
+    if float(np.abs(x).max(initial=0)) * k * k * c >= 2**24:
+        raise ValueError("first-layer inputs too large for exact float32 sums")
+    weights = np.asarray(w, dtype=np.float32).reshape(n_out, k * k * c).T
+    return (np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(weights), k)

@@ -192,20 +192,11 @@ def _one_draw(key: float, draw: int) -> float:
 
 
 def _draw_batch(key: float, draws: range) -> list[float]:
-    """Accuracies of several draws evaluated together (all-dense networks)."""
+    """Accuracies of several draws evaluated together (one clean pass per image)."""
     net, plan = _WORKER["net"], _WORKER["plan"]
     words = [corrupt_net(net, plan.fault_for(key), layers=plan.layers,
                          rng=draw_rng(plan.seed, key, d)).weight_words for d in draws]
     return _WORKER["evaluator"].accuracies(words, _WORKER["labels"])
-
-
-# draws evaluated together in one process (all-dense networks): bounds memory, shows progress
-_BATCH = 10
-
-
-def _batches(n_draws: int, workers: int) -> list[range]:
-    size = min(_BATCH, -(-n_draws // max(workers, 1)))
-    return [range(d, min(d + size, n_draws)) for d in range(0, n_draws, size)]
 
 
 def evaluate_points(
@@ -228,24 +219,23 @@ def evaluate_points(
         return
     # built once here, before forking, so the workers share its clean state
     evaluator = IncrementalEvaluator(net, images) if plan.engine == "incremental" else None
+    # an evaluator that takes many draws at once runs them all in this process, its
+    # kernels parallel over images on `workers` threads (one clean pass per image)
+    batched = evaluator is not None and evaluator.batched is not None
     pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"),
                                 initializer=_init_worker,
                                 initargs=(net, images, labels, plan, evaluator, True))
-            if workers > 1 else None)
+            if workers > 1 and not batched else None)
     if pool is None:
         _init_worker(net, images, labels, plan, evaluator)
+    if batched:
+        use_threads(workers)
     try:
-        batched = evaluator is not None and evaluator.batched is not None
         for key, n_draws in todo:
             if batched:
-                batches = _batches(n_draws, workers)
-                draws = []
-                results = (pool.map(_draw_batch, [key] * len(batches), batches) if pool
-                           else (_draw_batch(key, b) for b in batches))
-                for batch in results:
-                    draws += batch
-                    if progress:
-                        progress(len(batch))
+                draws = _draw_batch(key, range(n_draws))
+                if progress:
+                    progress(n_draws)
             elif pool is None:
                 draws = []
                 for d in range(n_draws):

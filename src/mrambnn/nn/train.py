@@ -37,6 +37,9 @@ class TrainConfig:
         max_shift: random translation in pixels (augmentation, 0 = none).
         hflip: random horizontal flips (augmentation).
         seed: initialisation and data-order seed.
+        init_from: checkpoint of an earlier run whose weights this run starts from instead
+            of a random initialisation (a second training stage; "" = none). Its
+            architecture must equal ``model``; its optimiser state is not used.
     """
 
     model: str = "mlp-3x1024"
@@ -48,6 +51,7 @@ class TrainConfig:
     max_shift: int = 2
     hflip: bool = False
     seed: int = 1
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
@@ -133,6 +137,21 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     os.replace(temporary, path)
 
 
+def _initial_weights(path: Path, architecture: str) -> dict:
+    """Model weights of the training checkpoint ``path``, checked to be of ``architecture``."""
+    if not path.is_file():
+        raise ValueError(f"init_from: no checkpoint at {path}")
+    try:
+        state = torch.load(path, weights_only=True)
+        found = state["config"]["model"]
+        weights = state["model"]
+    except Exception as error:
+        raise ValueError(f"init_from: {path} is not a training checkpoint of mrambnn") from error
+    if found != architecture:
+        raise ValueError(f"init_from: {path} holds a {found!r} model, not {architecture!r}")
+    return weights
+
+
 def train(
     config: TrainConfig,
     data: Dataset,
@@ -167,6 +186,8 @@ def train(
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history, start_epoch = list(state["history"]), int(state["epoch"])
+    elif config.init_from:
+        model.load_state_dict(_initial_weights(Path(config.init_from), config.model))
     x_train = torch.as_tensor(data.x_train)
     y_train = torch.as_tensor(data.y_train.astype(np.int64))
     loss_fn = nn.CrossEntropyLoss()

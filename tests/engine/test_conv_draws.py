@@ -1,0 +1,128 @@
+"""Batched draws of convolutional networks equal full re-evaluation, prediction by
+prediction (padding, pooling with both threshold directions, a dense tail)."""
+
+import numpy as np
+import pytest
+
+from mrambnn.bits import pack_signs
+from mrambnn.engine import Affine, Dense, PackedNet, Threshold, predict
+from mrambnn.engine.conv import Conv
+from mrambnn.engine.conv_draws import ConvDrawEvaluator, supports_conv
+from mrambnn.engine.incremental import IncrementalEvaluator
+from mrambnn.engine.kernels import parallel_enabled, use_threads
+from mrambnn.experiments.deploy import corrupt_net
+from mrambnn.memory import BitFlip
+from mrambnn.models import load_model
+
+
+def _threshold(rng: np.random.Generator, n_out: int, spread: float, limit: int) -> Threshold:
+    """Thresholds near the pre-activations' spread, two far outside (constant bits)."""
+    threshold = np.round(rng.normal(0, spread / 3, n_out)).astype(np.int64)
+    threshold[:2] = [3 * limit, -5 * limit]
+    return Threshold(threshold=threshold,
+                     direction=rng.choice(np.array([-1, 1], np.int8), n_out))
+
+
+def _random_conv_net(rng: np.random.Generator, first_kernel: int = 3) -> PackedNet:
+    """12x8x3 images -> k3 conv (5 ch, pool) -> k3 conv (70 ch) -> k5 conv (9 ch, pool)
+    -> dense 20 -> 4 classes: odd channel counts, 70 > 64 bits per pixel, a wide kernel
+    on a 6x4 map (most offsets in the padding)."""
+    shape, layers = (12, 8, 3), []
+    for index, (n_out, k, pool) in enumerate([(5, first_kernel, True), (70, 3, False),
+                                              (9, 5, True)]):
+        fan_in = k * k * shape[2]
+        scale = 60 if index == 0 else 1
+        layers.append(Conv(
+            weight_words=pack_signs(rng.choice(np.array([-1, 1], np.int8), (n_out, fan_in))),
+            in_shape=shape, kernel=k, pool=pool, integer_input=index == 0,
+            head=_threshold(rng, n_out, scale * np.sqrt(fan_in), scale * fan_in)))
+        h, w, _ = shape
+        shape = (h // 2, w // 2, n_out) if pool else (h, w, n_out)
+    n_flat = int(np.prod(shape))
+    for n_in, n_out in [(n_flat, 20), (20, 4)]:
+        words = pack_signs(rng.choice(np.array([-1, 1], np.int8), (n_out, n_in)))
+        head = (Affine(scale=rng.uniform(0.5, 2.0, n_out), offset=rng.normal(0, 3, n_out))
+                if n_out == 4 else _threshold(rng, n_out, np.sqrt(n_in), n_in))
+        layers.append(Dense(weight_words=words, in_features=n_in, integer_input=False,
+                            head=head))
+    return PackedNet(layers=tuple(layers), input_shape=(12, 8, 3), input_offset=128)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_conv_draws_equal_full_reevaluation(seed, threads):
+    rng = np.random.default_rng(seed)
+    net = _random_conv_net(rng)
+    images = rng.integers(0, 256, (90, 12, 8, 3), dtype=np.uint8)
+    evaluator = ConvDrawEvaluator(net, images, chunk=32)  # several chunks, a short last one
+    np.testing.assert_array_equal(evaluator.clean_predictions, predict(net, images))
+    was_parallel = parallel_enabled()
+    use_threads(threads)
+    try:
+        for ber in (1e-3, 2e-2, 0.2):
+            nets = [corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([seed, d]))
+                    for d in range(3)]
+            together = evaluator.predict_draws([f.weight_words for f in nets])
+            assert together.shape == (3, len(images))
+            for d, faulty in enumerate(nets):
+                np.testing.assert_array_equal(together[d], predict(faulty, images),
+                                              err_msg=f"BER {ber}, draw {d}")
+    finally:
+        use_threads(2 if was_parallel else 1)
+
+
+def test_single_flips_in_every_layer():
+    """One flipped weight at a time, in each layer and at kernel corners (padding)."""
+    rng = np.random.default_rng(7)
+    net = _random_conv_net(rng)
+    images = rng.integers(0, 256, (40, 12, 8, 3), dtype=np.uint8)
+    evaluator = ConvDrawEvaluator(net, images)
+    draws = []
+    for index, layer in enumerate(net.layers):
+        for bit in (0, layer.in_features - 1):
+            for out in (0, layer.out_features - 1):
+                words = [w.copy() for w in net.weight_words]
+                words[index][out, bit // 64] ^= np.uint64(1) << np.uint64(bit % 64)
+                draws.append(words)
+    together = evaluator.predict_draws(draws)
+    for d, words in enumerate(draws):
+        np.testing.assert_array_equal(together[d],
+                                      predict(net.with_weight_words(words), images))
+
+
+def test_shipped_cifar_network_many_draws():
+    net = load_model("cifar-vgg")
+    images = np.random.default_rng(3).integers(0, 256, (24, 32, 32, 3), dtype=np.uint8)
+    evaluator = ConvDrawEvaluator(net, images)
+    nets = [corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([d, 9]))
+            for d, ber in enumerate([1e-4, 1e-3, 1e-3, 1e-2])]
+    together = evaluator.predict_draws([f.weight_words for f in nets])
+    for d, faulty in enumerate(nets):
+        np.testing.assert_array_equal(together[d], predict(faulty, images))
+
+
+def test_wide_first_layer_uses_the_general_path():
+    """7x7x3 integer patches can move a margin past int16: the general path takes it."""
+    rng = np.random.default_rng(11)
+    net = _random_conv_net(rng, first_kernel=7)
+    assert not supports_conv(net)
+    with pytest.raises(ValueError, match="fan-in"):
+        ConvDrawEvaluator(net, np.zeros((2, 12, 8, 3), np.uint8))
+    images = rng.integers(0, 256, (30, 12, 8, 3), dtype=np.uint8)
+    evaluator = IncrementalEvaluator(net, images)
+    assert evaluator.batched is None
+    faulty = corrupt_net(net, BitFlip(ber=1e-2), rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(evaluator.predict(faulty.weight_words, path="incremental"),
+                                  predict(faulty, images))
+
+
+def test_bad_draws_are_errors():
+    net = load_model("fashion-conv")
+    evaluator = ConvDrawEvaluator(net, np.zeros((3, 28, 28, 1), np.uint8))
+    assert evaluator.predict_draws([]).shape == (0, 3)
+    with pytest.raises(ValueError, match="weight arrays"):
+        evaluator.predict_draws([net.weight_words[:-1]])
+    with pytest.raises(ValueError, match="shape"):
+        evaluator.predict_draws([[w[:1] for w in net.weight_words]])
+    with pytest.raises(ValueError, match="chunk"):
+        ConvDrawEvaluator(net, np.zeros((3, 28, 28, 1), np.uint8), chunk=0)
