@@ -32,3 +32,29 @@ def test_batchnorm_recalibration_gives_exact_training_statistics(mnist) -> None:
         a = first_linear(images_to_tensor(images, model))
     torch.testing.assert_close(first_bn.running_mean, a.mean(0), rtol=1e-4, atol=0.5)
     assert first_bn.momentum == 0.1 and not model.training
+
+
+def test_second_stage_starts_from_the_first_stage_weights(mnist, tmp_path) -> None:
+    import pytest
+
+    small = Dataset(name="mnist", x_train=mnist.x_train[:1000], y_train=mnist.y_train[:1000],
+                    x_test=mnist.x_test[:200], y_test=mnist.y_test[:200], classes=mnist.classes)
+    first = tmp_path / "stage1.pt"
+    stage1, _ = train(TrainConfig(model="mlp-tiny", epochs=1, seed=5, batch_size=50), small,
+                      checkpoint=first)
+    second = TrainConfig(model="mlp-tiny", epochs=2, seed=6, lr=1e-3, lr_final=1e-4,
+                         batch_size=50, init_from=str(first))
+    start, _ = train(second, small, stop_after=0)  # initialised, not trained yet
+    for a, b in zip(stage1.state_dict().values(), start.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    trained, history = train(second, small)
+    assert len(history) == 2
+    assert any(not torch.equal(a, b) for a, b in zip(
+        stage1.state_dict().values(), trained.state_dict().values(), strict=True))
+    with pytest.raises(ValueError, match="mlp-3x1024"):
+        train(TrainConfig(model="mlp-3x1024", epochs=1, init_from=str(first)), small)
+    with pytest.raises(ValueError, match="no checkpoint"):
+        train(TrainConfig(model="mlp-tiny", epochs=1, init_from=str(tmp_path / "x.pt")), small)
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a training checkpoint"):
+        train(TrainConfig(model="mlp-tiny", epochs=1, init_from=str(tmp_path / "bad.pt")), small)
