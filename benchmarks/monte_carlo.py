@@ -8,15 +8,19 @@ sweep's streams) are evaluated three ways, in this process:
     weight (`torch.rand`, timed), re-run in full on every image. So that (a) can be
     compared prediction by prediction, the mask applied is the one of the shared draw.
 (b) full: the packed engine re-evaluates every image (compiled XNOR-popcount kernels).
-(c) incremental: `mrambnn.engine.incremental.IncrementalEvaluator` (clean pass once,
-    then only what each draw changes; built once per model, its time reported apart),
-    given all the draws of a BER at once as a sweep does (an all-dense network evaluates
-    them together, image by image), on its automatic path.
+(c) incremental: `mrambnn.engine.incremental.IncrementalEvaluator` on its automatic
+    path, given all the draws of a BER at once as a sweep does: image by image, one
+    clean pass for all the draws, then only what each draw changes (`dense_draws` for
+    the MLP, `conv_draws` for conv nets; above 0.2 % flipped weights, the full path).
+    Its set-up (built once per model) is reported apart.
 It checks that the three give identical predictions for every draw, and prints the
 throughput (image x draw evaluations per second) and its ratio to (a). Memory: peak
 NumPy memory of (b) and (c) by tracemalloc, and the process's peak resident size.
 
-    .venv/bin/python benchmarks/monte_carlo.py --models mnist-mlp cifar-vgg
+    .venv/bin/python benchmarks/monte_carlo.py --models mnist-mlp --draws 20
+    .venv/bin/python benchmarks/monte_carlo.py --models cifar-vgg --draws 20 --n-images 1000
+
+(20 draws per BER, as in the sweeps: the clean pass is shared by a point's draws.)
 """
 
 import argparse

@@ -123,7 +123,7 @@ def _conv_margins_body(x, w, channels, threshold, direction):  # type: ignore[no
 
 @njit(inline="always", cache=True)
 def _integer_sums(acc, patch, x, i, y, xx, w, k):  # type: ignore[no-untyped-def]
-    """acc[o] = the exact float32 sum of output pixel (y, xx) of image i; patch: scratch."""
+    """acc[o] = the exact integer sum of output pixel (y, xx) of image i; patch: scratch."""
     h, width, c = x.shape[1], x.shape[2], x.shape[3]
     r = k // 2
     t = 0
@@ -138,21 +138,22 @@ def _integer_sums(acc, patch, x, i, y, xx, w, k):  # type: ignore[no-untyped-def
         acc[o] = 0
     for t in range(patch.size):
         value = patch[t]
+        w_row = w[t]
         for o in range(acc.size):
-            acc[o] += value * w[t, o]
+            acc[o] += value * w_row[o]
 
 
 def _conv_integer_body(x, w, k, threshold, direction, negative, pool):  # type: ignore[no-untyped-def]
-    # x: (N, H, W, C) float32 integers; w: (k * k * C, out) float32 +-1, patch order
-    # (ky, kx, c). Each pixel's patch (zero outside the map) times w: float32 sums of
-    # integers, exact below 2^24 (`conv_bits` checks).
+    # x: (N, H, W, C) int32; w: (k * k * C, out) int8 +-1, patch order (ky, kx, c).
+    # Each pixel's patch (zero outside the map) times w, summed in int32 (`conv_bits`
+    # checks it cannot overflow); distinct element types let LLVM vectorise over o.
     n, h, width, c = x.shape
     n_out = w.shape[1]
     step = 2 if pool else 1
     out = np.empty((n, h // step, width // step, n_out), np.bool_)
     for i in prange(n):
-        acc = np.zeros(n_out, np.float32)
-        patch = np.zeros(k * k * c, np.float32)
+        acc = np.zeros(n_out, np.int32)
+        patch = np.zeros(k * k * c, np.int32)
         pooled = np.zeros(n_out, np.bool_)
         for py in range(h // step):
             for px in range(width // step):
@@ -174,14 +175,14 @@ def _conv_integer_margins_body(x, w, k, threshold, direction):  # type: ignore[n
     n_out = w.shape[1]
     out = np.empty((n, h, width, n_out), np.int32)
     for i in prange(n):
-        acc = np.zeros(n_out, np.float32)
-        patch = np.zeros(k * k * c, np.float32)
+        acc = np.zeros(n_out, np.int32)
+        patch = np.zeros(k * k * c, np.int32)
         for y in range(h):
             for xx in range(width):
                 _integer_sums(acc, patch, x, i, y, xx, w, k)
                 out_pixel = out[i, y, xx]
                 for o in range(n_out):
-                    out_pixel[o] = direction[o] * np.int32(acc[o]) - threshold[o]
+                    out_pixel[o] = direction[o] * acc[o] - threshold[o]
     return out
 
 
@@ -273,9 +274,9 @@ def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndar
 
 
 def _integer_operands(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """float32 maps and (k*k*C, out) weights of a first layer; checks exactness."""
+    """int32 maps and (k*k*C, out) int8 weights of a first layer; checks the sums fit."""
     n_out, k, _, c = np.shape(w)
-    if float(np.abs(x).max(initial=0)) * k * k * c >= 2**24:
-        raise ValueError("first-layer inputs too large for exact float32 sums")
-    weights = np.asarray(w, dtype=np.float32).reshape(n_out, k * k * c).T
-    return (np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(weights), k)
+    if float(np.abs(x).max(initial=0)) * k * k * c >= 2**31:
+        raise ValueError("first-layer inputs too large for int32 sums")
+    weights = np.asarray(w, dtype=np.int8).reshape(n_out, k * k * c).T
+    return (np.ascontiguousarray(x, dtype=np.int32), np.ascontiguousarray(weights), k)
