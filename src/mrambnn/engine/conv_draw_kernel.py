@@ -87,8 +87,8 @@ def _draws_body(margins, x0, absmax0, dims, wt, wt_off, pre_off, map_off, negati
 
     margins (N, sum of H*W*out) int16 clean margins; x0 (N, H*W*C) int16 first-layer
     inputs and absmax0 (N,) their largest |x|; dims (L, 6): H, W, C, out, k, pool;
-    wt int8 ``direction * w`` laid out (k, k, C, out) per layer from wt_off; pre_off and
-    map_off: each layer's segment of the margins and of the output maps; negative
+    wt int8 ``direction * w`` laid out (ky, C, kx reversed, out) per layer from wt_off;
+    pre_off and map_off: each layer's segment of the margins and of the output maps; negative
     (direction < 0) per output from neg_off; flip_ptr (D * L + 1,): CSR of the draws'
     flipped weights: output, and (ky, kx, c) in flip_patch (3, F), sorted by output.
     """
@@ -145,15 +145,20 @@ def _draws_body(margins, x0, absmax0, dims, wt, wt_off, pre_off, map_off, negati
                             ch, y, xx = (y * below_w + xx) * below_c + ch, 0, 0
                         step = np.int16(2 * _input(li, (y * w + xx) * c + ch, x0_row, cur_out,
                                                    map_off))
+                        # the output pixels of one kernel row are adjacent, and so are
+                        # their weight columns (kx reversed): one long loop per row
+                        kx_lo, kx_hi = max(0, xx + r - w + 1), min(k, xx + r + 1)
+                        qx_first = xx + r - (kx_hi - 1)
+                        span = (kx_hi - kx_lo) * o_n
                         for ky in range(max(0, y + r - h + 1), min(k, y + r + 1)):
                             qy = y - ky + r
-                            for kx in range(max(0, xx + r - w + 1), min(k, xx + r + 1)):
-                                q = qy * w + xx - kx + r
-                                base = wt_off[li] + ((ky * k + kx) * c + ch) * o_n
-                                column = wt[base:base + o_n]
-                                dq = delta[q * o_n:q * o_n + o_n]
-                                for o in range(o_n):
-                                    dq[o] += np.int16(step * column[o])
+                            base = wt_off[li] + ((ky * c + ch) * k + k - kx_hi) * o_n
+                            column = wt[base:base + span]
+                            start = (qy * w + qx_first) * o_n
+                            dq = delta[start:start + span]
+                            for o in range(span):
+                                dq[o] += np.int16(step * column[o])
+                            for q in range(qy * w + qx_first, qy * w + qx_first + kx_hi - kx_lo):
                                 if not touched[q]:
                                     touched[q] = True
                                     touched_list[n_touched] = q
@@ -177,7 +182,7 @@ def _draws_body(margins, x0, absmax0, dims, wt, wt_off, pre_off, map_off, negati
                                         ky, kx = flip_patch[0, e], flip_patch[1, e]
                                         iy, ix = qy + ky - r, qx + kx - r
                                         if 0 <= iy < h and 0 <= ix < w:
-                                            t = (ky * k + kx) * c + flip_patch[2, e]
+                                            t = (ky * c + flip_patch[2, e]) * k + k - 1 - kx
                                             v -= 2 * wt[wt_off[li] + t * o_n + o] * _input(
                                                 li, (iy * w + ix) * c + flip_patch[2, e],
                                                 x0_row, cur_out, map_off)

@@ -80,7 +80,9 @@ class ConvDrawEvaluator:
             o = layer.out_features
             dims.append((h, w, c, o, k, pool))
             signs = unpack_signs(layer.weight_words, layer.in_features)  # (out, k*k*C)
-            columns.append((signs * direction[:, None].astype(np.int8)).T.ravel())
+            signed = (signs * direction[:, None].astype(np.int8)).reshape(o, k, k, c)
+            # (ky, C, kx reversed, out): see the kernel's step 1
+            columns.append(signed[:, :, ::-1, :].transpose(1, 3, 2, 0).ravel())
             negative.append(direction < 0)
             pre_sizes.append(h * w * o)
             if isinstance(head, Threshold):
