@@ -253,7 +253,8 @@ def _parser() -> argparse.ArgumentParser:
     sweep_p.add_argument("--code", default="none",
                          help="memory code in the loop: none, secded-72-64, bch-dec-78-64, "
                          "bch-tec-85-64, bch-dec-532-512 (BER = raw BER of stored bits)")
-    sweep_p.add_argument("--workers", type=int, default=2, help="parallel processes")
+    sweep_p.add_argument("--workers", type=int, default=2,
+                         help="parallel workers: kernel threads or processes (same results)")
     sweep_p.add_argument("--engine", default="incremental", choices=("incremental", "full"),
                          help="evaluate only what each draw changes, or every image "
                          "(identical results)")
@@ -295,7 +296,8 @@ def _parser() -> argparse.ArgumentParser:
     bud.add_argument("--preset", default="pmtj-40nm", help="MTJ preset")
     bud.add_argument("--config", type=Path, help="TOML file overriding cost parameters")
     bud.add_argument("--reads-per-write", type=float, help="inferences per deployment")
-    bud.add_argument("--workers", type=int, default=2, help="parallel processes")
+    bud.add_argument("--workers", type=int, default=2,
+                         help="parallel workers: kernel threads or processes (same results)")
     bud.add_argument("--data-dir", type=Path, help="folder of the test data")
     bud.add_argument("--out", type=Path, default=Path("budget"), help="output folder")
     bud.set_defaults(func=_cmd_budget)
@@ -309,7 +311,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="comma-separated raw bit error rates")
     rep.add_argument("--draws", type=int, default=20, help="fault patterns per BER (>= 10)")
     rep.add_argument("--seed", type=int, default=2019, help="root seed of the draws")
-    rep.add_argument("--workers", type=int, default=2, help="parallel processes")
+    rep.add_argument("--workers", type=int, default=2,
+                         help="parallel workers: kernel threads or processes (same results)")
     rep.add_argument("--data-dir", type=Path, help="folder of the test data")
     rep.set_defaults(func=_cmd_reproduce)
     return parser

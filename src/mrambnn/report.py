@@ -50,7 +50,8 @@ class ReproduceConfig:
         sweep: the BER grid, draws per point and seed shared by every model.
         subsets: (model, n) pairs: evaluate only the first n test images of that model
             (said in the report), for networks whose full sweep does not fit the job yet.
-        workers: processes for the Monte Carlo draws.
+        workers: parallel workers for the Monte Carlo draws (kernel threads, or worker
+            processes where an evaluation is not batched).
     """
 
     models: tuple[str, ...] = ("mnist-mlp", "fashion-conv", "cifar-vgg")

@@ -278,7 +278,8 @@ def run_ber_sweep(
     Args:
         out: JSON file updated atomically after each finished point; if it already holds
             points of the same configuration they are kept, not recomputed (resume).
-        workers: processes evaluating draws in parallel (results do not depend on it).
+        workers: kernel threads (batched evaluators) or processes evaluating draws in
+            parallel (results do not depend on it).
         progress: called with the number of draws just finished.
         engine: 'incremental' or 'full' evaluation of each draw (identical results).
     """
