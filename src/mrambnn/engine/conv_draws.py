@@ -121,36 +121,27 @@ class ConvDrawEvaluator:
         (N, H*W*C) int16, for (N, H, W, C) uint8 ``images``."""
         x: np.ndarray = images.astype(np.int16) - np.int16(self.net.input_offset)
         x0 = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.int16)
-        parts = []
-        for layer, kernel in zip(self.net.layers, self.kernels, strict=True):
+        margins = np.empty((len(x), self.pre_off[-1]), np.int16)
+        for li, (layer, kernel) in enumerate(zip(self.net.layers, self.kernels, strict=True)):
             head = layer.head
+            begin, end = int(self.pre_off[li]), int(self.pre_off[li + 1])
             if isinstance(layer, Conv):
                 assert kernel is not None and isinstance(head, Threshold)
-                m = conv_margins(x if layer.integer_input else pack_bits(x), kernel,
+                x = conv_margins(x if layer.integer_input else pack_bits(x), kernel,
                                  layer.in_shape[2], head.threshold, head.direction,
-                                 integer=layer.integer_input)
-                bits = m >= 0
-                if layer.pool:
-                    n, h, w, o = bits.shape
-                    windows = bits.reshape(n, h // 2, 2, w // 2, 2, o)
-                    bits = np.where(head.direction < 0, windows.all(axis=(2, 4)),
-                                    windows.any(axis=(2, 4)))
-            else:
-                flat = x.reshape(len(x), -1)
-                a = (integer_dense_preactivation(flat, layer.weight_words, layer.in_features)
-                     if layer.integer_input else
-                     binary_dense_preactivation(pack_bits(flat), layer.weight_words,
-                                                layer.in_features)).astype(np.int64)
-                if isinstance(head, Threshold):
-                    reach = layer.in_features * (int(np.abs(flat).max(initial=0))
-                                                 if layer.integer_input else 1) + 1
-                    m = head.direction * a - np.clip(head.threshold, -reach, reach)
-                    bits = m >= 0
-                else:
-                    m = a
-            parts.append(np.clip(m, -_LIMIT, _LIMIT).astype(np.int16).reshape(len(x), -1))
-            x = bits
-        return np.ascontiguousarray(np.concatenate(parts, axis=1)), x0
+                                 integer=layer.integer_input, pool=layer.pool,
+                                 margins=margins, offset=begin, limit=_LIMIT)
+                continue
+            flat = x.reshape(len(x), -1)
+            a = (integer_dense_preactivation(flat, layer.weight_words, layer.in_features)
+                 if layer.integer_input else
+                 binary_dense_preactivation(pack_bits(flat), layer.weight_words,
+                                            layer.in_features)).astype(np.int64)
+            m = (head.direction * a - np.clip(head.threshold, -2**40, 2**40)
+                 if isinstance(head, Threshold) else a)
+            margins[:, begin:end] = np.clip(m, -_LIMIT, _LIMIT)
+            x = m >= 0
+        return margins, x0
 
     def _flips(self, draws: Sequence[Sequence[np.ndarray]]
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -17,9 +17,9 @@ Dense layer, weights W -> W', inputs x -> x' (``a' = a + (W' - W) x + W' (x' - x
 Conv layer: the images with changed inputs are recomputed in full; for the others only
 the output channels holding a flipped weight are recomputed. The output layer rescores
 the changed images, and every image when its own weights flipped.
-When more than 0.2 % of the weights flipped, changes reach nearly every image and the
-'auto' path runs the full network instead (measured: benchmarks/monte_carlo.py; the
-result is the same either way).
+When more than 0.2 % of the weights flipped (0.08 % in a convolutional network), changes
+reach nearly everything and the 'auto' path runs the full network instead (measured:
+benchmarks/monte_carlo.py; the result is the same either way).
 Identity with full re-evaluation is tested prediction by prediction.
 """
 
@@ -49,8 +49,10 @@ _SPARSE_LIMIT = 4
 # With more flipped weights than this per output, a dense layer is recomputed in full.
 _FLIPS_PER_OUTPUT_LIMIT = 8
 # Above this fraction of flipped weights, changes reach nearly every image and a full
-# re-evaluation is cheaper (measured: benchmarks/monte_carlo.py).
+# re-evaluation is cheaper (measured: benchmarks/monte_carlo.py). A convolutional network
+# spreads changes faster (a flip moves a whole channel map): there, above 0.08 %.
 _FULL_ABOVE = 2e-3
+_CONV_FULL_ABOVE = 8e-4
 
 
 class _DenseState:
@@ -125,6 +127,8 @@ class IncrementalEvaluator:
         self.batched: DenseDrawEvaluator | ConvDrawEvaluator | None = (
             DenseDrawEvaluator(net, images) if supports(net)
             else ConvDrawEvaluator(net, images) if supports_conv(net) else None)
+        self.full_above = (_CONV_FULL_ABOVE if isinstance(self.batched, ConvDrawEvaluator)
+                           else _FULL_ABOVE)
         if self.batched is not None:
             self.clean_predictions = self.batched.clean_predictions
             return
@@ -144,8 +148,9 @@ class IncrementalEvaluator:
     def predict(self, words: Sequence[np.ndarray], *, path: str = "auto") -> np.ndarray:
         """Predicted labels (N,) with stored weights ``words`` (one array per layer).
 
-        ``path``: 'incremental', 'full', or 'auto' (incremental unless more than 0.2 % of
-        the weights flipped): the result is the same, only the time differs.
+        ``path``: 'incremental', 'full', or 'auto' (incremental unless more than
+        ``full_above`` of the weights flipped: 0.2 %, 0.08 % for convolutional networks):
+        the result is the same, only the time differs.
         """
         return self.predict_many([words], path=path)[0]
 
@@ -163,7 +168,7 @@ class IncrementalEvaluator:
         if path == "auto":
             flipped = sum(int(np.bitwise_count(w ^ layer.weight_words).sum())
                           for w, layer in zip(draws[0], self.net.layers, strict=True))
-            path = "full" if flipped > _FULL_ABOVE * self.net.n_weights else "incremental"
+            path = "full" if flipped > self.full_above * self.net.n_weights else "incremental"
         return self._many(draws, path)
 
     def _many(self, draws: Sequence[Sequence[np.ndarray]], path: str) -> np.ndarray:

@@ -105,19 +105,34 @@ def _conv_body(x, w, channels, threshold, direction, negative, pool):  # type: i
     return out
 
 
-def _conv_margins_body(x, w, channels, threshold, direction):  # type: ignore[no-untyped-def]
-    # as _conv_body, without threshold and pooling: margins (N, H, W, out) int32
+def _conv_margins_body(x, w, channels, threshold, direction, negative, pool, margins, offset,
+                       limit):  # type: ignore[no-untyped-def]
+    # as _conv_body, and also each pixel's margins, clipped, into margins[i, offset:]
     n, h, width, _ = x.shape
     n_out = w.shape[3]
-    out = np.empty((n, h, width, n_out), np.int32)
+    step = 2 if pool else 1
+    out = np.empty((n, h // step, width // step, n_out), np.bool_)
     for i in prange(n):
         acc = np.zeros(n_out, np.int32)
-        for y in range(h):
-            for xx in range(width):
-                full = channels * _binary_sums(acc, x, i, y, xx, w)
-                out_pixel = out[i, y, xx]
+        pooled = np.zeros(n_out, np.bool_)
+        row = margins[i]
+        for py in range(h // step):
+            for px in range(width // step):
                 for o in range(n_out):
-                    out_pixel[o] = direction[o] * (full - 2 * acc[o]) - threshold[o]
+                    pooled[o] = False
+                for sy in range(step):
+                    for sx in range(step):
+                        y, xx = py * step + sy, px * step + sx
+                        full = channels * _binary_sums(acc, x, i, y, xx, w)
+                        base = offset + (y * width + xx) * n_out
+                        dest = row[base:base + n_out]
+                        for o in range(n_out):
+                            m = direction[o] * (full - 2 * acc[o]) - threshold[o]
+                            dest[o] = min(max(m, -limit), limit)
+                            pooled[o] |= (m >= 0) != negative[o]
+                out_pixel = out[i, py, px]
+                for o in range(n_out):
+                    out_pixel[o] = pooled[o] != negative[o]
     return out
 
 
@@ -170,19 +185,34 @@ def _conv_integer_body(x, w, k, threshold, direction, negative, pool):  # type: 
     return out
 
 
-def _conv_integer_margins_body(x, w, k, threshold, direction):  # type: ignore[no-untyped-def]
+def _conv_integer_margins_body(x, w, k, threshold, direction, negative, pool, margins,
+                               offset, limit):  # type: ignore[no-untyped-def]
     n, h, width, c = x.shape
     n_out = w.shape[1]
-    out = np.empty((n, h, width, n_out), np.int32)
+    step = 2 if pool else 1
+    out = np.empty((n, h // step, width // step, n_out), np.bool_)
     for i in prange(n):
         acc = np.zeros(n_out, np.int32)
         patch = np.zeros(k * k * c, np.int32)
-        for y in range(h):
-            for xx in range(width):
-                _integer_sums(acc, patch, x, i, y, xx, w, k)
-                out_pixel = out[i, y, xx]
+        pooled = np.zeros(n_out, np.bool_)
+        row = margins[i]
+        for py in range(h // step):
+            for px in range(width // step):
                 for o in range(n_out):
-                    out_pixel[o] = direction[o] * acc[o] - threshold[o]
+                    pooled[o] = False
+                for sy in range(step):
+                    for sx in range(step):
+                        y, xx = py * step + sy, px * step + sx
+                        _integer_sums(acc, patch, x, i, y, xx, w, k)
+                        base = offset + (y * width + xx) * n_out
+                        dest = row[base:base + n_out]
+                        for o in range(n_out):
+                            m = direction[o] * acc[o] - threshold[o]
+                            dest[o] = min(max(m, -limit), limit)
+                            pooled[o] |= (m >= 0) != negative[o]
+                out_pixel = out[i, py, px]
+                for o in range(n_out):
+                    out_pixel[o] = pooled[o] != negative[o]
     return out
 
 
@@ -253,24 +283,30 @@ def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray
 
 
 def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray,
-                 direction: np.ndarray, *, integer: bool) -> np.ndarray:
-    """Margins ``direction * a - threshold`` (N, H, W, out) int32 of a 'same' conv layer,
-    before pooling (output bit = margin >= 0); arguments as `conv_bits`.
+                 direction: np.ndarray, *, integer: bool, pool: bool, margins: np.ndarray,
+                 offset: int, limit: int) -> np.ndarray:
+    """`conv_bits`, also writing every pixel's margin ``direction * a - threshold``.
 
-    A threshold beyond the largest possible |a| (+1) is clipped to it: every bit, for
-    any weights, stays the same, and the margins fit int32."""
-    k = np.shape(w)[1]
-    reach = k * k * (np.shape(x)[3] * float(np.abs(x).max(initial=0)) if integer else channels)
-    threshold = np.clip(threshold, -reach - 1, reach + 1).astype(np.int32)
-    direction = np.ascontiguousarray(direction, dtype=np.int32)
+    Args:
+        margins: (N, M) int16, receives image i's margins before pooling, laid out
+            (H, W, out), at ``margins[i, offset:offset + H*W*out]``, each clipped to
+            +-``limit`` (the sign, hence the bit, is kept).
+        the others: as `conv_bits`.
+    Returns:
+        (N, H', W', out) bool output bits (pooled where ``pool``).
+    """
+    threshold = np.clip(threshold, -2**31 + 1, 2**31 - 1).astype(np.int64)
+    direction = np.ascontiguousarray(direction, dtype=np.int64)
+    negative = direction < 0
     parallel = _STATE["parallel"]
     if integer:
         x, weights, k = _integer_operands(x, w)
         return _conv_integer_margins[parallel](  # type: ignore[no-any-return]
-            x, weights, k, threshold, direction)
+            x, weights, k, threshold, direction, negative, pool, margins, offset, limit)
     x = np.ascontiguousarray(x, dtype=np.uint64)
     w = np.ascontiguousarray(np.asarray(w, dtype=np.uint64).transpose(1, 2, 3, 0))
-    return _conv_margins[parallel](x, w, channels, threshold, direction)  # type: ignore[no-any-return]
+    return _conv_margins[parallel](  # type: ignore[no-any-return]
+        x, w, channels, threshold, direction, negative, pool, margins, offset, limit)
 
 
 def _integer_operands(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
