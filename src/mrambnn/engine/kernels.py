@@ -105,6 +105,17 @@ def _conv_body(x, w, channels, threshold, direction, negative, pool):  # type: i
     return out
 
 
+@njit(inline="always", cache=True)
+def _store_pixel(dest, pooled, acc, first, scale, direction, threshold, negative, limit
+                 ):  # type: ignore[no-untyped-def]
+    """One pixel's margins of ``a = first + scale * acc`` into dest[:out], clipped to
+    +-limit, and their bits OR-ed into ``pooled`` (complemented where negative)."""
+    for o in range(acc.size):
+        m = direction[o] * (first + scale * acc[o]) - threshold[o]
+        dest[o] = min(max(m, -limit), limit)
+        pooled[o] |= (m >= 0) != negative[o]
+
+
 def _conv_margins_body(x, w, channels, threshold, direction, negative, pool, margins, offset,
                        limit):  # type: ignore[no-untyped-def]
     # as _conv_body, and also each pixel's margins, clipped, into margins[i, offset:]
@@ -124,12 +135,8 @@ def _conv_margins_body(x, w, channels, threshold, direction, negative, pool, mar
                     for sx in range(step):
                         y, xx = py * step + sy, px * step + sx
                         full = channels * _binary_sums(acc, x, i, y, xx, w)
-                        base = offset + (y * width + xx) * n_out
-                        dest = row[base:base + n_out]
-                        for o in range(n_out):
-                            m = direction[o] * (full - 2 * acc[o]) - threshold[o]
-                            dest[o] = min(max(m, -limit), limit)
-                            pooled[o] |= (m >= 0) != negative[o]
+                        _store_pixel(row[offset + (y * width + xx) * n_out:], pooled, acc,
+                                     full, -2, direction, threshold, negative, limit)
                 out_pixel = out[i, py, px]
                 for o in range(n_out):
                     out_pixel[o] = pooled[o] != negative[o]
@@ -204,12 +211,8 @@ def _conv_integer_margins_body(x, w, k, threshold, direction, negative, pool, ma
                     for sx in range(step):
                         y, xx = py * step + sy, px * step + sx
                         _integer_sums(acc, patch, x, i, y, xx, w, k)
-                        base = offset + (y * width + xx) * n_out
-                        dest = row[base:base + n_out]
-                        for o in range(n_out):
-                            m = direction[o] * acc[o] - threshold[o]
-                            dest[o] = min(max(m, -limit), limit)
-                            pooled[o] |= (m >= 0) != negative[o]
+                        _store_pixel(row[offset + (y * width + xx) * n_out:], pooled, acc,
+                                     0, 1, direction, threshold, negative, limit)
                 out_pixel = out[i, py, px]
                 for o in range(n_out):
                     out_pixel[o] = pooled[o] != negative[o]
