@@ -166,16 +166,16 @@ def _integer_sums(acc, patch, x, i, y, xx, w, k):  # type: ignore[no-untyped-def
 
 
 def _conv_integer_body(x, w, k, threshold, direction, negative, pool):  # type: ignore[no-untyped-def]
-    # x: (N, H, W, C) int32; w: (k * k * C, out) int8 +-1, patch order (ky, kx, c).
-    # Each pixel's patch (zero outside the map) times w, summed in int32 (`conv_bits`
-    # checks it cannot overflow); distinct element types let LLVM vectorise over o.
+    # x: (N, H, W, C) int16 or int32; w: (k * k * C, out) +-1 of the same type, patch
+    # order (ky, kx, c). Each pixel's patch (zero outside the map) times w, summed in that
+    # type (`_integer_operands` checks no sum can overflow it).
     n, h, width, c = x.shape
     n_out = w.shape[1]
     step = 2 if pool else 1
     out = np.empty((n, h // step, width // step, n_out), np.bool_)
     for i in prange(n):
-        acc = np.zeros(n_out, np.int32)
-        patch = np.zeros(k * k * c, np.int32)
+        acc = np.zeros(n_out, x.dtype)
+        patch = np.zeros(k * k * c, x.dtype)
         pooled = np.zeros(n_out, np.bool_)
         for py in range(h // step):
             for px in range(width // step):
@@ -199,8 +199,8 @@ def _conv_integer_margins_body(x, w, k, threshold, direction, negative, pool, ma
     step = 2 if pool else 1
     out = np.empty((n, h // step, width // step, n_out), np.bool_)
     for i in prange(n):
-        acc = np.zeros(n_out, np.int32)
-        patch = np.zeros(k * k * c, np.int32)
+        acc = np.zeros(n_out, x.dtype)
+        patch = np.zeros(k * k * c, x.dtype)
         pooled = np.zeros(n_out, np.bool_)
         row = margins[i]
         for py in range(h // step):
@@ -313,9 +313,12 @@ def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndar
 
 
 def _integer_operands(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """int32 maps and (k*k*C, out) int8 weights of a first layer; checks the sums fit."""
+    """Maps and (k*k*C, out) weights of a first layer, both int16 where every partial sum
+    fits 16 bits (twice the SIMD lanes), else int32; checks the sums fit."""
     n_out, k, _, c = np.shape(w)
-    if float(np.abs(x).max(initial=0)) * k * k * c >= 2**31:
+    reach = float(np.abs(x).max(initial=0)) * k * k * c
+    if reach >= 2**31:
         raise ValueError("first-layer inputs too large for int32 sums")
-    weights = np.asarray(w, dtype=np.int8).reshape(n_out, k * k * c).T
-    return (np.ascontiguousarray(x, dtype=np.int32), np.ascontiguousarray(weights), k)
+    dtype = np.int16 if reach < 2**15 else np.int32
+    weights = np.asarray(w, dtype=dtype).reshape(n_out, k * k * c).T
+    return (np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(weights), k)
