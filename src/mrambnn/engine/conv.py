@@ -19,7 +19,7 @@ from mrambnn.bits import n_words, pack_bits, unpack_bits
 from mrambnn.engine.kernels import conv_bits
 from mrambnn.engine.layers import Threshold
 
-__all__ = ["Conv", "conv_forward"]
+__all__ = ["Conv", "conv_forward", "kernel_operand"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -73,17 +73,22 @@ class Conv:
         return self.out_features * self.in_features
 
 
+def kernel_operand(layer: Conv, words: np.ndarray | None = None) -> np.ndarray:
+    """``words`` (default: the layer's own weights; rows may be a subset of the output
+    channels) in the form the conv kernels take: (out, k, k, C) +-1 int64 for a first
+    layer, (out, k, k, n_words(C)) uint64 packed per offset otherwise."""
+    k, c = layer.kernel, layer.in_shape[2]
+    words = layer.weight_words if words is None else words
+    kernel_bits = unpack_bits(words, layer.in_features).reshape(-1, k, k, c)
+    return kernel_bits.astype(np.int64) * 2 - 1 if layer.integer_input else pack_bits(kernel_bits)
+
+
 def conv_forward(layer: Conv, x: np.ndarray) -> np.ndarray:
     """Output bits (N, H', W', out_channels) bool of ``layer`` on ``x`` (N, H, W, C).
 
     ``x`` is bool (+1 = True) for a binary layer or integers for a first layer.
     """
-    c = layer.in_shape[2]
-    k, n_out = layer.kernel, layer.out_features
-    kernel_bits = unpack_bits(layer.weight_words, layer.in_features).reshape(n_out, k, k, c)
     head = layer.head
-    if layer.integer_input:
-        return conv_bits(x, kernel_bits.astype(np.int64) * 2 - 1, c, head.threshold,
-                         head.direction, pool=layer.pool, integer=True)
-    return conv_bits(pack_bits(x), pack_bits(kernel_bits), c, head.threshold,
-                     head.direction, pool=layer.pool, integer=False)
+    return conv_bits(x if layer.integer_input else pack_bits(x), kernel_operand(layer),
+                     layer.in_shape[2], head.threshold, head.direction, pool=layer.pool,
+                     integer=layer.integer_input)

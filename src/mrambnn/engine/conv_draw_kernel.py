@@ -21,6 +21,8 @@ a full re-evaluation. After a draw every change is undone, ready for the next on
 import numpy as np
 from numba import njit, prange
 
+from mrambnn.engine.kernels import best_class
+
 __all__ = ["draws_kernel"]
 
 _BLOCK = 8  # images per parallel task (each task allocates its own scratch)
@@ -233,13 +235,7 @@ def _draws_body(margins, x0, absmax0, dims, wt, wt_off, pre_off, map_off, negati
                             if cur_out[out_idx] != value:
                                 cur_out[out_idx] = value
                                 _push(toggles, n_toggles, map_off[li], li, py, px, o)
-                best = 0
-                best_score = scores[0] * scale[0] + offset[0]
-                for o in range(1, n_classes):
-                    score = scores[o] * scale[o] + offset[o]
-                    if score > best_score:
-                        best, best_score = o, score
-                predictions[d, n] = best
+                predictions[d, n] = best_class(scores, scale, offset, n_classes)
                 # undo the draw: every map back to the clean image
                 for li in range(n_layers - 1):
                     h, w, o_n, pool = dims[li, 0], dims[li, 1], dims[li, 3], dims[li, 5]

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mrambnn.bits import pack_bits, unpack_bits, unpack_signs
-from mrambnn.engine.conv import Conv
+from mrambnn.bits import pack_bits, unpack_signs
+from mrambnn.engine.conv import Conv, kernel_operand
 from mrambnn.engine.conv_draw_kernel import draws_kernel
 from mrambnn.engine.flip_kernels import flipped_weights
 from mrambnn.engine.kernels import conv_margins, parallel_enabled
@@ -102,23 +102,14 @@ class ConvDrawEvaluator:
         self.scale = np.ascontiguousarray(last.scale, dtype=np.float64)
         self.offset = np.ascontiguousarray(last.offset, dtype=np.float64)
         # each conv layer's weights as the packed kernels take them
-        self.kernels: list[np.ndarray | None] = []
-        for layer in net.layers:
-            if not isinstance(layer, Conv):
-                self.kernels.append(None)
-                continue
-            h, w, c = layer.in_shape
-            bits = unpack_bits(layer.weight_words, layer.in_features).reshape(
-                -1, layer.kernel, layer.kernel, c)
-            self.kernels.append(bits.astype(np.int64) * 2 - 1 if layer.integer_input
-                                else pack_bits(bits))
+        self.kernels = [kernel_operand(layer) if isinstance(layer, Conv) else None
+                        for layer in net.layers]
         self.clean_predictions = predict(net, self.images)
 
     def clean_margins(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Margins (N, sum of H*W*out) int16 (clipped to +-16000) of every layer, laid
-        out (H, W, out) each (the output layer: its pre-activations), and the first layer's
-        inputs
-        (N, H*W*C) int16, for (N, H, W, C) uint8 ``images``."""
+        out (H, W, out) each (the output layer: its pre-activations), and the first
+        layer's inputs (N, H*W*C) int16, for (N, H, W, C) uint8 ``images``."""
         x: np.ndarray = images.astype(np.int16) - np.int16(self.net.input_offset)
         x0 = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.int16)
         margins = np.empty((len(x), self.pre_off[-1]), np.int16)

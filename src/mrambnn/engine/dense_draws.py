@@ -27,7 +27,7 @@ from numba import njit, prange
 
 from mrambnn.bits import pack_bits, unpack_signs
 from mrambnn.engine.flip_kernels import changed_by_flips, flipped_weights
-from mrambnn.engine.kernels import parallel_enabled
+from mrambnn.engine.kernels import best_class, parallel_enabled
 from mrambnn.engine.layers import Affine, Dense, Threshold
 from mrambnn.engine.network import PackedNet, forward
 from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
@@ -146,13 +146,7 @@ def _draws_body(margins, hidden_offset, out_clean, weights_t, weight_offset, dir
                                 toggled[n_toggled] = i
                                 is_toggled[i] = True
                                 n_toggled += 1
-                best = 0
-                best_score = cur[0] * scale[0] + offset[0]
-                for c in range(1, n_classes):
-                    score = cur[c] * scale[c] + offset[c]
-                    if score > best_score:
-                        best, best_score = c, score
-                predictions[d, n] = best
+                predictions[d, n] = best_class(cur, scale, offset, n_classes)
     return predictions
 
 

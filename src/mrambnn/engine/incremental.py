@@ -27,8 +27,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mrambnn.bits import pack_bits, unpack_bits, unpack_signs
-from mrambnn.engine.conv import Conv
+from mrambnn.bits import pack_bits, unpack_signs
+from mrambnn.engine.conv import Conv, kernel_operand
 from mrambnn.engine.conv_draws import ConvDrawEvaluator, supports_conv
 from mrambnn.engine.dense_draws import DenseDrawEvaluator, supports
 from mrambnn.engine.flip_kernels import changed_by_flips, flipped_weights, update_rows
@@ -101,12 +101,9 @@ class _ConvState:
         """Output bits with weights ``words`` on kernel-layout inputs ``x``, for output
         ``channels`` only (None: all)."""
         layer = self.layer
-        c, k = layer.in_shape[2], layer.kernel
         chosen = slice(None) if channels is None else channels
-        kernel_bits = unpack_bits(words[chosen], layer.in_features).reshape(-1, k, k, c)
-        w = (kernel_bits.astype(np.int64) * 2 - 1 if layer.integer_input
-             else pack_bits(kernel_bits))
-        return conv_bits(x, w, c, layer.head.threshold[chosen], layer.head.direction[chosen],
+        return conv_bits(x, kernel_operand(layer, words[chosen]), layer.in_shape[2],
+                         layer.head.threshold[chosen], layer.head.direction[chosen],
                          pool=layer.pool, integer=layer.integer_input)
 
 

@@ -16,7 +16,8 @@ from numba import njit, prange
 # GNU OpenMP aborts a process that forks after using it; numba's own work queue does not.
 numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
 
-__all__ = ["conv_bits", "conv_margins", "dense_popcount", "parallel_enabled", "use_threads"]
+__all__ = ["best_class", "conv_bits", "conv_margins", "dense_popcount", "parallel_enabled",
+           "use_threads"]
 
 _M1 = np.uint64(0x5555555555555555)
 _M2 = np.uint64(0x3333333333333333)
@@ -30,6 +31,19 @@ def _popcount(v: np.uint64) -> np.uint64:
     v = (v & _M2) + ((v >> np.uint64(2)) & _M2)
     v = (v + (v >> np.uint64(4))) & _M4
     return (v * _H01) >> np.uint64(56)
+
+
+@njit(inline="always", cache=True)
+def best_class(a, scale, offset, n_classes):  # type: ignore[no-untyped-def]
+    """Index of the largest ``a[c] * scale[c] + offset[c]`` over c < n_classes (the
+    first on ties, as `numpy.argmax`)."""
+    best = 0
+    best_score = a[0] * scale[0] + offset[0]
+    for c in range(1, n_classes):
+        score = a[c] * scale[c] + offset[c]
+        if score > best_score:
+            best, best_score = c, score
+    return best
 
 
 def _dense_body(x, w_t, n_bits):  # type: ignore[no-untyped-def]
@@ -76,49 +90,29 @@ def _binary_sums(acc, x, i, y, xx, w):  # type: ignore[no-untyped-def]
     return valid
 
 
-def _conv_body(x, w, channels, threshold, direction, negative, pool):  # type: ignore[no-untyped-def]
-    # x: (N, H, W, n_words) uint64 packed bits; w: (k, k, n_words, out) uint64.
-    # The innermost loop runs over contiguous output channels.
-    n, h, width, _ = x.shape
-    n_out = w.shape[3]
-    step = 2 if pool else 1
-    out = np.empty((n, h // step, width // step, n_out), np.bool_)
-    for i in prange(n):
-        acc = np.zeros(n_out, np.int32)
-        # pooling, branch-free: OR of the bits, or where direction < 0 their AND, which
-        # is the complement of the OR of the complements
-        pooled = np.zeros(n_out, np.bool_)
-        for py in range(h // step):
-            for px in range(width // step):
-                for o in range(n_out):
-                    pooled[o] = False
-                for sy in range(step):
-                    for sx in range(step):
-                        full = channels * _binary_sums(acc, x, i, py * step + sy,
-                                                       px * step + sx, w)
-                        for o in range(n_out):
-                            a = full - 2 * acc[o]
-                            pooled[o] |= (direction[o] * a >= threshold[o]) != negative[o]
-                out_pixel = out[i, py, px]
-                for o in range(n_out):
-                    out_pixel[o] = pooled[o] != negative[o]
-    return out
-
-
 @njit(inline="always", cache=True)
 def _store_pixel(dest, pooled, acc, first, scale, direction, threshold, negative, limit
                  ):  # type: ignore[no-untyped-def]
-    """One pixel's margins of ``a = first + scale * acc`` into dest[:out], clipped to
-    +-limit, and their bits OR-ed into ``pooled`` (complemented where negative)."""
+    """One pixel's bits, from the margins of ``a = first + scale * acc``, OR-ed into
+    ``pooled`` (complemented where negative: pooling is then an AND), and the margins
+    clipped to +-limit into dest[:out] unless dest is empty (`conv_bits`)."""
+    if dest.size == 0:
+        for o in range(acc.size):
+            pooled[o] |= (direction[o] * (first + scale * acc[o]) >= threshold[o]) != negative[o]
+        return
     for o in range(acc.size):
         m = direction[o] * (first + scale * acc[o]) - threshold[o]
         dest[o] = min(max(m, -limit), limit)
         pooled[o] |= (m >= 0) != negative[o]
 
 
-def _conv_margins_body(x, w, channels, threshold, direction, negative, pool, margins, offset,
-                       limit):  # type: ignore[no-untyped-def]
-    # as _conv_body, and also each pixel's margins, clipped, into margins[i, offset:]
+def _conv_body(x, w, channels, threshold, direction, negative, pool, margins, offset, limit
+               ):  # type: ignore[no-untyped-def]
+    # x: (N, H, W, n_words) uint64 packed bits; w: (k, k, n_words, out) uint64; the
+    # innermost loops run over contiguous output channels. Output bits, pooled; where
+    # margins has columns, each pixel's clipped margins too, at margins[i, offset:].
+    # Pooling, branch-free: OR of the bits, or where direction < 0 their AND, which is
+    # the complement of the OR of the complements.
     n, h, width, _ = x.shape
     n_out = w.shape[3]
     step = 2 if pool else 1
@@ -165,35 +159,11 @@ def _integer_sums(acc, patch, x, i, y, xx, w, k):  # type: ignore[no-untyped-def
             acc[o] += value * w_row[o]
 
 
-def _conv_integer_body(x, w, k, threshold, direction, negative, pool):  # type: ignore[no-untyped-def]
+def _conv_integer_body(x, w, k, threshold, direction, negative, pool, margins, offset,
+                       limit):  # type: ignore[no-untyped-def]
     # x: (N, H, W, C) int16 or int32; w: (k * k * C, out) +-1 of the same type, patch
     # order (ky, kx, c). Each pixel's patch (zero outside the map) times w, summed in that
-    # type (`_integer_operands` checks no sum can overflow it).
-    n, h, width, c = x.shape
-    n_out = w.shape[1]
-    step = 2 if pool else 1
-    out = np.empty((n, h // step, width // step, n_out), np.bool_)
-    for i in prange(n):
-        acc = np.zeros(n_out, x.dtype)
-        patch = np.zeros(k * k * c, x.dtype)
-        pooled = np.zeros(n_out, np.bool_)
-        for py in range(h // step):
-            for px in range(width // step):
-                for o in range(n_out):
-                    pooled[o] = False
-                for sy in range(step):
-                    for sx in range(step):
-                        _integer_sums(acc, patch, x, i, py * step + sy, px * step + sx, w, k)
-                        for o in range(n_out):
-                            pooled[o] |= (direction[o] * acc[o] >= threshold[o]) != negative[o]
-                out_pixel = out[i, py, px]
-                for o in range(n_out):
-                    out_pixel[o] = pooled[o] != negative[o]
-    return out
-
-
-def _conv_integer_margins_body(x, w, k, threshold, direction, negative, pool, margins,
-                               offset, limit):  # type: ignore[no-untyped-def]
+    # type (`_integer_operands` checks no sum can overflow it); margins as in _conv_body.
     n, h, width, c = x.shape
     n_out = w.shape[1]
     step = 2 if pool else 1
@@ -223,10 +193,6 @@ _conv_integer = {False: njit(cache=True)(_conv_integer_body),
                  True: njit(parallel=True, cache=True)(_conv_integer_body)}
 _dense = {False: njit(cache=True)(_dense_body), True: njit(parallel=True, cache=True)(_dense_body)}
 _conv = {False: njit(cache=True)(_conv_body), True: njit(parallel=True, cache=True)(_conv_body)}
-_conv_margins = {False: njit(cache=True)(_conv_margins_body),
-                 True: njit(parallel=True, cache=True)(_conv_margins_body)}
-_conv_integer_margins = {False: njit(cache=True)(_conv_integer_margins_body),
-                         True: njit(parallel=True, cache=True)(_conv_integer_margins_body)}
 _STATE = {"parallel": True}
 
 
@@ -276,13 +242,15 @@ def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray
     direction = np.ascontiguousarray(direction, dtype=np.int64)
     negative = direction < 0  # pooled with AND instead of OR
     parallel = _STATE["parallel"]
+    no_margins = np.zeros((len(x), 0), np.int16)
     if integer:
         x, weights, k = _integer_operands(x, w)
         return _conv_integer[parallel](  # type: ignore[no-any-return]
-            x, weights, k, threshold, direction, negative, pool)
+            x, weights, k, threshold, direction, negative, pool, no_margins, 0, 0)
     x = np.ascontiguousarray(x, dtype=np.uint64)
     w = np.ascontiguousarray(np.asarray(w, dtype=np.uint64).transpose(1, 2, 3, 0))
-    return _conv[parallel](x, w, channels, threshold, direction, negative, pool)  # type: ignore[no-any-return]
+    return _conv[parallel](  # type: ignore[no-any-return]
+        x, w, channels, threshold, direction, negative, pool, no_margins, 0, 0)
 
 
 def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray,
@@ -304,11 +272,11 @@ def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndar
     parallel = _STATE["parallel"]
     if integer:
         x, weights, k = _integer_operands(x, w)
-        return _conv_integer_margins[parallel](  # type: ignore[no-any-return]
+        return _conv_integer[parallel](  # type: ignore[no-any-return]
             x, weights, k, threshold, direction, negative, pool, margins, offset, limit)
     x = np.ascontiguousarray(x, dtype=np.uint64)
     w = np.ascontiguousarray(np.asarray(w, dtype=np.uint64).transpose(1, 2, 3, 0))
-    return _conv_margins[parallel](  # type: ignore[no-any-return]
+    return _conv[parallel](  # type: ignore[no-any-return]
         x, w, channels, threshold, direction, negative, pool, margins, offset, limit)
 
 
