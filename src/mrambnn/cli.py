@@ -69,15 +69,16 @@ def _cmd_train(args: argparse.Namespace) -> None:
     config = TrainConfig(model=args.arch, dataset=args.dataset, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, lr_final=args.lr_final,
                          max_shift=args.max_shift, hflip=args.hflip, seed=args.seed,
-                         init_from=str(args.init_from or ""))
+                         init_from=str(args.init_from or ""), average_from=args.average_from)
     data = load_dataset(args.dataset, args.data_dir)
     began = time.perf_counter()
     model, history = train(config, data, checkpoint=args.checkpoint, threads=args.threads,
                            progress=lambda line: print(line, file=sys.stderr, flush=True))
-    if args.recalibrate_bn:
+    recalibrated = bool(args.recalibrate_bn or args.average_from)
+    if args.recalibrate_bn and not args.average_from:  # averaging recalibrates already
         recalibrate_batchnorm(model, data.x_train)
     net = export_packed_net(model, data.image_shape, {
-        "batchnorm_recalibrated": bool(args.recalibrate_bn),
+        "batchnorm_recalibrated": recalibrated,
         "architecture": args.arch, "dataset": args.dataset, "train_config": vars(config),
         "seed": args.seed, "history": history,
         "command": "mrambnn " + " ".join(sys.argv[1:]),
@@ -233,6 +234,9 @@ def _parser() -> argparse.ArgumentParser:
     train_p.add_argument("--init-from", type=Path,
                          help="start from the weights of this training checkpoint (a second "
                          "stage with its own learning-rate schedule) instead of at random")
+    train_p.add_argument("--average-from", type=int, default=0, metavar="EPOCH",
+                         help="average the weights over every step from this epoch (1-based) "
+                         "to the last and ship the average, BatchNorm recalibrated (0 = off)")
     train_p.add_argument("--checkpoint", type=Path,
                          help="checkpoint file, rewritten each epoch; an existing one is resumed")
     train_p.add_argument("--data-dir", type=Path, help="folder of the data set")

@@ -58,3 +58,26 @@ def test_second_stage_starts_from_the_first_stage_weights(mnist, tmp_path) -> No
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a training checkpoint"):
         train(TrainConfig(model="mlp-tiny", epochs=1, init_from=str(tmp_path / "bad.pt")), small)
+
+
+def test_weight_averaging_resumes_and_averages_every_step(mnist, tmp_path) -> None:
+    small = Dataset(name="mnist", x_train=mnist.x_train[:1000], y_train=mnist.y_train[:1000],
+                    x_test=mnist.x_test[:200], y_test=mnist.y_test[:200], classes=mnist.classes)
+    config = TrainConfig(model="mlp-tiny", epochs=3, seed=4, batch_size=100, average_from=2)
+    lines: list[str] = []
+    straight, _ = train(config, small, progress=lines.append)
+    assert "(20 steps)" in lines[-1]  # epochs 2 and 3, 10 steps each
+    checkpoint = tmp_path / "run.pt"
+    train(config, small, checkpoint=checkpoint, stop_after=2)  # stopped inside the window
+    resumed, _ = train(config, small, checkpoint=checkpoint)
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    last, _ = train(TrainConfig(model="mlp-tiny", epochs=3, seed=4, batch_size=100), small)
+    assert not torch.equal(straight[0].weight, last[0].weight)  # the average, not the end
+
+
+def test_weight_averaging_window_is_checked() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="average_from"):
+        TrainConfig(model="mlp-tiny", epochs=3, average_from=4)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from mrambnn.datasets import Dataset
 from mrambnn.nn.layers import clip_latent_weights
@@ -40,6 +41,10 @@ class TrainConfig:
         init_from: checkpoint of an earlier run whose weights this run starts from instead
             of a random initialisation (a second training stage; "" = none). Its
             architecture must equal ``model``; its optimiser state is not used.
+        average_from: from this epoch (1-based) to the last, keep the running average of
+            the latent weights after every step (stochastic weight averaging, Izmailov et
+            al. 2018); the trained model is then that average, with its BatchNorm
+            statistics recomputed over the training set (0 = no averaging).
     """
 
     model: str = "mlp-3x1024"
@@ -52,10 +57,13 @@ class TrainConfig:
     hflip: bool = False
     seed: int = 1
     init_from: str = ""
+    average_from: int = 0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
+        if not 0 <= self.average_from <= self.epochs:
+            raise ValueError(f"average_from must be in [0, epochs = {self.epochs}] (0 = off)")
         if not 0 < self.lr_final <= self.lr:
             raise ValueError("need 0 < lr_final <= lr")
         if self.max_shift < 0:
@@ -169,8 +177,9 @@ def train(
         threads: torch CPU threads (None: leave torch's setting).
         progress: called with a one-line summary after each epoch.
     Returns:
-        the trained model (eval mode) and the per-epoch history
-        (epoch, lr, train loss, test accuracy, seconds).
+        the trained model (eval mode; with ``config.average_from``, the averaged weights
+        with recalibrated BatchNorm) and the per-epoch history (epoch, lr, train loss,
+        test accuracy of the current, not averaged, weights, seconds).
     """
     if threads is not None:
         torch.set_num_threads(threads)
@@ -179,6 +188,8 @@ def train(
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     history: list[dict] = []
     start_epoch = 0
+    averaged: AveragedModel | None = None
+    saved_average: dict | None = None
     if checkpoint is not None and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=True)
         if state["config"] != asdict(config):
@@ -186,6 +197,7 @@ def train(
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history, start_epoch = list(state["history"]), int(state["epoch"])
+        saved_average = state.get("averaged")
     elif config.init_from:
         model.load_state_dict(_initial_weights(Path(config.init_from), config.model))
     x_train = torch.as_tensor(data.x_train)
@@ -197,6 +209,10 @@ def train(
         generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
         for group in optimizer.param_groups:
             group["lr"] = config.lr_at(epoch)
+        if config.average_from and epoch + 1 >= config.average_from and averaged is None:
+            averaged = AveragedModel(model)
+            if saved_average is not None:
+                averaged.load_state_dict(saved_average)
         model.train()
         order = torch.randperm(len(x_train), generator=generator)
         total_loss, n_batches = 0.0, math.ceil(len(order) / config.batch_size)
@@ -208,6 +224,8 @@ def train(
             loss.backward()
             optimizer.step()
             clip_latent_weights(model)
+            if averaged is not None:
+                averaged.update_parameters(model)
             total_loss += float(loss.detach())
         test_accuracy = evaluate(model, data.x_test, data.y_test)
         record = {"epoch": epoch + 1, "lr": config.lr_at(epoch), "loss": total_loss / n_batches,
@@ -217,8 +235,27 @@ def train(
             progress(f"epoch {epoch + 1}/{config.epochs} loss {record['loss']:.4f} "
                      f"test {100 * test_accuracy:.2f} % ({record['seconds']:.0f} s)")
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, {"model": model.state_dict(),
-                                          "optimizer": optimizer.state_dict(),
-                                          "epoch": epoch + 1, "history": history,
-                                          "config": asdict(config)})
-    return model.eval(), history
+            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "epoch": epoch + 1, "history": history, "config": asdict(config)}
+            if averaged is not None:
+                state["averaged"] = averaged.state_dict()
+            _save_checkpoint(checkpoint, state)
+    if averaged is None or last_epoch < config.epochs:
+        return model.eval(), history
+    return _averaged_model(model, averaged, data, config, progress), history
+
+
+def _averaged_model(model: nn.Module, averaged: AveragedModel, data: Dataset,
+                    config: TrainConfig, progress: Callable[[str], None] | None) -> nn.Module:
+    """``model`` with the averaged weights and BatchNorm statistics recomputed for them."""
+    if progress is not None:
+        last = evaluate(recalibrate_batchnorm(model, data.x_train), data.x_test, data.y_test)
+        progress(f"last weights, recalibrated BatchNorm: test {100 * last:.2f} %")
+    model.load_state_dict(averaged.module.state_dict())
+    recalibrate_batchnorm(model, data.x_train)
+    if progress is not None:
+        mean = evaluate(model, data.x_test, data.y_test)
+        progress(f"weights averaged over epochs {config.average_from}-{config.epochs} "
+                 f"({int(averaged.n_averaged)} steps), recalibrated BatchNorm: "
+                 f"test {100 * mean:.2f} %")
+    return model.eval()
