@@ -66,7 +66,7 @@ def test_shipped_mlp_many_draws():
     net = load_model("mnist-mlp")
     images = load_dataset("mnist").x_test[:400]
     evaluator = DenseDrawEvaluator(net, images)
-    assert evaluator.margins.dtype == np.int16  # 1024-wide layers fit 16 bits
+    assert evaluator.rows.dtype == np.int16  # 1024-wide layers fit 16 bits
     nets = [corrupt_net(net, BitFlip(ber=2e-3), rng=np.random.default_rng([d, 1]))
             for d in range(6)]
     together = evaluator.predict_draws([f.weight_words for f in nets])

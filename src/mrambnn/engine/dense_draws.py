@@ -27,7 +27,7 @@ from numba import njit, prange
 
 from mrambnn.bits import pack_bits, unpack_signs
 from mrambnn.engine.flip_kernels import changed_by_flips, flipped_weights
-from mrambnn.engine.kernels import best_class, parallel_enabled
+from mrambnn.engine.kernels import _popcount, best_class, parallel_enabled
 from mrambnn.engine.layers import Affine, Dense, Threshold
 from mrambnn.engine.network import PackedNet, forward
 from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
@@ -43,32 +43,67 @@ def supports(net: PackedNet) -> bool:
     return len(net.layers) >= 2 and all(isinstance(layer, Dense) for layer in net.layers)
 
 
-def _draws_body(margins, hidden_offset, out_clean, weights_t, weight_offset, directions,
-                direction_offset, outs, first_ptr, first_toggled, flip_ptr, ptr_offset,
-                flip_in, flip_sign, bounds, bound_offset, flipped, flipped_offset, scale, offset
-                ):  # type: ignore[no-untyped-def]
+@njit(cache=True)
+def _mask_within(cur, bound, out, masks):  # type: ignore[no-untyped-def]
+    """Bit i of ``masks`` (uint64 words) set where ``|cur[i]| <= bound[i]``, i < out."""
+    for w in range((out + 63) // 64):
+        base = 64 * w
+        mask = np.uint64(0)
+        if base + 64 <= out:  # a fixed trip count: LLVM vectorises the compare
+            for b in range(64):
+                mask |= np.uint64(abs(cur[base + b]) <= bound[base + b]) << np.uint64(b)
+        else:
+            for b in range(out - base):
+                mask |= np.uint64(abs(cur[base + b]) <= bound[base + b]) << np.uint64(b)
+        masks[w] = mask
+
+
+@njit(cache=True)
+def _mask_changed(cur, clean, out, masks):  # type: ignore[no-untyped-def]
+    """Bit i of ``masks`` set where ``cur[i]`` and ``clean[i]`` differ in sign (>= 0)."""
+    for w in range((out + 63) // 64):
+        base = 64 * w
+        mask = np.uint64(0)
+        if base + 64 <= out:
+            for b in range(64):
+                mask |= np.uint64((cur[base + b] ^ clean[base + b]) < 0) << np.uint64(b)
+        else:
+            for b in range(out - base):
+                mask |= np.uint64((cur[base + b] ^ clean[base + b]) < 0) << np.uint64(b)
+        masks[w] = mask
+
+
+@njit(inline="always", cache=True)
+def _lowest_bit(word):  # type: ignore[no-untyped-def]
+    """Index of the lowest set bit of a nonzero uint64."""
+    return np.int64(_popcount((word & (~word + np.uint64(1))) - np.uint64(1)))
+
+
+def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, first_ptr,
+                first_toggled, flip_ptr, ptr_offset, flip_in, flip_sign, bounds,
+                flipped, flipped_offset, scale, offset):  # type: ignore[no-untyped-def]
     """Predictions (D, N) of D draws; the arrays are `DenseDrawEvaluator`'s.
 
-    margins (N, sum of hidden widths) clean margins (first layer: sign only);
-    out_clean (N, classes) clean output pre-activations; weights_t flat int8 columns
-    ``direction_i * w_ij`` of layers >= 1 (layer l's input j at ``weight_offset[l] + j *
-    out_l``); first_ptr / first_toggled the first layer's toggles per (draw, image);
-    flip_ptr, flip_in, flip_sign, bounds, flipped: the draws' flips (`_flips`).
+    rows (N, sum of widths): per image, every layer's clean margins (first layer: sign
+    only) then the output pre-activations, layer l at ``row_offset[l]``; weights_t flat
+    int8 columns ``direction_i * w_ij`` of layers >= 1 (layer l's input j at
+    ``weight_offset[l] + j * out_l``); first_ptr / first_toggled the first layer's
+    toggles per (draw, image); flip_ptr, flip_in, flip_sign, bounds, flipped: the draws'
+    flips (`DenseDrawEvaluator._flips`).
     """
-    n_images = margins.shape[0]
+    n_images = rows.shape[0]
     n_layers = outs.size
     n_draws = (ptr_offset.size - 1) // n_layers
-    widest = (outs.max() + 7) // 8 * 8
+    widest = outs.max()
     n_classes = outs[n_layers - 1]
     predictions = np.empty((n_draws, n_images), np.int64)
     for chunk in prange((n_images + _CHUNK - 1) // _CHUNK):
-        cur = np.empty(widest, margins.dtype)
+        cur = np.empty(widest, rows.dtype)
         toggled = np.empty(widest, np.int64)
         is_toggled = np.zeros(widest, np.bool_)
-        flags = np.zeros(widest, np.uint8)
-        flag_words = flags.view(np.uint64)
+        masks = np.zeros((widest + 63) // 64, np.uint64)
         for n in range(chunk * _CHUNK, min(n_images, (chunk + 1) * _CHUNK)):
-            row = margins[n]
+            row = rows[n]
             for d in range(n_draws):
                 start = first_ptr[d * (n_images + 1) + n]
                 n_toggled = first_ptr[d * (n_images + 1) + n + 1] - start
@@ -78,16 +113,16 @@ def _draws_body(margins, hidden_offset, out_clean, weights_t, weight_offset, dir
                 for layer in range(1, n_layers):
                     out = outs[layer]
                     last = layer == n_layers - 1
-                    below = hidden_offset[layer - 1]
+                    below = row_offset[layer - 1]
                     segment = d * n_layers + layer
                     p0 = ptr_offset[segment]
                     if n_toggled == 0 and not last and flip_ptr[p0 + out] == flip_ptr[p0]:
                         continue  # nothing reaches this layer: no toggled input, no flip
                     # slices indexed by the loop variable alone: no negative-index checks,
                     # so LLVM vectorises these loops
-                    clean = out_clean[n] if last else row[hidden_offset[layer]:
-                                                          hidden_offset[layer] + out]
-                    bound = bounds[bound_offset[segment]:bound_offset[segment] + out]
+                    clean = row[row_offset[layer]:row_offset[layer] + out]
+                    b0 = d * row_offset[n_layers] + row_offset[layer]
+                    bound = bounds[b0:b0 + out]
                     first, end = flipped_offset[segment], flipped_offset[segment + 1]
                     if n_toggled == 0 and not last and 8 * (end - first) < out:
                         # inputs unchanged, few flipped neurons: check just those
@@ -99,7 +134,7 @@ def _draws_body(margins, hidden_offset, out_clean, weights_t, weight_offset, dir
                             for q in range(flip_ptr[p0 + i], flip_ptr[p0 + i + 1]):
                                 x = 1 if row[below + flip_in[q]] >= 0 else -1
                                 change -= 2 * flip_sign[q] * x
-                            moved = clean[i] + directions[direction_offset[layer] + i] * change
+                            moved = clean[i] + directions[row_offset[layer] + i] * change
                             if (moved >= 0) != (clean[i] >= 0):
                                 toggled[n_toggled] = i
                                 n_toggled += 1
@@ -115,37 +150,34 @@ def _draws_body(margins, hidden_offset, out_clean, weights_t, weight_offset, dir
                         column = weights_t[begin:begin + out]
                         for i in range(out):
                             cur[i] += step * column[i]
-                    for i in range(out):  # bounds: -1 without flips, huge at the output
-                        flags[i] = np.uint8(abs(cur[i]) <= bound[i])
-                    for i in range(out, (out + 7) // 8 * 8):
-                        flags[i] = 0
-                    for w in range((out + 7) // 8):
-                        if flag_words[w] == 0:
-                            continue
-                        for i in range(8 * w, 8 * w + 8):
-                            if flags[i] == 0:
-                                continue
+                    # flipped weights, only where they can reach the threshold (bounds:
+                    # -1 without flips; at the output, every flipped score is recomputed)
+                    _mask_within(cur, bound, out, masks)
+                    for w in range((out + 63) // 64):
+                        word = masks[w]
+                        while word:
+                            i = 64 * w + _lowest_bit(word)
+                            word &= word - np.uint64(1)
                             change = 0
                             for q in range(flip_ptr[p0 + i], flip_ptr[p0 + i + 1]):
                                 j = flip_in[q]
                                 x = 1 if (row[below + j] >= 0) != is_toggled[j] else -1
                                 change -= 2 * flip_sign[q] * x
-                            cur[i] += directions[direction_offset[layer] + i] * change
+                            cur[i] += directions[row_offset[layer] + i] * change
                     for t in range(n_toggled):
                         is_toggled[toggled[t]] = False
                     if last:
                         break
-                    for i in range(out):
-                        flags[i] = np.uint8((cur[i] >= 0) != (clean[i] >= 0))
+                    _mask_changed(cur, clean, out, masks)
                     n_toggled = 0
-                    for w in range((out + 7) // 8):
-                        if flag_words[w] == 0:
-                            continue
-                        for i in range(8 * w, 8 * w + 8):
-                            if flags[i]:
-                                toggled[n_toggled] = i
-                                is_toggled[i] = True
-                                n_toggled += 1
+                    for w in range((out + 63) // 64):
+                        word = masks[w]
+                        while word:
+                            i = 64 * w + _lowest_bit(word)
+                            word &= word - np.uint64(1)
+                            toggled[n_toggled] = i
+                            is_toggled[i] = True
+                            n_toggled += 1
                 predictions[d, n] = best_class(cur, scale, offset, n_classes)
     return predictions
 
@@ -200,7 +232,7 @@ class DenseDrawEvaluator:
             net.input_offset)
         x0 = x  # the engine's first layer always takes the integer pixels
         self.n_images = len(x0)
-        self.x0_t = np.ascontiguousarray(x0.T, dtype=np.int32)  # (in, N): one input's images
+        self.x0_t = np.ascontiguousarray(x0.T, dtype=np.int16)  # (in, N): one input's images
         self.x0_absmax = np.abs(x0).max(axis=0, initial=0).astype(np.int64)
         _, hidden = forward(net, images, keep_hidden=True)
         margins, inputs = [], x0
@@ -217,21 +249,22 @@ class DenseDrawEvaluator:
         self.first_direction = first.head.direction.astype(np.int64)  # type: ignore[union-attr]
         self.first_order = np.argsort(margins[0].T, axis=1, kind="stable").astype(np.int32)
         self.first_sorted = np.ascontiguousarray(
-            np.take_along_axis(margins[0].T, self.first_order, axis=1), dtype=np.int64)
+            np.take_along_axis(margins[0].T, self.first_order, axis=1),
+            dtype=np.int32 if np.abs(margins[0]).max(initial=0) < 2**30 else np.int64)
         # in the kernel only the sign of a first-layer margin is read
         margins[0] = np.clip(margins[0], -1, 0)
         widest_in = max(layer.in_features for layer in self.layers[1:])
         dtype = np.int16 if 4 * widest_in + 4 < 2**15 else np.int32
-        self.margins = np.ascontiguousarray(np.concatenate(margins, axis=1), dtype=dtype)
         head = self.layers[-1].head
         assert isinstance(head, Affine)
-        self.out_clean = np.ascontiguousarray(_preactivation(self.layers[-1], inputs),
-                                              dtype=dtype)
+        out_clean = _preactivation(self.layers[-1], inputs)
+        self.rows = np.ascontiguousarray(np.concatenate([*margins, out_clean], axis=1),
+                                         dtype=dtype)
         self.scale = np.ascontiguousarray(head.scale, dtype=np.float64)
         self.offset = np.ascontiguousarray(head.offset, dtype=np.float64)
-        self.clean_predictions = np.argmax(head.apply(self.out_clean.astype(np.int64)), axis=1)
+        self.clean_predictions = np.argmax(head.apply(out_clean.astype(np.int64)), axis=1)
         self.outs = np.array([layer.out_features for layer in self.layers], np.int64)
-        self.hidden_offset = _offsets(self.outs[:-1])
+        self.row_offset = _offsets(self.outs)
         # layer l > 0, input j: direction_i * w_ij for every output i, int8, contiguous
         columns, directions = [], []
         for layer in self.layers:
@@ -244,8 +277,7 @@ class DenseDrawEvaluator:
                 columns.append((signs * direction[:, None].astype(np.int8)).T.ravel())
         self.weight_offset = _offsets([0, 0] + [c.size for c in columns])[1:-1]
         self.weights_t = np.ascontiguousarray(np.concatenate(columns), dtype=np.int8)
-        self.directions = np.concatenate(directions)
-        self.direction_offset = _offsets(self.outs)
+        self.directions = np.concatenate(directions)  # layer l's at row_offset[l]
 
     def _first_layer(self, faulty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N + 1,) offsets and toggled first-layer neurons of every image, for one draw."""
@@ -283,7 +315,7 @@ class DenseDrawEvaluator:
                 flip_sign.append(sign)
                 bound = 2 * counts
                 if layer is self.layers[-1]:  # every flipped class score is recomputed
-                    bound[counts > 0] = np.iinfo(np.int32).max
+                    bound[counts > 0] = np.iinfo(self.rows.dtype).max
                 bound[counts == 0] = -1
                 bounds.append(bound)
                 flipped.append(np.nonzero(counts)[0])
@@ -293,7 +325,7 @@ class DenseDrawEvaluator:
                 np.concatenate(ptr), _offsets([s + 1 for s in sizes]),
                 np.concatenate(flip_in).astype(np.int64),
                 np.concatenate(flip_sign).astype(np.int64),
-                np.concatenate(bounds).astype(np.int32), _offsets(sizes),
+                np.concatenate(bounds).astype(self.rows.dtype),
                 np.concatenate(flipped).astype(np.int64), _offsets(flipped_sizes))
 
     def predict_draws(self, draws: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
@@ -303,6 +335,6 @@ class DenseDrawEvaluator:
             return np.zeros((0, self.n_images), np.int64)
         kernel = _draws[parallel_enabled()]
         return kernel(  # type: ignore[call-arg]
-            self.margins, self.hidden_offset, self.out_clean, self.weights_t,
-            self.weight_offset, self.directions, self.direction_offset, self.outs,
+            self.rows, self.row_offset, self.weights_t, self.weight_offset, self.directions,
+            self.outs,
             *self._flips(draws), self.scale, self.offset)
