@@ -260,6 +260,7 @@ class DenseDrawEvaluator:
         out_clean = _preactivation(self.layers[-1], inputs)
         self.rows = np.ascontiguousarray(np.concatenate([*margins, out_clean], axis=1),
                                          dtype=dtype)
+        self.always_within = 2**15 - 1 if dtype is np.int16 else 2**31 - 1  # bound: |x| <= it
         self.scale = np.ascontiguousarray(head.scale, dtype=np.float64)
         self.offset = np.ascontiguousarray(head.offset, dtype=np.float64)
         self.clean_predictions = np.argmax(head.apply(out_clean.astype(np.int64)), axis=1)
@@ -315,7 +316,7 @@ class DenseDrawEvaluator:
                 flip_sign.append(sign)
                 bound = 2 * counts
                 if layer is self.layers[-1]:  # every flipped class score is recomputed
-                    bound[counts > 0] = np.iinfo(self.rows.dtype).max
+                    bound[counts > 0] = self.always_within
                 bound[counts == 0] = -1
                 bounds.append(bound)
                 flipped.append(np.nonzero(counts)[0])
