@@ -43,34 +43,36 @@ def supports(net: PackedNet) -> bool:
     return len(net.layers) >= 2 and all(isinstance(layer, Dense) for layer in net.layers)
 
 
+_GATHER_BYTES = np.uint64(0x0102040810204080)  # (8 bytes of 0 / 1) * this >> 56: 8 bits
+
+
 @njit(cache=True)
-def _mask_within(cur, bound, out, masks):  # type: ignore[no-untyped-def]
+def _flags_to_masks(flags, out, masks):  # type: ignore[no-untyped-def]
+    """Pack ``flags[:out]`` (uint8 0 / 1, length a multiple of 64) into uint64 ``masks``."""
+    for i in range(out, (out + 63) // 64 * 64):
+        flags[i] = 0
+    words = flags.view(np.uint64)
+    for w in range((out + 63) // 64):
+        mask = np.uint64(0)
+        for q in range(8):
+            mask |= ((words[8 * w + q] * _GATHER_BYTES) >> np.uint64(56)) << np.uint64(8 * q)
+        masks[w] = mask
+
+
+@njit(cache=True)
+def _mask_within(cur, bound, out, flags, masks):  # type: ignore[no-untyped-def]
     """Bit i of ``masks`` (uint64 words) set where ``|cur[i]| <= bound[i]``, i < out."""
-    for w in range((out + 63) // 64):
-        base = 64 * w
-        mask = np.uint64(0)
-        if base + 64 <= out:  # a fixed trip count: LLVM vectorises the compare
-            for b in range(64):
-                mask |= np.uint64(abs(cur[base + b]) <= bound[base + b]) << np.uint64(b)
-        else:
-            for b in range(out - base):
-                mask |= np.uint64(abs(cur[base + b]) <= bound[base + b]) << np.uint64(b)
-        masks[w] = mask
+    for i in range(out):  # byte flags first: this loop vectorises, a bit-packing one not
+        flags[i] = abs(cur[i]) <= bound[i]
+    _flags_to_masks(flags, out, masks)
 
 
 @njit(cache=True)
-def _mask_changed(cur, clean, out, masks):  # type: ignore[no-untyped-def]
+def _mask_changed(cur, clean, out, flags, masks):  # type: ignore[no-untyped-def]
     """Bit i of ``masks`` set where ``cur[i]`` and ``clean[i]`` differ in sign (>= 0)."""
-    for w in range((out + 63) // 64):
-        base = 64 * w
-        mask = np.uint64(0)
-        if base + 64 <= out:
-            for b in range(64):
-                mask |= np.uint64((cur[base + b] ^ clean[base + b]) < 0) << np.uint64(b)
-        else:
-            for b in range(out - base):
-                mask |= np.uint64((cur[base + b] ^ clean[base + b]) < 0) << np.uint64(b)
-        masks[w] = mask
+    for i in range(out):
+        flags[i] = (cur[i] < 0) != (clean[i] < 0)
+    _flags_to_masks(flags, out, masks)
 
 
 @njit(inline="always", cache=True)
@@ -80,15 +82,15 @@ def _lowest_bit(word):  # type: ignore[no-untyped-def]
 
 
 def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, first_ptr,
-                first_toggled, flip_ptr, ptr_offset, flip_in, flip_sign, bounds,
-                flipped, flipped_offset, scale, offset):  # type: ignore[no-untyped-def]
+                first_toggled, flip_ptr, ptr_offset, flip_in, flip_sign, bounds, scale,
+                offset):  # type: ignore[no-untyped-def]
     """Predictions (D, N) of D draws; the arrays are `DenseDrawEvaluator`'s.
 
     rows (N, sum of widths): per image, every layer's clean margins (first layer: sign
     only) then the output pre-activations, layer l at ``row_offset[l]``; weights_t flat
     int8 columns ``direction_i * w_ij`` of layers >= 1 (layer l's input j at
     ``weight_offset[l] + j * out_l``); first_ptr / first_toggled the first layer's
-    toggles per (draw, image); flip_ptr, flip_in, flip_sign, bounds, flipped: the draws'
+    toggles per (draw, image); flip_ptr, flip_in, flip_sign, bounds: the draws'
     flips (`DenseDrawEvaluator._flips`).
     """
     n_images = rows.shape[0]
@@ -102,6 +104,7 @@ def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, fi
         toggled = np.empty(widest, np.int64)
         is_toggled = np.zeros(widest, np.bool_)
         masks = np.zeros((widest + 63) // 64, np.uint64)
+        flags = np.zeros((widest + 63) // 64 * 64, np.uint8)
         for n in range(chunk * _CHUNK, min(n_images, (chunk + 1) * _CHUNK)):
             row = rows[n]
             for d in range(n_draws):
@@ -123,21 +126,22 @@ def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, fi
                     clean = row[row_offset[layer]:row_offset[layer] + out]
                     b0 = d * row_offset[n_layers] + row_offset[layer]
                     bound = bounds[b0:b0 + out]
-                    first, end = flipped_offset[segment], flipped_offset[segment + 1]
-                    if n_toggled == 0 and not last and 8 * (end - first) < out:
-                        # inputs unchanged, few flipped neurons: check just those
-                        for k in range(first, end):
-                            i = flipped[k]
-                            if abs(clean[i]) > bound[i]:
-                                continue
-                            change = 0
-                            for q in range(flip_ptr[p0 + i], flip_ptr[p0 + i + 1]):
-                                x = 1 if row[below + flip_in[q]] >= 0 else -1
-                                change -= 2 * flip_sign[q] * x
-                            moved = clean[i] + directions[row_offset[layer] + i] * change
-                            if (moved >= 0) != (clean[i] >= 0):
-                                toggled[n_toggled] = i
-                                n_toggled += 1
+                    if n_toggled == 0 and not last:
+                        # inputs unchanged: only flipped neurons within reach can change
+                        _mask_within(clean, bound, out, flags, masks)
+                        for w in range((out + 63) // 64):
+                            word = masks[w]
+                            while word:
+                                i = 64 * w + _lowest_bit(word)
+                                word &= word - np.uint64(1)
+                                change = 0
+                                for q in range(flip_ptr[p0 + i], flip_ptr[p0 + i + 1]):
+                                    x = 1 if row[below + flip_in[q]] >= 0 else -1
+                                    change -= 2 * flip_sign[q] * x
+                                moved = clean[i] + directions[row_offset[layer] + i] * change
+                                if (moved >= 0) != (clean[i] >= 0):
+                                    toggled[n_toggled] = i
+                                    n_toggled += 1
                         for t in range(n_toggled):
                             is_toggled[toggled[t]] = True
                         continue
@@ -152,7 +156,7 @@ def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, fi
                             cur[i] += step * column[i]
                     # flipped weights, only where they can reach the threshold (bounds:
                     # -1 without flips; at the output, every flipped score is recomputed)
-                    _mask_within(cur, bound, out, masks)
+                    _mask_within(cur, bound, out, flags, masks)
                     for w in range((out + 63) // 64):
                         word = masks[w]
                         while word:
@@ -168,7 +172,7 @@ def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, fi
                         is_toggled[toggled[t]] = False
                     if last:
                         break
-                    _mask_changed(cur, clean, out, masks)
+                    _mask_changed(cur, clean, out, flags, masks)
                     n_toggled = 0
                     for w in range((out + 63) // 64):
                         word = masks[w]
@@ -294,10 +298,9 @@ class DenseDrawEvaluator:
     def _flips(self, draws: Sequence[Sequence[np.ndarray]]) -> tuple[np.ndarray, ...]:
         """Flat per-(draw, layer) arrays for the kernel; segment (d, l) of each starts at
         its offsets[d * n_layers + l]: CSR of flipped weights by output, each output's
-        bound (-1: no flipped weight; the output layer: always recomputed), and the outputs
-        with flipped weights. Also the first layer's toggles, per draw and image."""
+        bound (-1: no flipped weight; the output layer: always recomputed). Also the first
+        layer's toggles, per draw and image."""
         ptr, flip_in, flip_sign, bounds, first_ptr, first_toggled = [], [], [], [], [], []
-        flipped, flipped_sizes = [], []
         total = first_total = 0
         for words in draws:
             if len(words) != len(self.layers):
@@ -319,15 +322,12 @@ class DenseDrawEvaluator:
                     bound[counts > 0] = self.always_within
                 bound[counts == 0] = -1
                 bounds.append(bound)
-                flipped.append(np.nonzero(counts)[0])
-                flipped_sizes.append(flipped[-1].size)
         sizes = [layer.out_features for layer in self.layers] * len(draws)
         return (np.concatenate(first_ptr), np.concatenate(first_toggled),
-                np.concatenate(ptr), _offsets([s + 1 for s in sizes]),
-                np.concatenate(flip_in).astype(np.int64),
-                np.concatenate(flip_sign).astype(np.int64),
-                np.concatenate(bounds).astype(self.rows.dtype),
-                np.concatenate(flipped).astype(np.int64), _offsets(flipped_sizes))
+                np.concatenate(ptr).astype(np.int32), _offsets([s + 1 for s in sizes]),
+                np.concatenate(flip_in).astype(np.int32),
+                np.concatenate(flip_sign).astype(np.int8),
+                np.concatenate(bounds).astype(self.rows.dtype))
 
     def predict_draws(self, draws: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
         """Predicted labels (D, N) for D draws, each a sequence of stored weight arrays
