@@ -65,28 +65,40 @@ def _dense_body(x, w_t, n_bits):  # type: ignore[no-untyped-def]
 
 
 @njit(inline="always", cache=True)
-def _add_binary(acc, x_pixel, w, ky, kx):  # type: ignore[no-untyped-def]
-    for d in range(x_pixel.size):
-        xv = x_pixel[d]
-        w_row = w[ky, kx, d]  # a slice indexed by the loop variable: vectorised over o
-        for o in range(acc.size):
-            acc[o] += np.int32(_popcount(xv ^ w_row[o]))
-
-
-@njit(inline="always", cache=True)
-def _binary_sums(acc, x, i, y, xx, w):  # type: ignore[no-untyped-def]
+def _binary_sums(acc, x, i, y, xx, w, k, patch, rows):  # type: ignore[no-untyped-def]
     """acc[o] = disagreeing bits of output pixel (y, xx) of image i; returns the number
-    of offsets inside the map (zero padding: the others add nothing)."""
-    h, width = x.shape[1], x.shape[2]
-    k = w.shape[0]
+    of offsets inside the map (zero padding: the others add nothing).
+
+    w: (k * k * n_words, out) for a k x k kernel; patch, rows: scratch of that length.
+    The patch's words are gathered first, then summed four at a time, so that each pass
+    over the accumulators adds four popcounts (loaded and stored once, not four times).
+    """
+    h, width, n_words = x.shape[1], x.shape[2], x.shape[3]
     r = k // 2
-    for o in range(acc.size):
-        acc[o] = 0
+    t = 0
     valid = 0
     for ky in range(max(0, r - y), min(k, h + r - y)):
         for kx in range(max(0, r - xx), min(k, width + r - xx)):
             valid += 1
-            _add_binary(acc, x[i, y + ky - r, xx + kx - r], w, ky, kx)
+            for d in range(n_words):
+                patch[t] = x[i, y + ky - r, xx + kx - r, d]
+                rows[t] = (ky * k + kx) * n_words + d
+                t += 1
+    for o in range(acc.size):
+        acc[o] = 0
+    g = 0
+    while g + 4 <= t:
+        x0, x1, x2, x3 = patch[g], patch[g + 1], patch[g + 2], patch[g + 3]
+        # slices indexed by the loop variable alone: vectorised over o
+        w0, w1, w2, w3 = w[rows[g]], w[rows[g + 1]], w[rows[g + 2]], w[rows[g + 3]]
+        for o in range(acc.size):
+            acc[o] += np.int32(_popcount(x0 ^ w0[o]) + _popcount(x1 ^ w1[o])
+                               + _popcount(x2 ^ w2[o]) + _popcount(x3 ^ w3[o]))
+        g += 4
+    for rest in range(g, t):
+        x0, w0 = patch[rest], w[rows[rest]]
+        for o in range(acc.size):
+            acc[o] += np.int32(_popcount(x0 ^ w0[o]))
     return valid
 
 
@@ -106,20 +118,22 @@ def _store_pixel(dest, pooled, acc, first, scale, direction, threshold, negative
         pooled[o] |= (m >= 0) != negative[o]
 
 
-def _conv_body(x, w, channels, threshold, direction, negative, pool, margins, offset, limit
+def _conv_body(x, w, k, channels, threshold, direction, negative, pool, margins, offset, limit
                ):  # type: ignore[no-untyped-def]
-    # x: (N, H, W, n_words) uint64 packed bits; w: (k, k, n_words, out) uint64; the
-    # innermost loops run over contiguous output channels. Output bits, pooled; where
-    # margins has columns, each pixel's clipped margins too, at margins[i, offset:].
+    # x: (N, H, W, n_words) uint64 packed bits; w: (k * k * n_words, out) uint64, patch
+    # order (ky, kx, word), outputs contiguous. Output bits, pooled; where margins has
+    # columns, each pixel's clipped margins too, at margins[i, offset:].
     # Pooling, branch-free: OR of the bits, or where direction < 0 their AND, which is
     # the complement of the OR of the complements.
     n, h, width, _ = x.shape
-    n_out = w.shape[3]
+    n_out = w.shape[1]
     step = 2 if pool else 1
     out = np.empty((n, h // step, width // step, n_out), np.bool_)
     for i in prange(n):
         acc = np.zeros(n_out, np.int32)
         pooled = np.zeros(n_out, np.bool_)
+        patch = np.zeros(w.shape[0], np.uint64)
+        rows = np.zeros(w.shape[0], np.int64)
         row = margins[i]
         for py in range(h // step):
             for px in range(width // step):
@@ -128,7 +142,7 @@ def _conv_body(x, w, channels, threshold, direction, negative, pool, margins, of
                 for sy in range(step):
                     for sx in range(step):
                         y, xx = py * step + sy, px * step + sx
-                        full = channels * _binary_sums(acc, x, i, y, xx, w)
+                        full = channels * _binary_sums(acc, x, i, y, xx, w, k, patch, rows)
                         _store_pixel(row[offset + (y * width + xx) * n_out:], pooled, acc,
                                      full, -2, direction, threshold, negative, limit)
                 out_pixel = out[i, py, px]
@@ -248,9 +262,9 @@ def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray
         return _conv_integer[parallel](  # type: ignore[no-any-return]
             x, weights, k, threshold, direction, negative, pool, no_margins, 0, 0)
     x = np.ascontiguousarray(x, dtype=np.uint64)
-    w = np.ascontiguousarray(np.asarray(w, dtype=np.uint64).transpose(1, 2, 3, 0))
     return _conv[parallel](  # type: ignore[no-any-return]
-        x, w, channels, threshold, direction, negative, pool, no_margins, 0, 0)
+        x, _binary_operand(w), np.shape(w)[1], channels, threshold, direction, negative,
+        pool, no_margins, 0, 0)
 
 
 def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray,
@@ -275,9 +289,15 @@ def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndar
         return _conv_integer[parallel](  # type: ignore[no-any-return]
             x, weights, k, threshold, direction, negative, pool, margins, offset, limit)
     x = np.ascontiguousarray(x, dtype=np.uint64)
-    w = np.ascontiguousarray(np.asarray(w, dtype=np.uint64).transpose(1, 2, 3, 0))
     return _conv[parallel](  # type: ignore[no-any-return]
-        x, w, channels, threshold, direction, negative, pool, margins, offset, limit)
+        x, _binary_operand(w), np.shape(w)[1], channels, threshold, direction, negative,
+        pool, margins, offset, limit)
+
+
+def _binary_operand(w: np.ndarray) -> np.ndarray:
+    """(out, k, k, n_words) packed weights -> (k * k * n_words, out), outputs contiguous."""
+    w = np.asarray(w, dtype=np.uint64)
+    return np.ascontiguousarray(w.reshape(len(w), -1).T)
 
 
 def _integer_operands(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
