@@ -103,19 +103,32 @@ def _binary_sums(acc, x, i, y, xx, w, k, patch, rows):  # type: ignore[no-untype
 
 
 @njit(inline="always", cache=True)
-def _store_pixel(dest, pooled, acc, first, scale, direction, threshold, negative, limit
-                 ):  # type: ignore[no-untyped-def]
+def _store_pixel(margins, i, start, pooled, acc, first, scale, direction, threshold, negative,
+                 limit):  # type: ignore[no-untyped-def]
     """One pixel's bits, from the margins of ``a = first + scale * acc``, OR-ed into
-    ``pooled`` (complemented where negative: pooling is then an AND), and the margins
-    clipped to +-limit into dest[:out] unless dest is empty (`conv_bits`)."""
-    if dest.size == 0:
+    ``pooled`` (uint8; complemented where negative: pooling is then an AND), and, unless
+    ``margins`` has no columns (`conv_bits`), the margins clipped to +-limit into
+    ``margins[i, start:start + out]``.
+
+    Two plain loops over contiguous arrays, uint8 flags and closed slices: LLVM
+    vectorises them (bool flags and open-ended slices made this 3-5x slower)."""
+    if margins.shape[1] > 0:
+        dest = margins[i, start:start + acc.size]
         for o in range(acc.size):
-            pooled[o] |= (direction[o] * (first + scale * acc[o]) >= threshold[o]) != negative[o]
-        return
+            m = direction[o] * (first + scale * acc[o]) - threshold[o]
+            dest[o] = min(max(m, -limit), limit)
     for o in range(acc.size):
-        m = direction[o] * (first + scale * acc[o]) - threshold[o]
-        dest[o] = min(max(m, -limit), limit)
-        pooled[o] |= (m >= 0) != negative[o]
+        pooled[o] |= np.uint8((direction[o] * (first + scale * acc[o]) >= threshold[o])
+                              != negative[o])
+
+
+@njit(inline="always", cache=True)
+def _store_pooled(out_rows, index, pooled, negative):  # type: ignore[no-untyped-def]
+    """Output pixel ``index`` of the flat (pixels, out) output: the pooled bits."""
+    dest = out_rows[index]
+    for o in range(pooled.size):
+        dest[o] = (pooled[o] != 0) != negative[o]
+        pooled[o] = 0
 
 
 def _conv_body(x, w, k, channels, threshold, direction, negative, pool, margins, offset, limit
@@ -128,78 +141,76 @@ def _conv_body(x, w, k, channels, threshold, direction, negative, pool, margins,
     n, h, width, _ = x.shape
     n_out = w.shape[1]
     step = 2 if pool else 1
-    out = np.empty((n, h // step, width // step, n_out), np.bool_)
+    out_h, out_w = h // step, width // step
+    out = np.empty((n, out_h, out_w, n_out), np.bool_)
+    out_rows = out.reshape((n * out_h * out_w, n_out))
     for i in prange(n):
         acc = np.zeros(n_out, np.int32)
-        pooled = np.zeros(n_out, np.bool_)
+        pooled = np.zeros(n_out, np.uint8)
         patch = np.zeros(w.shape[0], np.uint64)
         rows = np.zeros(w.shape[0], np.int64)
-        row = margins[i]
-        for py in range(h // step):
-            for px in range(width // step):
-                for o in range(n_out):
-                    pooled[o] = False
+        for py in range(out_h):
+            for px in range(out_w):
                 for sy in range(step):
                     for sx in range(step):
                         y, xx = py * step + sy, px * step + sx
                         full = channels * _binary_sums(acc, x, i, y, xx, w, k, patch, rows)
-                        _store_pixel(row[offset + (y * width + xx) * n_out:], pooled, acc,
-                                     full, -2, direction, threshold, negative, limit)
-                out_pixel = out[i, py, px]
-                for o in range(n_out):
-                    out_pixel[o] = pooled[o] != negative[o]
+                        _store_pixel(margins, i, offset + (y * width + xx) * n_out, pooled,
+                                     acc, full, -2, direction, threshold, negative, limit)
+                _store_pooled(out_rows, (i * out_h + py) * out_w + px, pooled, negative)
     return out
 
 
 @njit(inline="always", cache=True)
-def _integer_sums(acc, patch, x, i, y, xx, w, k):  # type: ignore[no-untyped-def]
-    """acc[o] = the exact integer sum of output pixel (y, xx) of image i; patch: scratch."""
-    h, width, c = x.shape[1], x.shape[2], x.shape[3]
-    r = k // 2
-    t = 0
-    for ky in range(k):
-        for kx in range(k):
-            yy, xs = y + ky - r, xx + kx - r
-            inside = 0 <= yy < h and 0 <= xs < width
-            for d in range(c):
-                patch[t] = x[i, yy, xs, d] if inside else 0
-                t += 1
+def _integer_sums(acc, xp, i, y, xx, w, k):  # type: ignore[no-untyped-def]
+    """acc[o] = exact sum of output pixel (y, xx) of image i; xp: the zero-padded maps,
+    each row's (W + k - 1, C) values flat.
+
+    For each kernel row, the k * C inputs it covers are contiguous in ``xp``: they are
+    multiplied four at a time into the accumulators (loaded and stored once per four)."""
+    span = w.shape[1]  # k * C
     for o in range(acc.size):
         acc[o] = 0
-    for t in range(patch.size):
-        value = patch[t]
-        w_row = w[t]
-        for o in range(acc.size):
-            acc[o] += value * w_row[o]
+    for ky in range(k):
+        inputs = xp[i, y + ky, xx * (span // k):xx * (span // k) + span]
+        wk = w[ky]
+        t = 0
+        while t + 4 <= span:
+            v0, v1, v2, v3 = inputs[t], inputs[t + 1], inputs[t + 2], inputs[t + 3]
+            w0, w1, w2, w3 = wk[t], wk[t + 1], wk[t + 2], wk[t + 3]
+            for o in range(acc.size):
+                acc[o] += v0 * w0[o] + v1 * w1[o] + v2 * w2[o] + v3 * w3[o]
+            t += 4
+        for rest in range(t, span):
+            v0, w0 = inputs[rest], wk[rest]
+            for o in range(acc.size):
+                acc[o] += v0 * w0[o]
 
 
-def _conv_integer_body(x, w, k, threshold, direction, negative, pool, margins, offset,
+def _conv_integer_body(xp, w, k, threshold, direction, negative, pool, margins, offset,
                        limit):  # type: ignore[no-untyped-def]
-    # x: (N, H, W, C) int16 or int32; w: (k * k * C, out) +-1 of the same type, patch
-    # order (ky, kx, c). Each pixel's patch (zero outside the map) times w, summed in that
-    # type (`_integer_operands` checks no sum can overflow it); margins as in _conv_body.
-    n, h, width, c = x.shape
-    n_out = w.shape[1]
+    # xp: (N, H + k - 1, (W + k - 1) * C) zero-padded int16 or int32 maps; w: (k, k * C,
+    # out) +-1 of the same type (`_integer_operands` checks no partial sum can overflow
+    # it). Bits, pooling and margins as in _conv_body.
+    n = xp.shape[0]
+    n_out = w.shape[2]
+    h, width = xp.shape[1] - (k - 1), xp.shape[2] // (w.shape[1] // k) - (k - 1)
     step = 2 if pool else 1
-    out = np.empty((n, h // step, width // step, n_out), np.bool_)
+    out_h, out_w = h // step, width // step
+    out = np.empty((n, out_h, out_w, n_out), np.bool_)
+    out_rows = out.reshape((n * out_h * out_w, n_out))
     for i in prange(n):
-        acc = np.zeros(n_out, x.dtype)
-        patch = np.zeros(k * k * c, x.dtype)
-        pooled = np.zeros(n_out, np.bool_)
-        row = margins[i]
-        for py in range(h // step):
-            for px in range(width // step):
-                for o in range(n_out):
-                    pooled[o] = False
+        acc = np.zeros(n_out, xp.dtype)
+        pooled = np.zeros(n_out, np.uint8)
+        for py in range(out_h):
+            for px in range(out_w):
                 for sy in range(step):
                     for sx in range(step):
                         y, xx = py * step + sy, px * step + sx
-                        _integer_sums(acc, patch, x, i, y, xx, w, k)
-                        _store_pixel(row[offset + (y * width + xx) * n_out:], pooled, acc,
-                                     0, 1, direction, threshold, negative, limit)
-                out_pixel = out[i, py, px]
-                for o in range(n_out):
-                    out_pixel[o] = pooled[o] != negative[o]
+                        _integer_sums(acc, xp, i, y, xx, w, k)
+                        _store_pixel(margins, i, offset + (y * width + xx) * n_out, pooled,
+                                     acc, 0, 1, direction, threshold, negative, limit)
+                _store_pooled(out_rows, (i * out_h + py) * out_w + px, pooled, negative)
     return out
 
 
@@ -258,9 +269,9 @@ def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray
     parallel = _STATE["parallel"]
     no_margins = np.zeros((len(x), 0), np.int16)
     if integer:
-        x, weights, k = _integer_operands(x, w)
+        padded, weights, k = _integer_operands(x, w)
         return _conv_integer[parallel](  # type: ignore[no-any-return]
-            x, weights, k, threshold, direction, negative, pool, no_margins, 0, 0)
+            padded, weights, k, threshold, direction, negative, pool, no_margins, 0, 0)
     x = np.ascontiguousarray(x, dtype=np.uint64)
     return _conv[parallel](  # type: ignore[no-any-return]
         x, _binary_operand(w), np.shape(w)[1], channels, threshold, direction, negative,
@@ -285,9 +296,9 @@ def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndar
     negative = direction < 0
     parallel = _STATE["parallel"]
     if integer:
-        x, weights, k = _integer_operands(x, w)
+        padded, weights, k = _integer_operands(x, w)
         return _conv_integer[parallel](  # type: ignore[no-any-return]
-            x, weights, k, threshold, direction, negative, pool, margins, offset, limit)
+            padded, weights, k, threshold, direction, negative, pool, margins, offset, limit)
     x = np.ascontiguousarray(x, dtype=np.uint64)
     return _conv[parallel](  # type: ignore[no-any-return]
         x, _binary_operand(w), np.shape(w)[1], channels, threshold, direction, negative,
@@ -301,12 +312,14 @@ def _binary_operand(w: np.ndarray) -> np.ndarray:
 
 
 def _integer_operands(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Maps and (k*k*C, out) weights of a first layer, both int16 where every partial sum
-    fits 16 bits (twice the SIMD lanes), else int32; checks the sums fit."""
+    """Zero-padded maps and (k, k*C, out) weights of a first layer, both int16 where every
+    partial sum fits 16 bits (twice the SIMD lanes), else int32; checks the sums fit."""
     n_out, k, _, c = np.shape(w)
     reach = float(np.abs(x).max(initial=0)) * k * k * c
     if reach >= 2**31:
         raise ValueError("first-layer inputs too large for int32 sums")
     dtype = np.int16 if reach < 2**15 else np.int32
-    weights = np.asarray(w, dtype=dtype).reshape(n_out, k * k * c).T
-    return (np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(weights), k)
+    r = k // 2
+    padded = np.pad(np.asarray(x, dtype=dtype), ((0, 0), (r, r), (r, r), (0, 0)))
+    weights = np.asarray(w, dtype=dtype).reshape(n_out, k, k * c).transpose(1, 2, 0)
+    return padded.reshape(len(padded), padded.shape[1], -1), np.ascontiguousarray(weights), k

@@ -1,0 +1,75 @@
+"""The compiled conv kernels equal a plain NumPy convolution, bits, pooling and margins."""
+
+import numpy as np
+import pytest
+
+from mrambnn.bits import pack_bits
+from mrambnn.engine.kernels import conv_bits, conv_margins, use_threads
+
+
+def _reference(x: np.ndarray, w: np.ndarray, threshold: np.ndarray, direction: np.ndarray,
+               pool: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(bits after pooling, margins before pooling) of a 'same' conv, zero padding.
+
+    x (N, H, W, C) integers (+-1 for a binary layer), w (out, k, k, C) +-1. Max-pooling
+    the pre-activations before a BatchNorm of negative scale is a min-pool after it: the
+    bits of a window are OR-ed, or AND-ed where direction < 0."""
+    n, h, width, _ = x.shape
+    k = w.shape[1]
+    r = k // 2
+    padded = np.pad(x.astype(np.int64), ((0, 0), (r, r), (r, r), (0, 0)))
+    a = np.zeros((n, h, width, len(w)), np.int64)
+    for ky in range(k):
+        for kx in range(k):
+            a += np.einsum("nyxc,oc->nyxo", padded[:, ky:ky + h, kx:kx + width],
+                           w[:, ky, kx].astype(np.int64))
+    margins = direction * a - threshold
+    bits = margins >= 0
+    if pool:
+        windows = bits.reshape(n, h // 2, 2, width // 2, 2, len(w))
+        bits = np.where(direction < 0, windows.all(axis=(2, 4)), windows.any(axis=(2, 4)))
+    return bits, margins
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(("channels", "k", "integer", "scale"), [
+    (3, 3, True, 128),  # a CIFAR first layer: int16 sums
+    (40, 3, True, 255),  # 3*3*40*255 > 2^15: int32 sums
+    (1, 5, True, 255),
+    (70, 3, False, 1),  # 70 channels: two words per pixel, the second partly used
+    (64, 3, False, 1),
+    (5, 5, False, 1),
+])
+def test_conv_kernels_equal_numpy(channels, k, integer, scale, threads) -> None:
+    rng = np.random.default_rng(channels * 10 + k)
+    n, h, width, n_out = 3, 8, 6, 11
+    if integer:
+        x = rng.integers(-scale, scale + 1, (n, h, width, channels))
+    else:
+        x = rng.choice(np.array([-1, 1]), (n, h, width, channels))
+    w = rng.choice(np.array([-1, 1]), (n_out, k, k, channels))
+    spread = scale * np.sqrt(k * k * channels)
+    threshold = np.round(rng.normal(0, spread / 2, n_out)).astype(np.int64)
+    direction = rng.choice(np.array([-1, 1]), n_out)
+    if integer:
+        operand_x, operand_w = x, w
+    else:
+        operand_x, operand_w = pack_bits(x > 0), pack_bits(w > 0)
+    use_threads(threads)
+    try:
+        for pool in (False, True):
+            bits, margins = _reference(x, w, threshold, direction, pool)
+            got = conv_bits(operand_x, operand_w, channels, threshold, direction, pool=pool,
+                            integer=integer)
+            np.testing.assert_array_equal(got, bits)
+            limit = 50
+            stored = np.zeros((n, 3 + h * width * n_out), np.int16)
+            got = conv_margins(operand_x, operand_w, channels, threshold, direction,
+                               integer=integer, pool=pool, margins=stored, offset=3,
+                               limit=limit)
+            np.testing.assert_array_equal(got, bits)
+            np.testing.assert_array_equal(stored[:, 3:], np.clip(margins, -limit, limit)
+                                          .reshape(n, -1))
+            assert not stored[:, :3].any()
+    finally:
+        use_threads(2)
