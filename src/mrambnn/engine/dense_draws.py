@@ -76,9 +76,32 @@ def _mask_changed(cur, clean, out, flags, masks):  # type: ignore[no-untyped-def
 
 
 @njit(inline="always", cache=True)
-def _lowest_bit(word):  # type: ignore[no-untyped-def]
-    """Index of the lowest set bit of a nonzero uint64."""
-    return np.int64(_popcount((word & (~word + np.uint64(1))) - np.uint64(1)))
+def _set_bits(masks, out, found):  # type: ignore[no-untyped-def]
+    """The indices of the set bits of ``masks`` (bits 0 .. out - 1) into ``found``,
+    ascending; returns how many. One branch per set bit, not one per neuron."""
+    count = 0
+    for w in range((out + 63) // 64):
+        word = masks[w]
+        while word:
+            lowest = word & (~word + np.uint64(1))
+            found[count] = 64 * w + np.int64(_popcount(lowest - np.uint64(1)))
+            count += 1
+            word ^= lowest
+    return count
+
+
+@njit(inline="always", cache=True)
+def _flip_change(row, below, begin, end, flip_in, flip_sign, is_toggled
+                 ):  # type: ignore[no-untyped-def]
+    """``-2 sum w_q x'_q`` over a neuron's flipped weights q in [begin, end) (clean signs
+    w_q), with x' the layer's inputs: the clean bits of ``row`` from ``below``, toggled
+    where ``is_toggled``."""
+    change = 0
+    for q in range(begin, end):
+        j = flip_in[q]
+        x = 1 if (row[below + j] >= 0) != is_toggled[j] else -1
+        change -= 2 * flip_sign[q] * x
+    return change
 
 
 def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, first_ptr,
@@ -102,6 +125,7 @@ def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, fi
     for chunk in prange((n_images + _CHUNK - 1) // _CHUNK):
         cur = np.empty(widest, rows.dtype)
         toggled = np.empty(widest, np.int64)
+        near = np.empty(widest, np.int64)
         is_toggled = np.zeros(widest, np.bool_)
         masks = np.zeros((widest + 63) // 64, np.uint64)
         flags = np.zeros((widest + 63) // 64 * 64, np.uint8)
@@ -129,19 +153,15 @@ def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, fi
                     if n_toggled == 0 and not last:
                         # inputs unchanged: only flipped neurons within reach can change
                         _mask_within(clean, bound, out, flags, masks)
-                        for w in range((out + 63) // 64):
-                            word = masks[w]
-                            while word:
-                                i = 64 * w + _lowest_bit(word)
-                                word &= word - np.uint64(1)
-                                change = 0
-                                for q in range(flip_ptr[p0 + i], flip_ptr[p0 + i + 1]):
-                                    x = 1 if row[below + flip_in[q]] >= 0 else -1
-                                    change -= 2 * flip_sign[q] * x
-                                moved = clean[i] + directions[row_offset[layer] + i] * change
-                                if (moved >= 0) != (clean[i] >= 0):
-                                    toggled[n_toggled] = i
-                                    n_toggled += 1
+                        for k in range(_set_bits(masks, out, near)):
+                            i = near[k]
+                            change = _flip_change(row, below, flip_ptr[p0 + i],
+                                                  flip_ptr[p0 + i + 1], flip_in, flip_sign,
+                                                  is_toggled)
+                            moved = clean[i] + directions[row_offset[layer] + i] * change
+                            if (moved >= 0) != (clean[i] >= 0):
+                                toggled[n_toggled] = i
+                                n_toggled += 1
                         for t in range(n_toggled):
                             is_toggled[toggled[t]] = True
                         continue
@@ -157,31 +177,19 @@ def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, fi
                     # flipped weights, only where they can reach the threshold (bounds:
                     # -1 without flips; at the output, every flipped score is recomputed)
                     _mask_within(cur, bound, out, flags, masks)
-                    for w in range((out + 63) // 64):
-                        word = masks[w]
-                        while word:
-                            i = 64 * w + _lowest_bit(word)
-                            word &= word - np.uint64(1)
-                            change = 0
-                            for q in range(flip_ptr[p0 + i], flip_ptr[p0 + i + 1]):
-                                j = flip_in[q]
-                                x = 1 if (row[below + j] >= 0) != is_toggled[j] else -1
-                                change -= 2 * flip_sign[q] * x
-                            cur[i] += directions[row_offset[layer] + i] * change
+                    for k in range(_set_bits(masks, out, near)):
+                        i = near[k]
+                        change = _flip_change(row, below, flip_ptr[p0 + i], flip_ptr[p0 + i + 1],
+                                              flip_in, flip_sign, is_toggled)
+                        cur[i] += directions[row_offset[layer] + i] * change
                     for t in range(n_toggled):
                         is_toggled[toggled[t]] = False
                     if last:
                         break
                     _mask_changed(cur, clean, out, flags, masks)
-                    n_toggled = 0
-                    for w in range((out + 63) // 64):
-                        word = masks[w]
-                        while word:
-                            i = 64 * w + _lowest_bit(word)
-                            word &= word - np.uint64(1)
-                            toggled[n_toggled] = i
-                            is_toggled[i] = True
-                            n_toggled += 1
+                    n_toggled = _set_bits(masks, out, toggled)
+                    for t in range(n_toggled):
+                        is_toggled[toggled[t]] = True
                 predictions[d, n] = best_class(cur, scale, offset, n_classes)
     return predictions
 
