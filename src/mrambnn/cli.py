@@ -79,6 +79,9 @@ def _cmd_train(args: argparse.Namespace) -> None:
         recalibrate_batchnorm(model, data.x_train)
     net = export_packed_net(model, data.image_shape, {
         "batchnorm_recalibrated": recalibrated,
+        "batchnorm_statistics": ("one augmented pass over the training set" if args.average_from
+                                 else "the training set" if args.recalibrate_bn
+                                 else "training's running averages"),
         "architecture": args.arch, "dataset": args.dataset, "train_config": vars(config),
         "seed": args.seed, "history": history,
         "command": "mrambnn " + " ".join(sys.argv[1:]),

@@ -70,8 +70,11 @@ def test_weight_averaging_resumes_and_averages_every_step(mnist, tmp_path) -> No
     checkpoint = tmp_path / "run.pt"
     train(config, small, checkpoint=checkpoint, stop_after=2)  # stopped inside the window
     resumed, _ = train(config, small, checkpoint=checkpoint)
-    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
-        assert torch.equal(a, b)
+    again, _ = train(config, small, checkpoint=checkpoint)  # resumed after the last epoch
+    for model in (resumed, again):
+        for a, b in zip(straight.state_dict().values(), model.state_dict().values(),
+                        strict=True):
+            assert torch.equal(a, b)
     last, _ = train(TrainConfig(model="mlp-tiny", epochs=3, seed=4, batch_size=100), small)
     assert not torch.equal(straight[0].weight, last[0].weight)  # the average, not the end
 

@@ -114,15 +114,18 @@ def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray,
     return correct / len(images)
 
 
-def recalibrate_batchnorm(model: nn.Module, images: np.ndarray, *, batch_size: int = 500
-                          ) -> nn.Module:
+def recalibrate_batchnorm(model: nn.Module, images: np.ndarray, *, batch_size: int = 500,
+                          augment: TrainConfig | None = None) -> nn.Module:
     """Replace every BatchNorm's running statistics by averages over ``images``.
 
     Running averages with momentum follow the last few hundred batches and are noisy
-    for binary activations; one pass over the (un-augmented) training images in train
-    mode, with a cumulative average, gives the statistics the weights actually induce
-    (PyTorch averages per-batch statistics with equal weights: exact for the mean when
-    the batches are equal).
+    for binary activations; one pass over the training images in train mode, with a
+    cumulative average, gives the statistics the weights actually induce (PyTorch
+    averages per-batch statistics with equal weights: exact for the mean when the
+    batches are equal). With ``augment``, each batch first gets that configuration's
+    augmentation (seeded by its ``seed``), as in a training epoch: the statistics the
+    layers saw in training (the recipe of stochastic weight averaging, whose
+    ``update_bn`` runs over the training loader).
     The weights are untouched; the model is returned in eval mode.
     """
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -131,9 +134,13 @@ def recalibrate_batchnorm(model: nn.Module, images: np.ndarray, *, batch_size: i
         m.reset_running_stats()
         m.momentum = None
     model.train()
+    generator = None if augment is None else torch.Generator().manual_seed(augment.seed)
     with torch.no_grad():
         for i in range(0, len(images), batch_size):
-            model(images_to_tensor(images[i : i + batch_size], model))
+            batch = torch.as_tensor(images[i : i + batch_size])
+            if augment is not None and generator is not None:
+                batch = _augment(batch, augment, generator)
+            model(images_to_tensor(batch, model))
     for m, momentum in zip(norms, momenta, strict=True):
         m.momentum = momentum
     return model.eval()
@@ -240,6 +247,9 @@ def train(
             if averaged is not None:
                 state["averaged"] = averaged.state_dict()
             _save_checkpoint(checkpoint, state)
+    if averaged is None and saved_average is not None:  # resumed after the last epoch
+        averaged = AveragedModel(model)
+        averaged.load_state_dict(saved_average)
     if averaged is None or last_epoch < config.epochs:
         return model.eval(), history
     return _averaged_model(model, averaged, data, config, progress), history
@@ -247,12 +257,14 @@ def train(
 
 def _averaged_model(model: nn.Module, averaged: AveragedModel, data: Dataset,
                     config: TrainConfig, progress: Callable[[str], None] | None) -> nn.Module:
-    """``model`` with the averaged weights and BatchNorm statistics recomputed for them."""
+    """``model`` with the averaged weights and BatchNorm statistics recomputed for them
+    over one augmented pass of the training set (`recalibrate_batchnorm`)."""
     if progress is not None:
-        last = evaluate(recalibrate_batchnorm(model, data.x_train), data.x_test, data.y_test)
+        last = evaluate(recalibrate_batchnorm(model, data.x_train, augment=config),
+                        data.x_test, data.y_test)
         progress(f"last weights, recalibrated BatchNorm: test {100 * last:.2f} %")
     model.load_state_dict(averaged.module.state_dict())
-    recalibrate_batchnorm(model, data.x_train)
+    recalibrate_batchnorm(model, data.x_train, augment=config)
     if progress is not None:
         mean = evaluate(model, data.x_test, data.y_test)
         progress(f"weights averaged over epochs {config.average_from}-{config.epochs} "
