@@ -105,15 +105,15 @@ def _flip_change(row, below, begin, end, flip_in, flip_sign, is_toggled
 
 
 def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, first_ptr,
-                first_toggled, flip_ptr, ptr_offset, flip_in, flip_sign, bounds, scale,
-                offset):  # type: ignore[no-untyped-def]
+                first_toggled, flip_ptr, ptr_offset, flip_in, flip_sign, bounds, flipped,
+                flipped_offset, scale, offset):  # type: ignore[no-untyped-def]
     """Predictions (D, N) of D draws; the arrays are `DenseDrawEvaluator`'s.
 
     rows (N, sum of widths): per image, every layer's clean margins (first layer: sign
     only) then the output pre-activations, layer l at ``row_offset[l]``; weights_t flat
     int8 columns ``direction_i * w_ij`` of layers >= 1 (layer l's input j at
     ``weight_offset[l] + j * out_l``); first_ptr / first_toggled the first layer's
-    toggles per (draw, image); flip_ptr, flip_in, flip_sign, bounds: the draws'
+    toggles per (draw, image); flip_ptr, flip_in, flip_sign, bounds, flipped: the draws'
     flips (`DenseDrawEvaluator._flips`).
     """
     n_images = rows.shape[0]
@@ -151,9 +151,18 @@ def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, fi
                     b0 = d * row_offset[n_layers] + row_offset[layer]
                     bound = bounds[b0:b0 + out]
                     if n_toggled == 0 and not last:
-                        # inputs unchanged: only flipped neurons within reach can change
-                        _mask_within(clean, bound, out, flags, masks)
-                        for k in range(_set_bits(masks, out, near)):
+                        # inputs unchanged: only flipped neurons within reach can change;
+                        # few of them (low BER): a direct look, else a vectorised mask
+                        first, end = flipped_offset[segment], flipped_offset[segment + 1]
+                        if 16 * (end - first) < out:
+                            n_near = 0
+                            for f in range(first, end):
+                                near[n_near] = flipped[f]
+                                n_near += abs(clean[flipped[f]]) <= bound[flipped[f]]
+                        else:
+                            _mask_within(clean, bound, out, flags, masks)
+                            n_near = _set_bits(masks, out, near)
+                        for k in range(n_near):
                             i = near[k]
                             change = _flip_change(row, below, flip_ptr[p0 + i],
                                                   flip_ptr[p0 + i + 1], flip_in, flip_sign,
@@ -306,9 +315,10 @@ class DenseDrawEvaluator:
     def _flips(self, draws: Sequence[Sequence[np.ndarray]]) -> tuple[np.ndarray, ...]:
         """Flat per-(draw, layer) arrays for the kernel; segment (d, l) of each starts at
         its offsets[d * n_layers + l]: CSR of flipped weights by output, each output's
-        bound (-1: no flipped weight; the output layer: always recomputed). Also the first
-        layer's toggles, per draw and image."""
+        bound (-1: no flipped weight; the output layer: always recomputed), and the outputs
+        with flipped weights. Also the first layer's toggles, per draw and image."""
         ptr, flip_in, flip_sign, bounds, first_ptr, first_toggled = [], [], [], [], [], []
+        flipped, flipped_sizes = [], []
         total = first_total = 0
         for words in draws:
             if len(words) != len(self.layers):
@@ -330,12 +340,15 @@ class DenseDrawEvaluator:
                     bound[counts > 0] = self.always_within
                 bound[counts == 0] = -1
                 bounds.append(bound)
+                flipped.append(np.flatnonzero(counts))
+                flipped_sizes.append(flipped[-1].size)
         sizes = [layer.out_features for layer in self.layers] * len(draws)
         return (np.concatenate(first_ptr), np.concatenate(first_toggled),
                 np.concatenate(ptr).astype(np.int32), _offsets([s + 1 for s in sizes]),
                 np.concatenate(flip_in).astype(np.int32),
                 np.concatenate(flip_sign).astype(np.int8),
-                np.concatenate(bounds).astype(self.rows.dtype))
+                np.concatenate(bounds).astype(self.rows.dtype),
+                np.concatenate(flipped).astype(np.int64), _offsets(flipped_sizes))
 
     def predict_draws(self, draws: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
         """Predicted labels (D, N) for D draws, each a sequence of stored weight arrays
