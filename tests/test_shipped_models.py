@@ -10,7 +10,7 @@ from mrambnn.models import SHIPPED_MODELS, load_model
 # CPU-trained CIFAR-10 VGG (vgg-w48) reached 78.38 %, below issue 5's 80 % floor for a
 # CPU-trained narrow model: its floor here only guards against regressions until a
 # better model replaces it.
-FLOORS = {"mnist-mlp": 0.985, "fashion-conv": 0.90, "cifar-vgg": 0.785}
+FLOORS = {"mnist-mlp": 0.985, "fashion-conv": 0.90, "cifar-vgg": 0.80}
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
