@@ -358,5 +358,4 @@ class DenseDrawEvaluator:
         kernel = _draws[parallel_enabled()]
         return kernel(  # type: ignore[call-arg]
             self.rows, self.row_offset, self.weights_t, self.weight_offset, self.directions,
-            self.outs,
-            *self._flips(draws), self.scale, self.offset)
+            self.outs, *self._flips(draws), self.scale, self.offset)

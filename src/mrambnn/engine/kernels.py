@@ -263,19 +263,8 @@ def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray
     Returns:
         (N, H', W', out) bool output bits; padded neighbours contribute exactly 0.
     """
-    threshold = np.ascontiguousarray(threshold, dtype=np.int64)
-    direction = np.ascontiguousarray(direction, dtype=np.int64)
-    negative = direction < 0  # pooled with AND instead of OR
-    parallel = _STATE["parallel"]
-    no_margins = np.zeros((len(x), 0), np.int16)
-    if integer:
-        padded, weights, k = _integer_operands(x, w)
-        return _conv_integer[parallel](  # type: ignore[no-any-return]
-            padded, weights, k, threshold, direction, negative, pool, no_margins, 0, 0)
-    x = np.ascontiguousarray(x, dtype=np.uint64)
-    return _conv[parallel](  # type: ignore[no-any-return]
-        x, _binary_operand(w), np.shape(w)[1], channels, threshold, direction, negative,
-        pool, no_margins, 0, 0)
+    return conv_margins(x, w, channels, threshold, direction, integer=integer, pool=pool,
+                        margins=np.zeros((len(x), 0), np.int16), offset=0, limit=0)
 
 
 def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray,
@@ -286,14 +275,15 @@ def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndar
     Args:
         margins: (N, M) int16, receives image i's margins before pooling, laid out
             (H, W, out), at ``margins[i, offset:offset + H*W*out]``, each clipped to
-            +-``limit`` (the sign, hence the bit, is kept).
+            +-``limit`` (the sign, hence the bit, is kept); M = 0: bits only.
         the others: as `conv_bits`.
     Returns:
         (N, H', W', out) bool output bits (pooled where ``pool``).
     """
+    # |a| < 2^31, so clipping keeps every bit and m = direction * a - threshold in int64
     threshold = np.clip(threshold, -2**31 + 1, 2**31 - 1).astype(np.int64)
     direction = np.ascontiguousarray(direction, dtype=np.int64)
-    negative = direction < 0
+    negative = direction < 0  # pooled with AND instead of OR
     parallel = _STATE["parallel"]
     if integer:
         padded, weights, k = _integer_operands(x, w)

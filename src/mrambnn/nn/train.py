@@ -134,11 +134,11 @@ def recalibrate_batchnorm(model: nn.Module, images: np.ndarray, *, batch_size: i
         m.reset_running_stats()
         m.momentum = None
     model.train()
-    generator = None if augment is None else torch.Generator().manual_seed(augment.seed)
+    generator = torch.Generator().manual_seed(0 if augment is None else augment.seed)
     with torch.no_grad():
         for i in range(0, len(images), batch_size):
             batch = torch.as_tensor(images[i : i + batch_size])
-            if augment is not None and generator is not None:
+            if augment is not None:
                 batch = _augment(batch, augment, generator)
             model(images_to_tensor(batch, model))
     for m, momentum in zip(norms, momenta, strict=True):
@@ -196,7 +196,6 @@ def train(
     history: list[dict] = []
     start_epoch = 0
     averaged: AveragedModel | None = None
-    saved_average: dict | None = None
     if checkpoint is not None and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=True)
         if state["config"] != asdict(config):
@@ -204,7 +203,9 @@ def train(
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history, start_epoch = list(state["history"]), int(state["epoch"])
-        saved_average = state.get("averaged")
+        if "averaged" in state:  # stopped inside the averaging window
+            averaged = AveragedModel(model)
+            averaged.load_state_dict(state["averaged"])
     elif config.init_from:
         model.load_state_dict(_initial_weights(Path(config.init_from), config.model))
     x_train = torch.as_tensor(data.x_train)
@@ -218,8 +219,6 @@ def train(
             group["lr"] = config.lr_at(epoch)
         if config.average_from and epoch + 1 >= config.average_from and averaged is None:
             averaged = AveragedModel(model)
-            if saved_average is not None:
-                averaged.load_state_dict(saved_average)
         model.train()
         order = torch.randperm(len(x_train), generator=generator)
         total_loss, n_batches = 0.0, math.ceil(len(order) / config.batch_size)
@@ -247,9 +246,6 @@ def train(
             if averaged is not None:
                 state["averaged"] = averaged.state_dict()
             _save_checkpoint(checkpoint, state)
-    if averaged is None and saved_average is not None:  # resumed after the last epoch
-        averaged = AveragedModel(model)
-        averaged.load_state_dict(saved_average)
     if averaged is None or last_epoch < config.epochs:
         return model.eval(), history
     return _averaged_model(model, averaged, data, config, progress), history
