@@ -51,6 +51,9 @@ def test_conv_kernels_equal_numpy(channels, k, integer, scale, threads) -> None:
     spread = scale * np.sqrt(k * k * channels)
     threshold = np.round(rng.normal(0, spread / 2, n_out)).astype(np.int64)
     direction = rng.choice(np.array([-1, 1]), n_out)
+    # channels whose bit never or always fires, and thresholds at the extreme sums
+    reach = scale * k * k * channels
+    threshold[:6] = [10**15, -10**15, reach + 1, -reach - 1, reach, -reach]
     if integer:
         operand_x, operand_w = x, w
     else:

@@ -21,16 +21,19 @@ integers), prediction by prediction.
 """
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 from numba import njit, prange
 
 from mrambnn.bits import pack_bits, unpack_signs
-from mrambnn.engine.flip_kernels import changed_by_flips, flipped_weights
+from mrambnn.engine.flip_kernels import changed_by_flips, flipped_weights, nonzero_bits
 from mrambnn.engine.kernels import _popcount, best_class, parallel_enabled
 from mrambnn.engine.layers import Affine, Dense, Threshold
 from mrambnn.engine.network import PackedNet, forward
 from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
+from mrambnn.engine.simd import add_signed_bits, sign_changed_bits, within_bits
 
 __all__ = ["DenseDrawEvaluator", "supports"]
 
@@ -43,51 +46,31 @@ def supports(net: PackedNet) -> bool:
     return len(net.layers) >= 2 and all(isinstance(layer, Dense) for layer in net.layers)
 
 
-_GATHER_BYTES = np.uint64(0x0102040810204080)  # (8 bytes of 0 / 1) * this >> 56: 8 bits
-
-
-@njit(cache=True)
-def _flags_to_masks(flags, out, masks):  # type: ignore[no-untyped-def]
-    """Pack ``flags[:out]`` (uint8 0 / 1, length a multiple of 64) into uint64 ``masks``."""
-    for i in range(out, (out + 63) // 64 * 64):
-        flags[i] = 0
-    words = flags.view(np.uint64)
-    for w in range((out + 63) // 64):
-        mask = np.uint64(0)
-        for q in range(8):
-            mask |= ((words[8 * w + q] * _GATHER_BYTES) >> np.uint64(56)) << np.uint64(8 * q)
-        masks[w] = mask
-
-
-@njit(cache=True)
-def _mask_within(cur, bound, out, flags, masks):  # type: ignore[no-untyped-def]
-    """Bit i of ``masks`` (uint64 words) set where ``|cur[i]| <= bound[i]``, i < out."""
-    for i in range(out):  # byte flags first: this loop vectorises, a bit-packing one not
-        flags[i] = abs(cur[i]) <= bound[i]
-    _flags_to_masks(flags, out, masks)
-
-
-@njit(cache=True)
-def _mask_changed(cur, clean, out, flags, masks):  # type: ignore[no-untyped-def]
-    """Bit i of ``masks`` set where ``cur[i]`` and ``clean[i]`` differ in sign (>= 0)."""
-    for i in range(out):
-        flags[i] = (cur[i] < 0) != (clean[i] < 0)
-    _flags_to_masks(flags, out, masks)
+_ALL = np.uint32(0xFFFFFFFF)
 
 
 @njit(inline="always", cache=True)
-def _set_bits(masks, out, found):  # type: ignore[no-untyped-def]
-    """The indices of the set bits of ``masks`` (bits 0 .. out - 1) into ``found``,
+def _set_bits(masks, n_words, found):  # type: ignore[no-untyped-def]
+    """The indices of the set bits of the uint32 words ``masks[:n_words]`` into ``found``,
     ascending; returns how many. One branch per set bit, not one per neuron."""
     count = 0
-    for w in range((out + 63) // 64):
-        word = masks[w]
+    for w in range(n_words):
+        word = np.uint64(masks[w])
         while word:
             lowest = word & (~word + np.uint64(1))
-            found[count] = 64 * w + np.int64(_popcount(lowest - np.uint64(1)))
+            found[count] = 32 * w + np.int64(_popcount(lowest - np.uint64(1)))
             count += 1
             word ^= lowest
     return count
+
+
+@njit(inline="always", cache=True)
+def _within_masks(values, bound, n_words, tail, masks):  # type: ignore[no-untyped-def]
+    """Bit i of ``masks`` set where ``|values[i]| <= bound[i]``; the last word AND ``tail``
+    (the bits of the neurons that exist)."""
+    for q in range(n_words):
+        masks[q] = within_bits(values, bound, 32 * q)
+    masks[n_words - 1] &= tail
 
 
 @njit(inline="always", cache=True)
@@ -104,31 +87,31 @@ def _flip_change(row, below, begin, end, flip_in, flip_sign, is_toggled
     return change
 
 
-def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, first_ptr,
+def _draws_body(rows, row_offset, columns, column_offset, directions, outs, first_ptr,
                 first_toggled, flip_ptr, ptr_offset, flip_in, flip_sign, bounds, flipped,
                 flipped_offset, scale, offset):  # type: ignore[no-untyped-def]
     """Predictions (D, N) of D draws; the arrays are `DenseDrawEvaluator`'s.
 
-    rows (N, sum of widths): per image, every layer's clean margins (first layer: sign
-    only) then the output pre-activations, layer l at ``row_offset[l]``; weights_t flat
-    int8 columns ``direction_i * w_ij`` of layers >= 1 (layer l's input j at
-    ``weight_offset[l] + j * out_l``); first_ptr / first_toggled the first layer's
-    toggles per (draw, image); flip_ptr, flip_in, flip_sign, bounds, flipped: the draws'
-    flips (`DenseDrawEvaluator._flips`).
+    rows (N, sum of padded widths): per image, every layer's clean margins (first layer:
+    sign only) then the output pre-activations, layer l at ``row_offset[l]``, each padded
+    to a multiple of 32 neurons; columns: uint32 words, bit i of input j of layer l >= 1
+    set where ``direction_i * w_ij = +1`` (from ``column_offset[l]``, a padded width's
+    words per input); first_ptr / first_toggled the first layer's toggles per (draw,
+    image); flip_ptr, flip_in, flip_sign, bounds, flipped: the draws' flips
+    (`DenseDrawEvaluator._flips`).
     """
     n_images = rows.shape[0]
     n_layers = outs.size
     n_draws = (ptr_offset.size - 1) // n_layers
-    widest = outs.max()
+    widest = (outs.max() + 31) // 32 * 32
     n_classes = outs[n_layers - 1]
     predictions = np.empty((n_draws, n_images), np.int64)
     for chunk in prange((n_images + _CHUNK - 1) // _CHUNK):
-        cur = np.empty(widest, rows.dtype)
+        cur = np.zeros(widest, rows.dtype)
         toggled = np.empty(widest, np.int64)
         near = np.empty(widest, np.int64)
         is_toggled = np.zeros(widest, np.bool_)
-        masks = np.zeros((widest + 63) // 64, np.uint64)
-        flags = np.zeros((widest + 63) // 64 * 64, np.uint8)
+        masks = np.zeros(widest // 32, np.uint32)
         for n in range(chunk * _CHUNK, min(n_images, (chunk + 1) * _CHUNK)):
             row = rows[n]
             for d in range(n_draws):
@@ -139,20 +122,21 @@ def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, fi
                     is_toggled[toggled[t]] = True
                 for layer in range(1, n_layers):
                     out = outs[layer]
+                    n_words = (out + 31) // 32
+                    wide = 32 * n_words
+                    tail = _ALL >> np.uint32(wide - out)
                     last = layer == n_layers - 1
                     below = row_offset[layer - 1]
                     segment = d * n_layers + layer
                     p0 = ptr_offset[segment]
                     if n_toggled == 0 and not last and flip_ptr[p0 + out] == flip_ptr[p0]:
                         continue  # nothing reaches this layer: no toggled input, no flip
-                    # slices indexed by the loop variable alone: no negative-index checks,
-                    # so LLVM vectorises these loops
-                    clean = row[row_offset[layer]:row_offset[layer] + out]
+                    clean = row[row_offset[layer]:row_offset[layer] + wide]
                     b0 = d * row_offset[n_layers] + row_offset[layer]
-                    bound = bounds[b0:b0 + out]
+                    bound = bounds[b0:b0 + wide]
                     if n_toggled == 0 and not last:
                         # inputs unchanged: only flipped neurons within reach can change;
-                        # few of them (low BER): a direct look, else a vectorised mask
+                        # few of them (low BER): a direct look, else a mask
                         first, end = flipped_offset[segment], flipped_offset[segment + 1]
                         if 16 * (end - first) < out:
                             n_near = 0
@@ -160,8 +144,8 @@ def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, fi
                                 near[n_near] = flipped[f]
                                 n_near += abs(clean[flipped[f]]) <= bound[flipped[f]]
                         else:
-                            _mask_within(clean, bound, out, flags, masks)
-                            n_near = _set_bits(masks, out, near)
+                            _within_masks(clean, bound, n_words, tail, masks)
+                            n_near = _set_bits(masks, n_words, near)
                         for k in range(n_near):
                             i = near[k]
                             change = _flip_change(row, below, flip_ptr[p0 + i],
@@ -174,19 +158,19 @@ def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, fi
                         for t in range(n_toggled):
                             is_toggled[toggled[t]] = True
                         continue
-                    for i in range(out):  # the new margins of every neuron, in cur
+                    for i in range(wide):  # the new margins of every neuron, in cur
                         cur[i] = clean[i]
                     for t in range(n_toggled):
+                        # x_j goes from +-1 to -+1: cur += -2 x_j (direction * w_j)
                         j = toggled[t]
-                        step = -2 if row[below + j] >= 0 else 2
-                        begin = weight_offset[layer] + j * out
-                        column = weights_t[begin:begin + out]
-                        for i in range(out):
-                            cur[i] += step * column[i]
+                        invert = _ALL if row[below + j] >= 0 else np.uint32(0)
+                        begin = column_offset[layer] + j * n_words
+                        for q in range(n_words):
+                            add_signed_bits(cur, 32 * q, columns[begin + q] ^ invert)
                     # flipped weights, only where they can reach the threshold (bounds:
                     # -1 without flips; at the output, every flipped score is recomputed)
-                    _mask_within(cur, bound, out, flags, masks)
-                    for k in range(_set_bits(masks, out, near)):
+                    _within_masks(cur, bound, n_words, tail, masks)
+                    for k in range(_set_bits(masks, n_words, near)):
                         i = near[k]
                         change = _flip_change(row, below, flip_ptr[p0 + i], flip_ptr[p0 + i + 1],
                                               flip_in, flip_sign, is_toggled)
@@ -195,8 +179,10 @@ def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, fi
                         is_toggled[toggled[t]] = False
                     if last:
                         break
-                    _mask_changed(cur, clean, out, flags, masks)
-                    n_toggled = _set_bits(masks, out, toggled)
+                    for q in range(n_words):
+                        masks[q] = sign_changed_bits(cur, clean, 32 * q)
+                    masks[n_words - 1] &= tail
+                    n_toggled = _set_bits(masks, n_words, toggled)
                     for t in range(n_toggled):
                         is_toggled[toggled[t]] = True
                 predictions[d, n] = best_class(cur, scale, offset, n_classes)
@@ -206,7 +192,7 @@ def _draws_body(rows, row_offset, weights_t, weight_offset, directions, outs, fi
 _draws = {False: njit(cache=True)(_draws_body), True: njit(parallel=True, cache=True)(_draws_body)}
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _group_by_image(images, neurons, n_images):  # type: ignore[no-untyped-def]
     """Counting sort of (image, neuron) pairs by image: (N + 1,) offsets, neurons."""
     offsets = np.zeros(n_images + 1, np.int64)
@@ -226,6 +212,11 @@ def _offsets(sizes: Sequence[int] | np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
+def _padded(values: np.ndarray, width: int) -> np.ndarray:
+    """(N, n) -> (N, width), zeros on the right."""
+    return np.pad(values, ((0, 0), (0, width - values.shape[1])))
+
+
 def _preactivation(layer: Dense, inputs: np.ndarray) -> np.ndarray:
     if layer.integer_input:
         return integer_dense_preactivation(inputs, layer.weight_words, layer.in_features)
@@ -240,7 +231,8 @@ class DenseDrawEvaluator:
         net: the clean network (`supports`); the last layer has an `Affine` head.
         images: (N, H, W, C) uint8 images, evaluated once here.
     Memory: per image, 2 bytes per hidden neuron (4 for very wide layers), 4 per input
-    and 8 per first-layer neuron (its margins sorted per neuron).
+    and 8 per first-layer neuron (its margins sorted per neuron); the weights of the
+    layers after the first, one bit each.
     """
 
     def __init__(self, net: PackedNet, images: np.ndarray) -> None:
@@ -254,7 +246,9 @@ class DenseDrawEvaluator:
         x0 = x  # the engine's first layer always takes the integer pixels
         self.n_images = len(x0)
         self.x0_t = np.ascontiguousarray(x0.T, dtype=np.int16)  # (in, N): one input's images
-        self.x0_absmax = np.abs(x0).max(axis=0, initial=0).astype(np.int64)
+        self.x0_nonzero = nonzero_bits(self.x0_t)
+        self.x0_min = x0.min(axis=0, initial=0).astype(np.int64)  # zero: same bound if empty
+        self.x0_max = x0.max(axis=0, initial=0).astype(np.int64)
         _, hidden = forward(net, images, keep_hidden=True)
         margins, inputs = [], x0
         for layer, bits in zip(self.layers[:-1], hidden, strict=True):
@@ -279,68 +273,85 @@ class DenseDrawEvaluator:
         head = self.layers[-1].head
         assert isinstance(head, Affine)
         out_clean = _preactivation(self.layers[-1], inputs)
-        self.rows = np.ascontiguousarray(np.concatenate([*margins, out_clean], axis=1),
-                                         dtype=dtype)
+        self.outs = np.array([layer.out_features for layer in self.layers], np.int64)
+        self.wide = (self.outs + 31) // 32 * 32  # each layer padded to whole 32-bit words
+        self.row_offset = _offsets(self.wide)
+        self.rows = np.concatenate([_padded(m, w) for m, w in
+                                    zip([*margins, out_clean], self.wide, strict=True)],
+                                   axis=1).astype(dtype)
         self.always_within = 2**15 - 1 if dtype is np.int16 else 2**31 - 1  # bound: |x| <= it
         self.scale = np.ascontiguousarray(head.scale, dtype=np.float64)
         self.offset = np.ascontiguousarray(head.offset, dtype=np.float64)
         self.clean_predictions = np.argmax(head.apply(out_clean.astype(np.int64)), axis=1)
-        self.outs = np.array([layer.out_features for layer in self.layers], np.int64)
-        self.row_offset = _offsets(self.outs)
-        # layer l > 0, input j: direction_i * w_ij for every output i, int8, contiguous
+        # layer l > 0, input j: the bits direction_i * w_ij = +1 of every output i, packed
+        # little-endian in uint32 words, then the next input
         columns, directions = [], []
-        for layer in self.layers:
+        for layer, wide in zip(self.layers, self.wide, strict=True):
             head = layer.head
             direction = (head.direction.astype(np.int64) if isinstance(head, Threshold)
                          else np.ones(layer.out_features, np.int64))
-            directions.append(direction)
+            directions.append(_padded(direction[None], wide)[0])
             if layer is not first:
                 signs = unpack_signs(layer.weight_words, layer.in_features)  # (out, in)
-                columns.append((signs * direction[:, None].astype(np.int8)).T.ravel())
-        self.weight_offset = _offsets([0, 0] + [c.size for c in columns])[1:-1]
-        self.weights_t = np.ascontiguousarray(np.concatenate(columns), dtype=np.int8)
+                positive = _padded((signs * direction[:, None] > 0).T, wide)  # (in, wide)
+                packed = np.packbits(positive, axis=1, bitorder="little")
+                columns.append(np.ascontiguousarray(packed).view(np.uint32).ravel())
+        self.column_offset = _offsets([0, 0] + [c.size for c in columns])[1:-1]
+        self.columns = np.concatenate(columns)
         self.directions = np.concatenate(directions)  # layer l's at row_offset[l]
 
-    def _first_layer(self, faulty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N + 1,) offsets and toggled first-layer neurons of every image, for one draw."""
+    def _draw_flips(self, words: Sequence[np.ndarray]) -> tuple[list[np.ndarray], ...]:
+        """One draw's part of `_flips`: the first layer's (N + 1,) offsets and toggles,
+        then per layer its flips' counts by output, inputs and signs. Runs in a worker
+        thread: compiled code here is serial and releases the GIL."""
+        if len(words) != len(self.layers):
+            raise ValueError(f"expected {len(self.layers)} weight arrays, got {len(words)}")
         first = self.layers[0]
-        outputs, inputs, signs = flipped_weights(first.weight_words, faulty)
-        if outputs.size == 0:
-            return np.zeros(self.n_images + 1, np.int64), _EMPTY
-        images, neurons = changed_by_flips(
-            self.first_sorted, self.first_order, outputs, inputs, signs, self.first_direction,
-            self.x0_t, self.x0_absmax, packed=False, skip=np.zeros(self.n_images, bool))
-        return _group_by_image(images, neurons, self.n_images)  # type: ignore[no-any-return]
+        outputs, inputs, signs = flipped_weights(first.weight_words, np.asarray(words[0]))
+        if outputs.size:
+            images, neurons = changed_by_flips(
+                self.first_sorted, self.first_order, outputs, inputs, signs,
+                self.first_direction, self.x0_t, self.x0_min, self.x0_max, packed=False,
+                skip=np.zeros(self.n_images, bool), nonzero=self.x0_nonzero, serial=True)
+            first_part = list(_group_by_image(images, neurons, self.n_images))
+        else:
+            first_part = [np.zeros(self.n_images + 1, np.int64), _EMPTY]
+        counts, flip_in, flip_sign = [], [], []
+        for layer, faulty in zip(self.layers, words, strict=True):
+            out, inp, sign = (flipped_weights(layer.weight_words, np.asarray(faulty))
+                              if layer is not first else (_EMPTY,) * 3)
+            counts.append(np.bincount(out, minlength=layer.out_features))
+            flip_in.append(inp)
+            flip_sign.append(sign)
+        return first_part, counts, flip_in, flip_sign
 
     def _flips(self, draws: Sequence[Sequence[np.ndarray]]) -> tuple[np.ndarray, ...]:
         """Flat per-(draw, layer) arrays for the kernel; segment (d, l) of each starts at
         its offsets[d * n_layers + l]: CSR of flipped weights by output, each output's
         bound (-1: no flipped weight; the output layer: always recomputed), and the outputs
-        with flipped weights. Also the first layer's toggles, per draw and image."""
+        with flipped weights. Also the first layer's toggles, per draw and image. The
+        draws are prepared in parallel threads, the results assembled in draw order."""
+        workers = numba.get_num_threads() if parallel_enabled() else 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(self._draw_flips, draws))
         ptr, flip_in, flip_sign, bounds, first_ptr, first_toggled = [], [], [], [], [], []
         flipped, flipped_sizes = [], []
         total = first_total = 0
-        for words in draws:
-            if len(words) != len(self.layers):
-                raise ValueError(f"expected {len(self.layers)} weight arrays, got {len(words)}")
-            offsets, toggled = self._first_layer(np.asarray(words[0]))
+        for (offsets, toggled), counts, inputs, signs in parts:
             first_ptr.append(first_total + offsets)
             first_toggled.append(toggled)
             first_total += toggled.size
-            for layer, faulty in zip(self.layers, words, strict=True):
-                out, inp, sign = (flipped_weights(layer.weight_words, np.asarray(faulty))
-                                  if layer is not self.layers[0] else (_EMPTY,) * 3)
-                counts = np.bincount(out, minlength=layer.out_features)
-                ptr.append(total + _offsets(counts))
-                total += out.size
+            for layer, count, inp, sign in zip(self.layers, counts, inputs, signs, strict=True):
+                ptr.append(total + _offsets(count))
+                total += inp.size
                 flip_in.append(inp)
                 flip_sign.append(sign)
-                bound = 2 * counts
+                bound = 2 * count
                 if layer is self.layers[-1]:  # every flipped class score is recomputed
-                    bound[counts > 0] = self.always_within
-                bound[counts == 0] = -1
-                bounds.append(bound)
-                flipped.append(np.flatnonzero(counts))
+                    bound[count > 0] = self.always_within
+                bound[count == 0] = -1
+                bounds.append(np.pad(bound, (0, (-bound.size) % 32), constant_values=-1))
+                flipped.append(np.flatnonzero(count))
                 flipped_sizes.append(flipped[-1].size)
         sizes = [layer.out_features for layer in self.layers] * len(draws)
         return (np.concatenate(first_ptr), np.concatenate(first_toggled),
@@ -357,5 +368,5 @@ class DenseDrawEvaluator:
             return np.zeros((0, self.n_images), np.int64)
         kernel = _draws[parallel_enabled()]
         return kernel(  # type: ignore[call-arg]
-            self.rows, self.row_offset, self.weights_t, self.weight_offset, self.directions,
+            self.rows, self.row_offset, self.columns, self.column_offset, self.directions,
             self.outs, *self._flips(draws), self.scale, self.offset)

@@ -1,9 +1,11 @@
 """Compiled helpers of the incremental engine: which outputs a few weight flips change.
 
 A dense neuron o with clean margin ``m = direction * a - threshold`` (output bit 1 iff
-m >= 0) whose weights j in F_o flip moves by ``delta = sum_j -2 w_oj x_j``. Its bit can
-change only where ``|m| <= bound_o = 2 sum_j max|x_j|``, so with the images sorted by
-margin, a binary search finds every candidate and the exact delta settles each one.
+m >= 0) whose weights j in F_o flip moves by ``direction * delta``, ``delta = sum_j -2 w_oj
+x_j``. With each input's range over the images, that move lies in some [low, high], so the
+bit can change only where ``-max(high, 0) <= m < max(-low, 0)``: with the images sorted by
+margin, a binary search finds every candidate and the exact delta settles each one. Inputs
+that are never negative (pixels) make that window one-sided.
 """
 
 import numpy as np
@@ -12,7 +14,7 @@ from numba import njit, prange
 from mrambnn.bits import unpack_bits
 from mrambnn.engine.kernels import _popcount, parallel_enabled
 
-__all__ = ["changed_by_flips", "flipped_weights", "update_rows"]
+__all__ = ["changed_by_flips", "flipped_weights", "nonzero_bits", "update_rows"]
 
 _EMPTY = np.zeros(0, np.int64)
 
@@ -38,13 +40,13 @@ def _input(x, n, j, packed):  # type: ignore[no-untyped-def]
 
 
 def _changed_body(sorted_margin, order, neurons, starts, flip_inputs, flip_signs, direction,
-                  bounds, x, packed, skip):  # type: ignore[no-untyped-def]
+                  window, x, nonzero, packed, skip):  # type: ignore[no-untyped-def]
     offsets = np.zeros(neurons.size + 1, np.int64)
     ranges = np.empty((neurons.size, 2), np.int64)
     for f in range(neurons.size):
         o = neurons[f]
-        ranges[f, 0] = np.searchsorted(sorted_margin[o], -bounds[f], side="left")
-        ranges[f, 1] = np.searchsorted(sorted_margin[o], bounds[f], side="right")
+        ranges[f, 0] = np.searchsorted(sorted_margin[o], window[f, 0], side="left")
+        ranges[f, 1] = np.searchsorted(sorted_margin[o], window[f, 1], side="left")
         offsets[f + 1] = offsets[f] + ranges[f, 1] - ranges[f, 0]
     images = np.empty(offsets[-1], np.int64)
     counts = np.zeros(neurons.size, np.int64)
@@ -53,15 +55,16 @@ def _changed_body(sorted_margin, order, neurons, starts, flip_inputs, flip_signs
         found = offsets[f]
         for idx in range(ranges[f, 0], ranges[f, 1]):
             n = order[o, idx]
-            if skip[n]:
-                continue
             delta = np.int64(0)
             for q in range(starts[f], starts[f + 1]):
-                delta -= 2 * flip_signs[q] * _input(x, n, flip_inputs[q], packed)
+                j = flip_inputs[q]
+                # the images come in margin order: the bitmap (in cache) spares a cache
+                # miss on x for every zero input
+                if packed or (nonzero[j, n >> 6] >> np.uint64(n & 63)) & np.uint64(1):
+                    delta -= 2 * flip_signs[q] * _input(x, n, j, packed)
             margin = np.int64(sorted_margin[o, idx])
-            if (margin >= 0) != (margin + direction[o] * delta >= 0):
-                images[found] = n
-                found += 1
+            images[found] = n  # kept only if the bit changes: no branch to mispredict
+            found += ((margin >= 0) != (margin + direction[o] * delta >= 0)) & (not skip[n])
         counts[f] = found - offsets[f]
     total = counts.sum()
     out_images = np.empty(total, np.int64)
@@ -75,14 +78,15 @@ def _changed_body(sorted_margin, order, neurons, starts, flip_inputs, flip_signs
     return out_images, out_outputs
 
 
-_changed = {False: njit(cache=True)(_changed_body),
+_changed = {False: njit(cache=True, nogil=True)(_changed_body),
             True: njit(parallel=True, cache=True)(_changed_body)}
 
 
 def changed_by_flips(sorted_margin: np.ndarray, order: np.ndarray, flip_outputs: np.ndarray,
                      flip_inputs: np.ndarray, flip_signs: np.ndarray, direction: np.ndarray,
-                     x: np.ndarray, x_absmax: np.ndarray, *, packed: bool, skip: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     x: np.ndarray, x_min: np.ndarray, x_max: np.ndarray, *, packed: bool,
+                     skip: np.ndarray, nonzero: np.ndarray | None = None,
+                     serial: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(image, output) pairs whose bit the weight flips change, for clean inputs.
 
     Args:
@@ -93,18 +97,39 @@ def changed_by_flips(sorted_margin: np.ndarray, order: np.ndarray, flip_outputs:
         direction: (out,) +-1 of the folded threshold.
         x: clean inputs: (N, n_words) uint64 packed +-1 if ``packed``, else (in, N) ints
             (transposed: the images of one input are adjacent in memory).
-        x_absmax: (in,) largest |x| of each input over the images.
+        x_min, x_max: (in,) smallest and largest value of each input over the images.
         skip: (N,) bool, images to leave out (their rows are recomputed in full).
+        nonzero: integer inputs: `nonzero_bits` of ``x`` (computed here if not given).
+        serial: one thread, without the GIL (for callers running several at once).
     Returns:
         images (M,) and outputs (M,) int64 of the changed bits.
     """
     neurons, starts = np.unique(flip_outputs, return_index=True)
     starts = np.append(starts, flip_outputs.size).astype(np.int64)
-    bounds = np.add.reduceat(2 * x_absmax[flip_inputs].astype(np.int64), starts[:-1]) \
-        if flip_outputs.size else np.zeros(0, np.int64)
-    return _changed[parallel_enabled()](sorted_margin, order, neurons.astype(np.int64), starts,
-                    flip_inputs.astype(np.int64), flip_signs.astype(np.int64),
-                    direction.astype(np.int64), bounds.astype(np.int64), x, packed, skip)
+    window = np.zeros((neurons.size, 2), np.int64)
+    if flip_outputs.size:
+        # flip q moves m by c x_j, c = -2 direction_o w_oj, x_j within [x_min, x_max]
+        c = -2 * np.asarray(direction, np.int64)[flip_outputs] * flip_signs
+        at_min = c * np.asarray(x_min, np.int64)[flip_inputs]
+        at_max = c * np.asarray(x_max, np.int64)[flip_inputs]
+        low = np.add.reduceat(np.minimum(at_min, at_max), starts[:-1])
+        high = np.add.reduceat(np.maximum(at_min, at_max), starts[:-1])
+        window[:, 0] = -np.maximum(high, 0)
+        window[:, 1] = np.maximum(-low, 0)
+    if packed:
+        nonzero = np.zeros((0, 0), np.uint64)
+    elif nonzero is None:
+        nonzero = nonzero_bits(x)
+    kernel = _changed[parallel_enabled() and not serial]
+    return kernel(sorted_margin, order, neurons.astype(np.int64), starts,  # type: ignore[no-any-return]
+                  flip_inputs.astype(np.int64), flip_signs.astype(np.int64),
+                  direction.astype(np.int64), window, x, nonzero, packed, skip)
+
+
+def nonzero_bits(x_t: np.ndarray) -> np.ndarray:
+    """(in, ceil(N / 64)) uint64: bit n of row j set where ``x_t[j, n] != 0``."""
+    flags = np.pad(np.asarray(x_t) != 0, ((0, 0), (0, (-x_t.shape[1]) % 64)))
+    return np.ascontiguousarray(np.packbits(flags, axis=1, bitorder="little")).view(np.uint64)
 
 
 def _rows_body(rows, x_new, x, weights_t, margin, direction, bound, flip_first, flip_last,

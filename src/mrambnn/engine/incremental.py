@@ -64,8 +64,10 @@ class _DenseState:
         self.packed = not layer.integer_input
         # packed (N, n_words) for +-1 inputs; integers transposed (in, N) for gathers
         self.x = pack_bits(x) if self.packed else np.ascontiguousarray(x.T, dtype=np.int32)
-        self.x_absmax = (np.ones(layer.in_features, np.int64) if self.packed
-                         else np.abs(self.x).max(axis=1).astype(np.int64))
+        self.x_min = (-np.ones(layer.in_features, np.int64) if self.packed
+                      else self.x.min(axis=1, initial=0).astype(np.int64))
+        self.x_max = (np.ones(layer.in_features, np.int64) if self.packed
+                      else self.x.max(axis=1, initial=0).astype(np.int64))
         if self.packed:
             a = binary_dense_preactivation(self.x, layer.weight_words, layer.in_features)
         else:
@@ -240,7 +242,7 @@ class IncrementalEvaluator:
         skip[rows] = True
         images, outputs = changed_by_flips(
             state.sorted_margin, state.order, *flips, layer.head.direction, state.x,
-            state.x_absmax, packed=state.packed, skip=skip)
+            state.x_min, state.x_max, packed=state.packed, skip=skip)
         flip_rows = np.unique(images)
         all_rows = np.union1d(rows, flip_rows)
         new = state.out_packed[all_rows].copy()

@@ -9,6 +9,8 @@ Integer sums are exact, so the result does not depend on the number of threads.
 The popcount is the SWAR bit trick; LLVM turns it into the CPU's popcnt instruction.
 """
 
+from collections.abc import Sequence
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -103,23 +105,23 @@ def _binary_sums(acc, x, i, y, xx, w, k, patch, rows):  # type: ignore[no-untype
 
 
 @njit(inline="always", cache=True)
-def _store_pixel(margins, i, start, pooled, acc, first, scale, direction, threshold, negative,
-                 limit):  # type: ignore[no-untyped-def]
-    """One pixel's bits, from the margins of ``a = first + scale * acc``, OR-ed into
-    ``pooled`` (uint8; complemented where negative: pooling is then an AND), and, unless
-    ``margins`` has no columns (`conv_bits`), the margins clipped to +-limit into
-    ``margins[i, start:start + out]``.
+def _store_pixel(margins, i, start, pooled, acc, lo, hi, base, v, unit, negative, limit
+                 ):  # type: ignore[no-untyped-def]
+    """One pixel's bits ``lo[v] <= acc <= hi[v]`` (`_pixel_tables`), XOR-ed with ``negative``
+    and OR-ed into ``pooled`` (uint8: pooling of complemented bits is then an AND), and,
+    unless ``margins`` has no columns (`conv_bits`), the margins ``base + unit * acc``
+    (``base[v]``) clipped to +-limit into ``margins[i, start:start + out]``.
 
-    Two plain loops over contiguous arrays, uint8 flags and closed slices: LLVM
-    vectorises them (bool flags and open-ended slices made this 3-5x slower)."""
-    if margins.shape[1] > 0:
+    Plain loops over contiguous arrays of one integer width, uint8 flags, closed slices
+    and no views of the tables (each view costs reference counting): LLVM vectorises
+    them (int64 arithmetic here made the store 3x slower)."""
+    for o in range(acc.size):
+        pooled[o] |= np.uint8((acc[o] >= lo[v, o]) & (acc[o] <= hi[v, o])) ^ negative[o]
+    if margins.shape[1] > 0:  # after the bits: before them, it kept that loop scalar
         dest = margins[i, start:start + acc.size]
         for o in range(acc.size):
-            m = direction[o] * (first + scale * acc[o]) - threshold[o]
-            dest[o] = min(max(m, -limit), limit)
-    for o in range(acc.size):
-        pooled[o] |= np.uint8((direction[o] * (first + scale * acc[o]) >= threshold[o])
-                              != negative[o])
+            m = np.int32(base[v, o] + unit[o] * np.int32(acc[o]))
+            dest[o] = min(max(m, np.int32(-limit)), np.int32(limit))
 
 
 @njit(inline="always", cache=True)
@@ -127,15 +129,17 @@ def _store_pooled(out_rows, index, pooled, negative):  # type: ignore[no-untyped
     """Output pixel ``index`` of the flat (pixels, out) output: the pooled bits."""
     dest = out_rows[index]
     for o in range(pooled.size):
-        dest[o] = (pooled[o] != 0) != negative[o]
+        dest[o] = (pooled[o] ^ negative[o]) != 0
         pooled[o] = 0
 
 
-def _conv_body(x, w, k, channels, threshold, direction, negative, pool, margins, offset, limit
+def _conv_body(x, w, k, lo, hi, base, unit, negative, pool, margins, offset, limit
                ):  # type: ignore[no-untyped-def]
     # x: (N, H, W, n_words) uint64 packed bits; w: (k * k * n_words, out) uint64, patch
-    # order (ky, kx, word), outputs contiguous. Output bits, pooled; where margins has
-    # columns, each pixel's clipped margins too, at margins[i, offset:].
+    # order (ky, kx, word), outputs contiguous; lo, hi, base (k * k + 1, out) and unit
+    # (out,): `_pixel_tables` of the disagreeing-bit count, by the number of offsets
+    # inside the map. Output bits, pooled; where margins has columns, each pixel's
+    # clipped margins too, at margins[i, offset:].
     # Pooling, branch-free: OR of the bits, or where direction < 0 their AND, which is
     # the complement of the OR of the complements.
     n, h, width, _ = x.shape
@@ -154,9 +158,9 @@ def _conv_body(x, w, k, channels, threshold, direction, negative, pool, margins,
                 for sy in range(step):
                     for sx in range(step):
                         y, xx = py * step + sy, px * step + sx
-                        full = channels * _binary_sums(acc, x, i, y, xx, w, k, patch, rows)
+                        v = _binary_sums(acc, x, i, y, xx, w, k, patch, rows)
                         _store_pixel(margins, i, offset + (y * width + xx) * n_out, pooled,
-                                     acc, full, -2, direction, threshold, negative, limit)
+                                     acc, lo, hi, base, v, unit, negative, limit)
                 _store_pooled(out_rows, (i * out_h + py) * out_w + px, pooled, negative)
     return out
 
@@ -187,7 +191,7 @@ def _integer_sums(acc, xp, i, y, xx, w, k):  # type: ignore[no-untyped-def]
                 acc[o] += v0 * w0[o]
 
 
-def _conv_integer_body(xp, w, k, threshold, direction, negative, pool, margins, offset,
+def _conv_integer_body(xp, w, k, lo, hi, base, unit, negative, pool, margins, offset,
                        limit):  # type: ignore[no-untyped-def]
     # xp: (N, H + k - 1, (W + k - 1) * C) zero-padded int16 or int32 maps; w: (k, k * C,
     # out) +-1 of the same type (`_integer_operands` checks no partial sum can overflow
@@ -209,7 +213,7 @@ def _conv_integer_body(xp, w, k, threshold, direction, negative, pool, margins, 
                         y, xx = py * step + sy, px * step + sx
                         _integer_sums(acc, xp, i, y, xx, w, k)
                         _store_pixel(margins, i, offset + (y * width + xx) * n_out, pooled,
-                                     acc, 0, 1, direction, threshold, negative, limit)
+                                     acc, lo, hi, base, 0, unit, negative, limit)
                 _store_pooled(out_rows, (i * out_h + py) * out_w + px, pooled, negative)
     return out
 
@@ -280,19 +284,56 @@ def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndar
     Returns:
         (N, H', W', out) bool output bits (pooled where ``pool``).
     """
-    # |a| < 2^31, so clipping keeps every bit and m = direction * a - threshold in int64
-    threshold = np.clip(threshold, -2**31 + 1, 2**31 - 1).astype(np.int64)
-    direction = np.ascontiguousarray(direction, dtype=np.int64)
-    negative = direction < 0  # pooled with AND instead of OR
     parallel = _STATE["parallel"]
     if integer:
-        padded, weights, k = _integer_operands(x, w)
-        return _conv_integer[parallel](  # type: ignore[no-any-return]
-            padded, weights, k, threshold, direction, negative, pool, margins, offset, limit)
+        padded, weights, k, reach = _integer_operands(x, w)
+        if margins.shape[1] > 0 and limit + 4 * reach >= 2**31 - 1:
+            raise ValueError("first-layer inputs too large for int32 margins")
+        tables = _pixel_tables(threshold, direction, counts=[0], scale=1, reach=reach,
+                               limit=limit, dtype=padded.dtype)
+        return _conv_integer[parallel](  # type: ignore[no-any-return, call-arg]
+            padded, weights, k, *tables, pool, margins, offset, limit)
     x = np.ascontiguousarray(x, dtype=np.uint64)
-    return _conv[parallel](  # type: ignore[no-any-return]
-        x, _binary_operand(w), np.shape(w)[1], channels, threshold, direction, negative,
-        pool, margins, offset, limit)
+    k = np.shape(w)[1]
+    # with v of the k * k offsets inside the map, a = channels * v - 2 * acc
+    tables = _pixel_tables(threshold, direction, counts=channels * np.arange(k * k + 1),
+                           scale=-2, reach=channels * k * k, limit=limit, dtype=np.int32)
+    return _conv[parallel](  # type: ignore[no-any-return, call-arg]
+        x, _binary_operand(w), k, *tables, pool, margins, offset, limit)
+
+
+def _pixel_tables(threshold: np.ndarray, direction: np.ndarray, *,
+                  counts: Sequence[int] | np.ndarray,
+                  scale: int, reach: int, limit: int, dtype: type | np.dtype
+                  ) -> tuple[np.ndarray, ...]:
+    """A pixel's bits and margins as functions of its accumulator ``acc``, where its
+    pre-activation is ``a = first + scale * acc`` (first: one value per entry of
+    ``counts``) and ``|acc| <= reach``.
+
+    Returns (lo, hi, base, unit, negative): bit = ``lo <= acc <= hi`` (lo, hi (F, out)
+    of ``dtype``: ``direction * a >= threshold`` solved for acc, clipped to +-(reach + 1),
+    which keeps every bit); margin ``direction * a - threshold = base + unit * acc``
+    (base (F, out) int32, clipped to +-(limit + |scale| reach + 1), which keeps every
+    margin clipped to +-limit); negative (out,) uint8, 1 where direction < 0 (pooled with
+    AND instead of OR)."""
+    first = np.asarray(counts, dtype=np.int64)[:, None]
+    direction = np.asarray(direction, dtype=np.int64)
+    threshold = np.clip(np.asarray(threshold, dtype=np.int64), -2**40, 2**40)
+    unit = direction * scale  # direction * a - threshold = rest + unit * acc
+    rest = direction * first - threshold
+    # unit * acc >= -rest: acc >= ceil(-rest / unit) if unit > 0, <= floor(-rest / unit) if < 0
+    bound = -rest / unit  # exact in float64: |rest| < 2^41
+    edge = reach + 1
+    always_lo = np.full_like(rest, -edge)
+    always_hi = np.full_like(rest, edge)
+    lo = np.where(unit > 0, np.clip(np.ceil(bound), -edge, edge), always_lo)
+    hi = np.where(unit < 0, np.clip(np.floor(bound), -edge, edge), always_hi)
+    spread = limit + abs(scale) * reach + 1
+    base = np.clip(rest, -spread, spread)
+    return (np.ascontiguousarray(lo, dtype=dtype), np.ascontiguousarray(hi, dtype=dtype),
+            np.ascontiguousarray(base, dtype=np.int32),
+            np.ascontiguousarray(unit, dtype=np.int32),
+            np.ascontiguousarray(direction < 0, dtype=np.uint8))
 
 
 def _binary_operand(w: np.ndarray) -> np.ndarray:
@@ -301,15 +342,18 @@ def _binary_operand(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(w.reshape(len(w), -1).T)
 
 
-def _integer_operands(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+def _integer_operands(x: np.ndarray, w: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, int, int]:
     """Zero-padded maps and (k, k*C, out) weights of a first layer, both int16 where every
-    partial sum fits 16 bits (twice the SIMD lanes), else int32; checks the sums fit."""
+    partial sum and threshold (within +-(reach + 1)) fits 16 bits (twice the SIMD lanes),
+    else int32; k; and the reach: the largest possible |sum|. Checks the sums fit."""
     n_out, k, _, c = np.shape(w)
-    reach = float(np.abs(x).max(initial=0)) * k * k * c
-    if reach >= 2**31:
+    reach = int(np.abs(np.asarray(x, dtype=np.int64)).max(initial=0)) * k * k * c
+    if reach >= 2**31 - 1:
         raise ValueError("first-layer inputs too large for int32 sums")
-    dtype = np.int16 if reach < 2**15 else np.int32
+    dtype = np.int16 if reach < 2**15 - 1 else np.int32
     r = k // 2
     padded = np.pad(np.asarray(x, dtype=dtype), ((0, 0), (r, r), (r, r), (0, 0)))
     weights = np.asarray(w, dtype=dtype).reshape(n_out, k, k * c).transpose(1, 2, 0)
-    return padded.reshape(len(padded), padded.shape[1], -1), np.ascontiguousarray(weights), k
+    return (padded.reshape(len(padded), padded.shape[1], -1), np.ascontiguousarray(weights),
+            k, reach)
