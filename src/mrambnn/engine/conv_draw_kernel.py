@@ -19,13 +19,12 @@ a full re-evaluation. After a draw every change is undone, ready for the next on
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from mrambnn.engine.kernels import best_class
 
 __all__ = ["draws_kernel"]
 
-_BLOCK = 8  # images per parallel task (each task allocates its own scratch)
 
 
 @njit(inline="always", cache=True)
@@ -99,157 +98,156 @@ def _draws_body(margins, x0, absmax0, dims, wt, wt_off, pre_off, map_off, negati
     n_draws = (flip_ptr.size - 1) // n_layers
     n_classes = dims[n_layers - 1, 3]
     predictions = np.empty((n_draws, n_images), np.int64)
-    for block in prange((n_images + _BLOCK - 1) // _BLOCK):
-        cur_out = np.empty(map_off[-1], np.int8)
-        cur_pre = np.zeros(pre_off[-1], np.int8)
-        delta = np.zeros(max_pre, np.int16)
-        touched = np.zeros(max_pixels, np.bool_)
-        touched_list = np.empty(max_pixels, np.int64)
-        toggles = np.empty((3, map_off[-1]), np.int32)  # (y, x, c) per layer from map_off
-        n_toggles = np.zeros(n_layers, np.int64)
-        changes = np.empty((3, pre_off[-1]), np.int32)  # pooled layers, from pre_off
-        n_changes = np.zeros(n_layers, np.int64)
-        flags = np.zeros(max_out, np.uint8)
-        in_flipped = np.zeros(max_out, np.uint8)
-        scores = np.empty(n_classes, np.int64)
-        for n in range(block * _BLOCK, min(n_images, (block + 1) * _BLOCK)):
-            row = margins[n]
-            x0_row = x0[n]
-            _init_image(row, dims, pre_off, map_off, negative, neg_off, cur_pre, cur_out)
-            for d in range(n_draws):
-                for li in range(n_layers):
-                    h, w, c, o_n, k, pool = (dims[li, 0], dims[li, 1], dims[li, 2], dims[li, 3],
-                                             dims[li, 4], dims[li, 5])
-                    r = k // 2
-                    last = li == n_layers - 1
-                    m = row[pre_off[li]:pre_off[li] + h * w * o_n]
-                    seg = d * n_layers + li
-                    f_begin, f_end = flip_ptr[seg], flip_ptr[seg + 1]
-                    n_in = n_toggles[li - 1] if li > 0 else 0
-                    n_toggles[li] = 0
-                    n_changes[li] = 0
+    cur_out = np.empty(map_off[-1], np.int8)
+    cur_pre = np.zeros(pre_off[-1], np.int8)
+    delta = np.zeros(max_pre, np.int16)
+    touched = np.zeros(max_pixels, np.bool_)
+    touched_list = np.empty(max_pixels, np.int64)
+    toggles = np.empty((3, map_off[-1]), np.int32)  # (y, x, c) per layer from map_off
+    n_toggles = np.zeros(n_layers, np.int64)
+    changes = np.empty((3, pre_off[-1]), np.int32)  # pooled layers, from pre_off
+    n_changes = np.zeros(n_layers, np.int64)
+    flags = np.zeros(max_out, np.uint8)
+    in_flipped = np.zeros(max_out, np.uint8)
+    scores = np.empty(n_classes, np.int64)
+    for n in range(n_images):
+        row = margins[n]
+        x0_row = x0[n]
+        _init_image(row, dims, pre_off, map_off, negative, neg_off, cur_pre, cur_out)
+        for d in range(n_draws):
+            for li in range(n_layers):
+                h, w, c, o_n, k, pool = (dims[li, 0], dims[li, 1], dims[li, 2], dims[li, 3],
+                                         dims[li, 4], dims[li, 5])
+                r = k // 2
+                last = li == n_layers - 1
+                m = row[pre_off[li]:pre_off[li] + h * w * o_n]
+                seg = d * n_layers + li
+                f_begin, f_end = flip_ptr[seg], flip_ptr[seg + 1]
+                n_in = n_toggles[li - 1] if li > 0 else 0
+                n_toggles[li] = 0
+                n_changes[li] = 0
+                if last:
+                    for o in range(o_n):
+                        scores[o] = m[o]
+                if n_in == 0 and f_begin == f_end:
+                    continue
+                # 1. toggled inputs: column adds into the pixels they feed
+                n_touched = 0
+                t_base = map_off[li - 1] if li > 0 else 0
+                # a dense layer after a conv one reads its output map flattened
+                flat = li > 0 and h == 1 and w == 1 and dims[li - 1, 0] > 1
+                below_w = dims[li - 1, 1] // (2 if dims[li - 1, 5] else 1) if li > 0 else 1
+                below_c = dims[li - 1, 3] if li > 0 else 1
+                for t in range(n_in):
+                    y, xx, ch = (toggles[0, t_base + t], toggles[1, t_base + t],
+                                 toggles[2, t_base + t])
+                    if flat:
+                        ch, y, xx = (y * below_w + xx) * below_c + ch, 0, 0
+                    step = np.int16(2 * _input(li, (y * w + xx) * c + ch, x0_row, cur_out,
+                                               map_off))
+                    # the output pixels of one kernel row are adjacent, and so are
+                    # their weight columns (kx reversed): one long loop per row
+                    kx_lo, kx_hi = max(0, xx + r - w + 1), min(k, xx + r + 1)
+                    qx_first = xx + r - (kx_hi - 1)
+                    span = (kx_hi - kx_lo) * o_n
+                    for ky in range(max(0, y + r - h + 1), min(k, y + r + 1)):
+                        qy = y - ky + r
+                        base = wt_off[li] + ((ky * c + ch) * k + k - kx_hi) * o_n
+                        column = wt[base:base + span]
+                        start = (qy * w + qx_first) * o_n
+                        dq = delta[start:start + span]
+                        for o in range(span):
+                            dq[o] += np.int16(step * column[o])
+                        for q in range(qy * w + qx_first, qy * w + qx_first + kx_hi - kx_lo):
+                            if not touched[q]:
+                                touched[q] = True
+                                touched_list[n_touched] = q
+                                n_touched += 1
+                # 2. channels with flipped weights, every pixel
+                bound_unit = 2 * (absmax0[n] if li == 0 else 1)
+                f = f_begin
+                while f < f_end:
+                    o = flip_out[f]
+                    g = f
+                    while g < f_end and flip_out[g] == o:
+                        g += 1
+                    in_flipped[o] = 1
+                    bound = bound_unit * (g - f)
+                    for qy in range(h):
+                        for qx in range(w):
+                            q = qy * w + qx
+                            v = np.int64(m[q * o_n + o]) + delta[q * o_n + o]
+                            if last or abs(v) <= bound:
+                                for e in range(f, g):
+                                    ky, kx = flip_patch[0, e], flip_patch[1, e]
+                                    iy, ix = qy + ky - r, qx + kx - r
+                                    if 0 <= iy < h and 0 <= ix < w:
+                                        t = (ky * c + flip_patch[2, e]) * k + k - 1 - kx
+                                        v -= 2 * wt[wt_off[li] + t * o_n + o] * _input(
+                                            li, (iy * w + ix) * c + flip_patch[2, e],
+                                            x0_row, cur_out, map_off)
+                            if last:
+                                scores[o] = v
+                            elif (v >= 0) != (m[q * o_n + o] >= 0):
+                                _record(li, qy, qx, o, o_n, w, pool, cur_pre, cur_out,
+                                        pre_off, map_off, changes, toggles, n_changes,
+                                        n_toggles)
+                    f = g
+                # 3. touched pixels, channels without flips; delta back to zero
+                for s in range(n_touched):
+                    q = touched_list[s]
+                    touched[q] = False
+                    mq = m[q * o_n:q * o_n + o_n]
+                    dq = delta[q * o_n:q * o_n + o_n]
                     if last:
                         for o in range(o_n):
-                            scores[o] = m[o]
-                    if n_in == 0 and f_begin == f_end:
-                        continue
-                    # 1. toggled inputs: column adds into the pixels they feed
-                    n_touched = 0
-                    t_base = map_off[li - 1] if li > 0 else 0
-                    # a dense layer after a conv one reads its output map flattened
-                    flat = li > 0 and h == 1 and w == 1 and dims[li - 1, 0] > 1
-                    below_w = dims[li - 1, 1] // (2 if dims[li - 1, 5] else 1) if li > 0 else 1
-                    below_c = dims[li - 1, 3] if li > 0 else 1
-                    for t in range(n_in):
-                        y, xx, ch = (toggles[0, t_base + t], toggles[1, t_base + t],
-                                     toggles[2, t_base + t])
-                        if flat:
-                            ch, y, xx = (y * below_w + xx) * below_c + ch, 0, 0
-                        step = np.int16(2 * _input(li, (y * w + xx) * c + ch, x0_row, cur_out,
-                                                   map_off))
-                        # the output pixels of one kernel row are adjacent, and so are
-                        # their weight columns (kx reversed): one long loop per row
-                        kx_lo, kx_hi = max(0, xx + r - w + 1), min(k, xx + r + 1)
-                        qx_first = xx + r - (kx_hi - 1)
-                        span = (kx_hi - kx_lo) * o_n
-                        for ky in range(max(0, y + r - h + 1), min(k, y + r + 1)):
-                            qy = y - ky + r
-                            base = wt_off[li] + ((ky * c + ch) * k + k - kx_hi) * o_n
-                            column = wt[base:base + span]
-                            start = (qy * w + qx_first) * o_n
-                            dq = delta[start:start + span]
-                            for o in range(span):
-                                dq[o] += np.int16(step * column[o])
-                            for q in range(qy * w + qx_first, qy * w + qx_first + kx_hi - kx_lo):
-                                if not touched[q]:
-                                    touched[q] = True
-                                    touched_list[n_touched] = q
-                                    n_touched += 1
-                    # 2. channels with flipped weights, every pixel
-                    bound_unit = 2 * (absmax0[n] if li == 0 else 1)
-                    f = f_begin
-                    while f < f_end:
-                        o = flip_out[f]
-                        g = f
-                        while g < f_end and flip_out[g] == o:
-                            g += 1
-                        in_flipped[o] = 1
-                        bound = bound_unit * (g - f)
-                        for qy in range(h):
-                            for qx in range(w):
-                                q = qy * w + qx
-                                v = np.int64(m[q * o_n + o]) + delta[q * o_n + o]
-                                if last or abs(v) <= bound:
-                                    for e in range(f, g):
-                                        ky, kx = flip_patch[0, e], flip_patch[1, e]
-                                        iy, ix = qy + ky - r, qx + kx - r
-                                        if 0 <= iy < h and 0 <= ix < w:
-                                            t = (ky * c + flip_patch[2, e]) * k + k - 1 - kx
-                                            v -= 2 * wt[wt_off[li] + t * o_n + o] * _input(
-                                                li, (iy * w + ix) * c + flip_patch[2, e],
-                                                x0_row, cur_out, map_off)
-                                if last:
-                                    scores[o] = v
-                                elif (v >= 0) != (m[q * o_n + o] >= 0):
-                                    _record(li, qy, qx, o, o_n, w, pool, cur_pre, cur_out,
-                                            pre_off, map_off, changes, toggles, n_changes,
-                                            n_toggles)
-                        f = g
-                    # 3. touched pixels, channels without flips; delta back to zero
-                    for s in range(n_touched):
-                        q = touched_list[s]
-                        touched[q] = False
-                        mq = m[q * o_n:q * o_n + o_n]
-                        dq = delta[q * o_n:q * o_n + o_n]
-                        if last:
-                            for o in range(o_n):
-                                if not in_flipped[o]:
-                                    scores[o] = np.int64(mq[o]) + dq[o]
-                        else:
-                            any_flag = 0
-                            for o in range(o_n):
-                                moved = np.int16(mq[o] + dq[o])
-                                flag = np.uint8((moved >= 0) != (mq[o] >= 0)) & ~in_flipped[o]
-                                flags[o] = flag
-                                any_flag |= flag
-                            if any_flag & 1:
-                                for o in range(o_n):
-                                    if flags[o] & 1:
-                                        _record(li, q // w, q % w, o, o_n, w, pool, cur_pre,
-                                                cur_out, pre_off, map_off, changes, toggles,
-                                                n_changes, n_toggles)
+                            if not in_flipped[o]:
+                                scores[o] = np.int64(mq[o]) + dq[o]
+                    else:
+                        any_flag = 0
                         for o in range(o_n):
-                            dq[o] = 0
-                    for e in range(f_begin, f_end):
-                        in_flipped[flip_out[e]] = 0
-                    # 4. pooled windows whose bit changed
-                    if pool:
-                        half = w // 2
-                        pre = cur_pre[pre_off[li]:pre_off[li] + h * w * o_n]
-                        for e in range(n_changes[li]):
-                            py = changes[0, pre_off[li] + e] // 2
-                            px = changes[1, pre_off[li] + e] // 2
-                            o = changes[2, pre_off[li] + e]
-                            value = _pooled(pre, py, px, o, w, o_n, negative[neg_off[li] + o])
-                            out_idx = map_off[li] + (py * half + px) * o_n + o
-                            if cur_out[out_idx] != value:
-                                cur_out[out_idx] = value
-                                _push(toggles, n_toggles, map_off[li], li, py, px, o)
-                predictions[d, n] = best_class(scores, scale, offset, n_classes)
-                # undo the draw: every map back to the clean image
-                for li in range(n_layers - 1):
-                    h, w, o_n, pool = dims[li, 0], dims[li, 1], dims[li, 3], dims[li, 5]
-                    out_w = w // 2 if pool else w
-                    for e in range(n_toggles[li]):
-                        b = map_off[li] + e
-                        idx = (toggles[0, b] * out_w + toggles[1, b]) * o_n + toggles[2, b]
-                        cur_out[map_off[li] + idx] *= -1
+                            moved = np.int16(mq[o] + dq[o])
+                            flag = np.uint8((moved >= 0) != (mq[o] >= 0)) & ~in_flipped[o]
+                            flags[o] = flag
+                            any_flag |= flag
+                        if any_flag & 1:
+                            for o in range(o_n):
+                                if flags[o] & 1:
+                                    _record(li, q // w, q % w, o, o_n, w, pool, cur_pre,
+                                            cur_out, pre_off, map_off, changes, toggles,
+                                            n_changes, n_toggles)
+                    for o in range(o_n):
+                        dq[o] = 0
+                for e in range(f_begin, f_end):
+                    in_flipped[flip_out[e]] = 0
+                # 4. pooled windows whose bit changed
+                if pool:
+                    half = w // 2
+                    pre = cur_pre[pre_off[li]:pre_off[li] + h * w * o_n]
                     for e in range(n_changes[li]):
-                        b = pre_off[li] + e
-                        idx = (changes[0, b] * w + changes[1, b]) * o_n + changes[2, b]
-                        cur_pre[pre_off[li] + idx] *= -1
-                    n_toggles[li] = 0
-                    n_changes[li] = 0
+                        py = changes[0, pre_off[li] + e] // 2
+                        px = changes[1, pre_off[li] + e] // 2
+                        o = changes[2, pre_off[li] + e]
+                        value = _pooled(pre, py, px, o, w, o_n, negative[neg_off[li] + o])
+                        out_idx = map_off[li] + (py * half + px) * o_n + o
+                        if cur_out[out_idx] != value:
+                            cur_out[out_idx] = value
+                            _push(toggles, n_toggles, map_off[li], li, py, px, o)
+            predictions[d, n] = best_class(scores, scale, offset, n_classes)
+            # undo the draw: every map back to the clean image
+            for li in range(n_layers - 1):
+                h, w, o_n, pool = dims[li, 0], dims[li, 1], dims[li, 3], dims[li, 5]
+                out_w = w // 2 if pool else w
+                for e in range(n_toggles[li]):
+                    b = map_off[li] + e
+                    idx = (toggles[0, b] * out_w + toggles[1, b]) * o_n + toggles[2, b]
+                    cur_out[map_off[li] + idx] *= -1
+                for e in range(n_changes[li]):
+                    b = pre_off[li] + e
+                    idx = (changes[0, b] * w + changes[1, b]) * o_n + changes[2, b]
+                    cur_pre[pre_off[li] + idx] *= -1
+                n_toggles[li] = 0
+                n_changes[li] = 0
     return predictions
 
 
@@ -267,5 +265,5 @@ def _record(li, y, x, o, o_n, w, pool, cur_pre, cur_out, pre_off, map_off, chang
         _push(toggles, n_toggles, map_off[li], li, y, x, o)
 
 
-draws_kernel = {False: njit(cache=True)(_draws_body),
-                True: njit(parallel=True, cache=True)(_draws_body)}
+# serial and without the GIL: `mrambnn.engine.kernels.in_blocks` runs it in threads
+draws_kernel = njit(cache=True, nogil=True)(_draws_body)

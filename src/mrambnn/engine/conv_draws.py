@@ -19,7 +19,7 @@ from mrambnn.bits import pack_bits, unpack_signs
 from mrambnn.engine.conv import Conv, kernel_operand
 from mrambnn.engine.conv_draw_kernel import draws_kernel
 from mrambnn.engine.flip_kernels import flipped_weights
-from mrambnn.engine.kernels import conv_margins, parallel_enabled
+from mrambnn.engine.kernels import conv_margins, in_blocks
 from mrambnn.engine.layers import Affine, Threshold
 from mrambnn.engine.network import PackedNet, predict
 from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
@@ -161,15 +161,21 @@ class ConvDrawEvaluator:
         (one (out, n_words) uint64 array per layer)."""
         if not draws:
             return np.zeros((0, self.n_images), np.int64)
-        flip_ptr, flip_out, flip_in = self._flips(draws)
-        kernel = draws_kernel[parallel_enabled()]
+        flips = self._flips(draws)
         predictions = np.empty((len(draws), self.n_images), np.int64)
         for begin in range(0, self.n_images, self.chunk):
             images = self.images[begin:begin + self.chunk]
-            margins, x0 = self.clean_margins(images)
-            absmax0 = np.abs(x0).max(axis=1, initial=0).astype(np.int64)
-            predictions[:, begin:begin + len(images)] = kernel(
-                margins, x0, absmax0, self.dims, self.wt, self.wt_off, self.pre_off,
-                self.map_off, self.negative, self.neg_off, flip_ptr, flip_out, flip_in,
-                self.scale, self.offset, self.max_pre, self.max_pixels, self.max_out)
+            predictions[:, begin:begin + len(images)] = self._chunk(images, flips)
         return predictions
+
+    def _chunk(self, images: np.ndarray, flips: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Predictions (D, len(images)): one clean pass, then the kernel on blocks of
+        images in threads (`in_blocks`)."""
+        margins, x0 = self.clean_margins(images)
+        absmax0 = np.abs(x0).max(axis=1, initial=0).astype(np.int64)
+        blocks = in_blocks(lambda start, end: draws_kernel(  # type: ignore[call-arg]
+            margins[start:end], x0[start:end], absmax0[start:end], self.dims, self.wt,
+            self.wt_off, self.pre_off, self.map_off, self.negative, self.neg_off, *flips,
+            self.scale, self.offset, self.max_pre, self.max_pixels, self.max_out),
+            len(images), min_block=4)
+        return np.concatenate(blocks, axis=1)

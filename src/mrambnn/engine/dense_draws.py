@@ -23,21 +23,20 @@ integers), prediction by prediction.
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from mrambnn.bits import pack_bits, unpack_signs
 from mrambnn.engine.flip_kernels import changed_by_flips, flipped_weights, nonzero_bits
-from mrambnn.engine.kernels import _popcount, best_class, parallel_enabled
+from mrambnn.engine.kernels import _popcount, best_class, in_blocks, thread_count
 from mrambnn.engine.layers import Affine, Dense, Threshold
 from mrambnn.engine.network import PackedNet, forward
 from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
-from mrambnn.engine.simd import add_signed_bits, sign_changed_bits, within_bits
+from mrambnn.engine.simd import add_signed_bits, copy_lanes, sign_changed_bits, within_bits
 
 __all__ = ["DenseDrawEvaluator", "supports"]
 
-_CHUNK = 64  # images per parallel task
+_CHUNK = 64  # fewest images per thread's block
 _EMPTY = np.zeros(0, np.int64)
 
 
@@ -65,32 +64,35 @@ def _set_bits(masks, n_words, found):  # type: ignore[no-untyped-def]
 
 
 @njit(inline="always", cache=True)
-def _within_masks(values, bound, n_words, tail, masks):  # type: ignore[no-untyped-def]
-    """Bit i of ``masks`` set where ``|values[i]| <= bound[i]``; the last word AND ``tail``
-    (the bits of the neurons that exist)."""
+def _within_masks(values, start, bounds, bounds_start, n_words, tail, masks
+                  ):  # type: ignore[no-untyped-def]
+    """Bit i of ``masks`` set where ``|values[start + i]| <= bounds[bounds_start + i]``;
+    the last word AND ``tail`` (the bits of the neurons that exist)."""
     for q in range(n_words):
-        masks[q] = within_bits(values, bound, 32 * q)
+        masks[q] = within_bits(values, start + 32 * q, bounds, bounds_start + 32 * q)
     masks[n_words - 1] &= tail
 
 
 @njit(inline="always", cache=True)
-def _flip_change(row, below, begin, end, flip_in, flip_sign, is_toggled
+def _flip_change(flat, below, begin, end, flip_in, flip_sign, is_toggled
                  ):  # type: ignore[no-untyped-def]
     """``-2 sum w_q x'_q`` over a neuron's flipped weights q in [begin, end) (clean signs
-    w_q), with x' the layer's inputs: the clean bits of ``row`` from ``below``, toggled
+    w_q), with x' the layer's inputs: the clean bits in ``flat`` from ``below``, toggled
     where ``is_toggled``."""
     change = 0
     for q in range(begin, end):
         j = flip_in[q]
-        x = 1 if (row[below + j] >= 0) != is_toggled[j] else -1
+        x = 1 if (flat[below + j] >= 0) != is_toggled[j] else -1
         change -= 2 * flip_sign[q] * x
     return change
 
 
 def _draws_body(rows, row_offset, columns, column_offset, directions, outs, first_ptr,
                 first_toggled, flip_ptr, ptr_offset, flip_in, flip_sign, bounds, flipped,
-                flipped_offset, scale, offset):  # type: ignore[no-untyped-def]
-    """Predictions (D, N) of D draws; the arrays are `DenseDrawEvaluator`'s.
+                flipped_offset, scale, offset, images_from, images_to
+                ):  # type: ignore[no-untyped-def]
+    """Predictions (D, images_to - images_from) of D draws on those images; the arrays
+    are `DenseDrawEvaluator`'s.
 
     rows (N, sum of padded widths): per image, every layer's clean margins (first layer:
     sign only) then the output pre-activations, layer l at ``row_offset[l]``, each padded
@@ -100,96 +102,94 @@ def _draws_body(rows, row_offset, columns, column_offset, directions, outs, firs
     image); flip_ptr, flip_in, flip_sign, bounds, flipped: the draws' flips
     (`DenseDrawEvaluator._flips`).
     """
-    n_images = rows.shape[0]
+    n_images, width = rows.shape
     n_layers = outs.size
     n_draws = (ptr_offset.size - 1) // n_layers
     widest = (outs.max() + 31) // 32 * 32
     n_classes = outs[n_layers - 1]
-    predictions = np.empty((n_draws, n_images), np.int64)
-    for chunk in prange((n_images + _CHUNK - 1) // _CHUNK):
-        cur = np.zeros(widest, rows.dtype)
-        toggled = np.empty(widest, np.int64)
-        near = np.empty(widest, np.int64)
-        is_toggled = np.zeros(widest, np.bool_)
-        masks = np.zeros(widest // 32, np.uint32)
-        for n in range(chunk * _CHUNK, min(n_images, (chunk + 1) * _CHUNK)):
-            row = rows[n]
-            for d in range(n_draws):
-                start = first_ptr[d * (n_images + 1) + n]
-                n_toggled = first_ptr[d * (n_images + 1) + n + 1] - start
-                for t in range(n_toggled):
-                    toggled[t] = first_toggled[start + t]
-                    is_toggled[toggled[t]] = True
-                for layer in range(1, n_layers):
-                    out = outs[layer]
-                    n_words = (out + 31) // 32
-                    wide = 32 * n_words
-                    tail = _ALL >> np.uint32(wide - out)
-                    last = layer == n_layers - 1
-                    below = row_offset[layer - 1]
-                    segment = d * n_layers + layer
-                    p0 = ptr_offset[segment]
-                    if n_toggled == 0 and not last and flip_ptr[p0 + out] == flip_ptr[p0]:
-                        continue  # nothing reaches this layer: no toggled input, no flip
-                    clean = row[row_offset[layer]:row_offset[layer] + wide]
-                    b0 = d * row_offset[n_layers] + row_offset[layer]
-                    bound = bounds[b0:b0 + wide]
-                    if n_toggled == 0 and not last:
-                        # inputs unchanged: only flipped neurons within reach can change;
-                        # few of them (low BER): a direct look, else a mask
-                        first, end = flipped_offset[segment], flipped_offset[segment + 1]
-                        if 16 * (end - first) < out:
-                            n_near = 0
-                            for f in range(first, end):
-                                near[n_near] = flipped[f]
-                                n_near += abs(clean[flipped[f]]) <= bound[flipped[f]]
-                        else:
-                            _within_masks(clean, bound, n_words, tail, masks)
-                            n_near = _set_bits(masks, n_words, near)
-                        for k in range(n_near):
-                            i = near[k]
-                            change = _flip_change(row, below, flip_ptr[p0 + i],
-                                                  flip_ptr[p0 + i + 1], flip_in, flip_sign,
-                                                  is_toggled)
-                            moved = clean[i] + directions[row_offset[layer] + i] * change
-                            if (moved >= 0) != (clean[i] >= 0):
-                                toggled[n_toggled] = i
-                                n_toggled += 1
-                        for t in range(n_toggled):
-                            is_toggled[toggled[t]] = True
-                        continue
-                    for i in range(wide):  # the new margins of every neuron, in cur
-                        cur[i] = clean[i]
-                    for t in range(n_toggled):
-                        # x_j goes from +-1 to -+1: cur += -2 x_j (direction * w_j)
-                        j = toggled[t]
-                        invert = _ALL if row[below + j] >= 0 else np.uint32(0)
-                        begin = column_offset[layer] + j * n_words
-                        for q in range(n_words):
-                            add_signed_bits(cur, 32 * q, columns[begin + q] ^ invert)
-                    # flipped weights, only where they can reach the threshold (bounds:
-                    # -1 without flips; at the output, every flipped score is recomputed)
-                    _within_masks(cur, bound, n_words, tail, masks)
-                    for k in range(_set_bits(masks, n_words, near)):
+    predictions = np.empty((n_draws, images_to - images_from), np.int64)
+    flat = rows.reshape(-1)  # indices, not slices, in the loops: no reference counting
+    cur = np.zeros(widest, rows.dtype)
+    toggled = np.empty(widest, np.int64)
+    near = np.empty(widest, np.int64)
+    is_toggled = np.zeros(widest, np.bool_)
+    masks = np.zeros(widest // 32, np.uint32)
+    for n in range(images_from, images_to):
+        row = n * width  # image n's clean values in flat
+        for d in range(n_draws):
+            start = first_ptr[d * (n_images + 1) + n]
+            n_toggled = first_ptr[d * (n_images + 1) + n + 1] - start
+            for t in range(n_toggled):
+                toggled[t] = first_toggled[start + t]
+                is_toggled[toggled[t]] = True
+            for layer in range(1, n_layers):
+                out = outs[layer]
+                n_words = (out + 31) // 32
+                tail = _ALL >> np.uint32(32 * n_words - out)
+                last = layer == n_layers - 1
+                below = row + row_offset[layer - 1]
+                clean = row + row_offset[layer]  # this layer's clean values in flat
+                segment = d * n_layers + layer
+                p0 = ptr_offset[segment]
+                if n_toggled == 0 and not last and flip_ptr[p0 + out] == flip_ptr[p0]:
+                    continue  # nothing reaches this layer: no toggled input, no flip
+                bound = d * row_offset[n_layers] + row_offset[layer]  # in bounds
+                if n_toggled == 0 and not last:
+                    # inputs unchanged: only flipped neurons within reach can change;
+                    # few of them (low BER): a direct look, else a mask
+                    first, end = flipped_offset[segment], flipped_offset[segment + 1]
+                    if 16 * (end - first) < out:
+                        n_near = 0
+                        for f in range(first, end):
+                            near[n_near] = flipped[f]
+                            n_near += abs(flat[clean + flipped[f]]) <= bounds[bound + flipped[f]]
+                    else:
+                        _within_masks(flat, clean, bounds, bound, n_words, tail, masks)
+                        n_near = _set_bits(masks, n_words, near)
+                    for k in range(n_near):
                         i = near[k]
-                        change = _flip_change(row, below, flip_ptr[p0 + i], flip_ptr[p0 + i + 1],
-                                              flip_in, flip_sign, is_toggled)
-                        cur[i] += directions[row_offset[layer] + i] * change
-                    for t in range(n_toggled):
-                        is_toggled[toggled[t]] = False
-                    if last:
-                        break
-                    for q in range(n_words):
-                        masks[q] = sign_changed_bits(cur, clean, 32 * q)
-                    masks[n_words - 1] &= tail
-                    n_toggled = _set_bits(masks, n_words, toggled)
+                        change = _flip_change(flat, below, flip_ptr[p0 + i],
+                                              flip_ptr[p0 + i + 1], flip_in, flip_sign,
+                                              is_toggled)
+                        moved = flat[clean + i] + directions[row_offset[layer] + i] * change
+                        if (moved >= 0) != (flat[clean + i] >= 0):
+                            toggled[n_toggled] = i
+                            n_toggled += 1
                     for t in range(n_toggled):
                         is_toggled[toggled[t]] = True
-                predictions[d, n] = best_class(cur, scale, offset, n_classes)
+                    continue
+                for q in range(n_words):  # the new margins of every neuron, in cur
+                    copy_lanes(cur, 32 * q, flat, clean + 32 * q)
+                for t in range(n_toggled):
+                    # x_j goes from +-1 to -+1: cur += -2 x_j (direction * w_j)
+                    j = toggled[t]
+                    invert = _ALL if flat[below + j] >= 0 else np.uint32(0)
+                    begin = column_offset[layer] + j * n_words
+                    for q in range(n_words):
+                        add_signed_bits(cur, 32 * q, columns[begin + q] ^ invert)
+                # flipped weights, only where they can reach the threshold (bounds:
+                # -1 without flips; at the output, every flipped score is recomputed)
+                _within_masks(cur, 0, bounds, bound, n_words, tail, masks)
+                for k in range(_set_bits(masks, n_words, near)):
+                    i = near[k]
+                    change = _flip_change(flat, below, flip_ptr[p0 + i], flip_ptr[p0 + i + 1],
+                                          flip_in, flip_sign, is_toggled)
+                    cur[i] += directions[row_offset[layer] + i] * change
+                for t in range(n_toggled):
+                    is_toggled[toggled[t]] = False
+                if last:
+                    break
+                for q in range(n_words):
+                    masks[q] = sign_changed_bits(cur, 32 * q, flat, clean + 32 * q)
+                masks[n_words - 1] &= tail
+                n_toggled = _set_bits(masks, n_words, toggled)
+                for t in range(n_toggled):
+                    is_toggled[toggled[t]] = True
+            predictions[d, n - images_from] = best_class(cur, scale, offset, n_classes)
     return predictions
 
 
-_draws = {False: njit(cache=True)(_draws_body), True: njit(parallel=True, cache=True)(_draws_body)}
+_draws = njit(cache=True, nogil=True)(_draws_body)
 
 
 @njit(cache=True, nogil=True)
@@ -331,8 +331,7 @@ class DenseDrawEvaluator:
         bound (-1: no flipped weight; the output layer: always recomputed), and the outputs
         with flipped weights. Also the first layer's toggles, per draw and image. The
         draws are prepared in parallel threads, the results assembled in draw order."""
-        workers = numba.get_num_threads() if parallel_enabled() else 1
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with ThreadPoolExecutor(max_workers=thread_count()) as pool:
             parts = list(pool.map(self._draw_flips, draws))
         ptr, flip_in, flip_sign, bounds, first_ptr, first_toggled = [], [], [], [], [], []
         flipped, flipped_sizes = [], []
@@ -366,7 +365,8 @@ class DenseDrawEvaluator:
         (one (out, n_words) uint64 array per layer)."""
         if not draws:
             return np.zeros((0, self.n_images), np.int64)
-        kernel = _draws[parallel_enabled()]
-        return kernel(  # type: ignore[call-arg]
-            self.rows, self.row_offset, self.columns, self.column_offset, self.directions,
-            self.outs, *self._flips(draws), self.scale, self.offset)
+        args = (self.rows, self.row_offset, self.columns, self.column_offset,
+                self.directions, self.outs, *self._flips(draws), self.scale, self.offset)
+        blocks = in_blocks(lambda start, end: _draws(*args, start, end),  # type: ignore[call-arg]
+                           self.n_images, min_block=_CHUNK)
+        return np.concatenate(blocks, axis=1)

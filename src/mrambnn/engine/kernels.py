@@ -1,25 +1,30 @@
 """Compiled XNOR-popcount kernels (numba): dense layers and 'same'-padded convolutions.
 
-Each kernel exists twice, compiled serial and parallel over images; `use_threads` picks
-one for the whole process. Worker processes forked by a sweep call ``use_threads(1)``:
-numba's thread pool must not be used in a child forked from a parent that started it,
-and the work-queue threading layer is chosen because OpenMP forbids forking at all.
-Integer sums are exact, so the result does not depend on the number of threads.
+Each kernel is compiled serial and without the GIL; `in_blocks` runs it on blocks of
+images in `use_threads` threads (one per core; worker processes forked by a sweep call
+``use_threads(1)``). Integer sums are exact, so the result does not depend on the number
+of threads. numba's own parallel loops, still used by a few helpers, run on its
+work-queue layer: OpenMP forbids forking at all, and numba's pool must not be used in a
+child forked from a parent that started it.
 
 The popcount is the SWAR bit trick; LLVM turns it into the CPU's popcnt instruction.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 # GNU OpenMP aborts a process that forks after using it; numba's own work queue does not.
 numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
 
 __all__ = ["best_class", "conv_bits", "conv_margins", "dense_popcount", "parallel_enabled",
            "use_threads"]
+
+T = TypeVar("T")
 
 _M1 = np.uint64(0x5555555555555555)
 _M2 = np.uint64(0x3333333333333333)
@@ -53,7 +58,7 @@ def _dense_body(x, w_t, n_bits):  # type: ignore[no-untyped-def]
     n, n_words = x.shape
     n_out = w_t.shape[1]
     out = np.empty((n, n_out), np.int32)
-    for i in prange(n):
+    for i in range(n):
         disagree = np.zeros(n_out, np.int32)
         for k in range(n_words):
             xv = x[i, k]
@@ -148,7 +153,7 @@ def _conv_body(x, w, k, lo, hi, base, unit, negative, pool, margins, offset, lim
     out_h, out_w = h // step, width // step
     out = np.empty((n, out_h, out_w, n_out), np.bool_)
     out_rows = out.reshape((n * out_h * out_w, n_out))
-    for i in prange(n):
+    for i in range(n):
         acc = np.zeros(n_out, np.int32)
         pooled = np.zeros(n_out, np.uint8)
         patch = np.zeros(w.shape[0], np.uint64)
@@ -203,7 +208,7 @@ def _conv_integer_body(xp, w, k, lo, hi, base, unit, negative, pool, margins, of
     out_h, out_w = h // step, width // step
     out = np.empty((n, out_h, out_w, n_out), np.bool_)
     out_rows = out.reshape((n * out_h * out_w, n_out))
-    for i in prange(n):
+    for i in range(n):
         acc = np.zeros(n_out, xp.dtype)
         pooled = np.zeros(n_out, np.uint8)
         for py in range(out_h):
@@ -218,16 +223,16 @@ def _conv_integer_body(xp, w, k, lo, hi, base, unit, negative, pool, margins, of
     return out
 
 
-_conv_integer = {False: njit(cache=True)(_conv_integer_body),
-                 True: njit(parallel=True, cache=True)(_conv_integer_body)}
-_dense = {False: njit(cache=True)(_dense_body), True: njit(parallel=True, cache=True)(_dense_body)}
-_conv = {False: njit(cache=True)(_conv_body), True: njit(parallel=True, cache=True)(_conv_body)}
+_conv_integer = njit(cache=True, nogil=True)(_conv_integer_body)
+_dense = njit(cache=True, nogil=True)(_dense_body)
+_conv = njit(cache=True, nogil=True)(_conv_body)
 _STATE = {"parallel": True}
+_MIN_BLOCK = 16  # fewest images in a thread's block
 
 
 def use_threads(n_threads: int) -> None:
-    """1: serial kernels (for forked workers); more: numba's parallel kernels on that
-    many threads (at most the number of cores)."""
+    """1: every kernel in the calling thread (for forked workers); more: that many
+    threads (at most the number of cores), for `in_blocks` and numba's parallel loops."""
     _STATE["parallel"] = n_threads > 1
     if n_threads > 1:
         numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
@@ -236,6 +241,28 @@ def use_threads(n_threads: int) -> None:
 def parallel_enabled() -> bool:
     """Whether this process runs the parallel kernels (see `use_threads`)."""
     return _STATE["parallel"]
+
+
+def thread_count() -> int:
+    """Threads the kernels may use: 1 unless `use_threads` asked for more."""
+    return numba.get_num_threads() if _STATE["parallel"] else 1  # type: ignore[no-any-return]
+
+
+def in_blocks(run: Callable[[int, int], T], n: int, *, min_block: int = 1) -> list[T]:
+    """``run(start, end)`` over contiguous blocks of range(n), on `thread_count` threads;
+    the results in block order.
+
+    ``run`` should call a compiled kernel with ``nogil=True`` on its block. Each call
+    gets its own array objects, so the threads share no reference counts: numba's
+    parallel loops, whose slices of shared arrays all update one count, ran two cores at
+    1.0-1.3x one core. The pool lives for one call: nothing is left to cross a fork."""
+    threads = thread_count()
+    if threads == 1 or n <= min_block:
+        return [run(0, n)]
+    n_blocks = max(1, min(4 * threads, n // min_block))
+    edges = np.linspace(0, n, n_blocks + 1).astype(np.int64)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(lambda b: run(int(edges[b]), int(edges[b + 1])), range(n_blocks)))
 
 
 def dense_popcount(x_words: np.ndarray, w_words: np.ndarray, n_bits: int) -> np.ndarray:
@@ -249,7 +276,8 @@ def dense_popcount(x_words: np.ndarray, w_words: np.ndarray, n_bits: int) -> np.
     """
     x = np.ascontiguousarray(x_words, dtype=np.uint64)
     w_t = np.ascontiguousarray(np.asarray(w_words, dtype=np.uint64).T)
-    return _dense[_STATE["parallel"]](x, w_t, n_bits)  # type: ignore[no-any-return]
+    return np.concatenate(in_blocks(lambda start, end: _dense(x[start:end], w_t, n_bits),
+                                    len(x), min_block=_MIN_BLOCK))
 
 
 def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray,
@@ -284,22 +312,24 @@ def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndar
     Returns:
         (N, H', W', out) bool output bits (pooled where ``pool``).
     """
-    parallel = _STATE["parallel"]
     if integer:
         padded, weights, k, reach = _integer_operands(x, w)
         if margins.shape[1] > 0 and limit + 4 * reach >= 2**31 - 1:
             raise ValueError("first-layer inputs too large for int32 margins")
         tables = _pixel_tables(threshold, direction, counts=[0], scale=1, reach=reach,
                                limit=limit, dtype=padded.dtype)
-        return _conv_integer[parallel](  # type: ignore[no-any-return, call-arg]
-            padded, weights, k, *tables, pool, margins, offset, limit)
-    x = np.ascontiguousarray(x, dtype=np.uint64)
-    k = np.shape(w)[1]
-    # with v of the k * k offsets inside the map, a = channels * v - 2 * acc
-    tables = _pixel_tables(threshold, direction, counts=channels * np.arange(k * k + 1),
-                           scale=-2, reach=channels * k * k, limit=limit, dtype=np.int32)
-    return _conv[parallel](  # type: ignore[no-any-return, call-arg]
-        x, _binary_operand(w), k, *tables, pool, margins, offset, limit)
+        kernel, operand = _conv_integer, weights
+    else:
+        padded = np.ascontiguousarray(x, dtype=np.uint64)
+        k = np.shape(w)[1]
+        # with v of the k * k offsets inside the map, a = channels * v - 2 * acc
+        tables = _pixel_tables(threshold, direction, counts=channels * np.arange(k * k + 1),
+                               scale=-2, reach=channels * k * k, limit=limit, dtype=np.int32)
+        kernel, operand = _conv, _binary_operand(w)
+    blocks = in_blocks(lambda start, end: kernel(  # type: ignore[call-arg]
+        padded[start:end], operand, k, *tables, pool, margins[start:end], offset, limit),
+        len(padded), min_block=_MIN_BLOCK)
+    return np.concatenate(blocks)
 
 
 def _pixel_tables(threshold: np.ndarray, direction: np.ndarray, *,

@@ -10,15 +10,17 @@ packing the bytes into bits, or expanding bits into elements, costs several inst
 per element. Bit-packed weight columns are also 8x smaller than int8 ones, so the
 weights of a wide network stay in the core's cache.
 
-Every array given must have 32 elements from ``start`` (the callers pad to a multiple of
-32); nothing is bounds-checked.
+Every array given must have 32 elements from its start index (the callers pad to a
+multiple of 32); nothing is bounds-checked. The start indices let a kernel address one
+flat array instead of taking a slice: a slice of an array shared between threads updates
+its reference count, one cache line that the cores would pass back and forth.
 """
 
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-__all__ = ["add_signed_bits", "sign_changed_bits", "within_bits"]
+__all__ = ["add_signed_bits", "copy_lanes", "sign_changed_bits", "within_bits"]
 
 _LANES = 32
 
@@ -62,17 +64,38 @@ def add_signed_bits(typingctx, values, start, word):  # type: ignore[no-untyped-
 
 
 @intrinsic
-def within_bits(typingctx, values, bounds, start):  # type: ignore[no-untyped-def]
-    """uint32 word, bit q set where ``|values[start + q]| <= bounds[start + q]`` (q < 32;
-    the same integer type; a negative bound sets no bit)."""
-    if not (isinstance(values, types.Array) and values.dtype == getattr(bounds, "dtype", None)):
+def copy_lanes(typingctx, target, target_start, source, source_start
+               ):  # type: ignore[no-untyped-def]
+    """``target[target_start:][:32] = source[source_start:][:32]`` (the same type)."""
+    if not (isinstance(target, types.Array) and target.dtype == getattr(source, "dtype", None)):
         return None
-    sig = types.uint32(values, bounds, types.intp)
+    sig = types.void(target, types.intp, source, types.intp)
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        array, limit, first = args
+        array, first, other, other_first = args
+        value = builder.load(
+            _block(context, builder, signature.args[2], other, other_first), align=1)
+        builder.store(value, _block(context, builder, signature.args[0], array, first),
+                      align=1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def within_bits(typingctx, values, start, bounds, bounds_start
+                ):  # type: ignore[no-untyped-def]
+    """uint32 word, bit q set where ``|values[start + q]| <= bounds[bounds_start + q]``
+    (q < 32; the same integer type; a negative bound sets no bit)."""
+    if not (isinstance(values, types.Array) and values.dtype == getattr(bounds, "dtype", None)):
+        return None
+    sig = types.uint32(values, types.intp, bounds, types.intp)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        array, first, limit, limit_first = args
         v = builder.load(_block(context, builder, signature.args[0], array, first), align=1)
-        b = builder.load(_block(context, builder, signature.args[1], limit, first), align=1)
+        b = builder.load(_block(context, builder, signature.args[2], limit, limit_first),
+                         align=1)
         below = builder.icmp_signed("<=", v, b)
         zero = ir.Constant(b.type, [0] * _LANES)
         above = builder.icmp_signed(">=", v, builder.sub(zero, b))
@@ -82,22 +105,22 @@ def within_bits(typingctx, values, bounds, start):  # type: ignore[no-untyped-de
 
 
 @intrinsic
-def sign_changed_bits(typingctx, values, clean, start):  # type: ignore[no-untyped-def]
-    """uint32 word, bit q set where ``values[start + q]`` and ``clean[start + q]`` are on
-    different sides of zero (``>= 0`` against ``< 0``), q < 32."""
+def sign_changed_bits(typingctx, values, start, clean, clean_start
+                      ):  # type: ignore[no-untyped-def]
+    """uint32 word, bit q set where ``values[start + q]`` and ``clean[clean_start + q]``
+    are on different sides of zero (``>= 0`` against ``< 0``), q < 32."""
     if not (isinstance(values, types.Array) and values.dtype == getattr(clean, "dtype", None)):
         return None
-    sig = types.uint32(values, clean, types.intp)
+    sig = types.uint32(values, types.intp, clean, types.intp)
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        array, reference, first = args
+        array, first, reference, reference_first = args
         v = builder.load(_block(context, builder, signature.args[0], array, first), align=1)
-        c = builder.load(_block(context, builder, signature.args[1], reference, first),
-                         align=1)
+        c = builder.load(
+            _block(context, builder, signature.args[2], reference, reference_first), align=1)
         zero = ir.Constant(v.type, [0] * _LANES)
         changed = builder.xor(builder.icmp_signed("<", v, zero),
                               builder.icmp_signed("<", c, zero))
         return _bits(builder, changed)
 
     return sig, codegen
-
