@@ -11,7 +11,8 @@ sweep's streams) are evaluated three ways, in this process:
 (c) incremental: `mrambnn.engine.incremental.IncrementalEvaluator` on its automatic
     path, given all the draws of a BER at once as a sweep does: image by image, one
     clean pass for all the draws, then only what each draw changes (`dense_draws` for
-    the MLP, `conv_draws` for conv nets; above 0.2 % flipped weights, the full path).
+    the MLP, `conv_draws` for conv nets; above 1.5 % flipped weights (0.04 % in a conv
+    net), the full path).
     Its set-up (built once per model) is reported apart.
 It checks that the three give identical predictions for every draw, and prints the
 throughput (image x draw evaluations per second) and its ratio to (a). Memory: peak
