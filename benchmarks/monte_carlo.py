@@ -16,7 +16,8 @@ sweep's streams) are evaluated three ways, in this process:
     Its set-up (built once per model) is reported apart.
 It checks that the three give identical predictions for every draw, and prints the
 throughput (image x draw evaluations per second) and its ratio to (a). Memory: peak
-NumPy memory of (b) and (c) by tracemalloc, and the process's peak resident size.
+NumPy memory of (b) and (c) by tracemalloc (in a second, untimed run), and the process's
+peak resident size.
 
     .venv/bin/python benchmarks/monte_carlo.py --models mnist-mlp --draws 20
     .venv/bin/python benchmarks/monte_carlo.py --models cifar-vgg --draws 20 --n-images 1000
@@ -89,11 +90,17 @@ def _naive_forward(net: PackedNet, x: torch.Tensor, weights: list[torch.Tensor]
     raise AssertionError("the last layer has an Affine head")
 
 
-def _measure(function):  # type: ignore[no-untyped-def]
-    tracemalloc.start()
+def _measure(function, *, memory: bool = True):  # type: ignore[no-untyped-def]
+    """(result, seconds, peak traced bytes): timed on its own, then, where ``memory``,
+    run again under tracemalloc for the peak (tracing every NumPy allocation slowed the
+    incremental engine by up to 25 %, so it never runs during the timed call)."""
     began = time.perf_counter()
     result = function()
     elapsed = time.perf_counter() - began
+    if not memory:
+        return result, elapsed, 0
+    tracemalloc.start()
+    function()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return result, elapsed, peak
@@ -127,7 +134,7 @@ def bench_model(name: str, n_images: int | None, draws: int, bers: list[float]) 
         evaluator.predict_many(spare)
         predict(nets[0], images[:10])
         a, t_a, _ = _measure(lambda words=words, ber=ber: [
-            naive_predict(net, as_float, w, ber, generator) for w in words])
+            naive_predict(net, as_float, w, ber, generator) for w in words], memory=False)
         b, t_b, m_b = _measure(lambda nets=nets: [predict(f, images) for f in nets])
         c, t_c, m_c = _measure(lambda words=words: list(evaluator.predict_many(words)))
         same = all(np.array_equal(x, y) and np.array_equal(y, z)

@@ -54,14 +54,13 @@ def best_class(a, scale, offset, n_classes):  # type: ignore[no-untyped-def]
     return best
 
 
-def _dense_body(x, w_t, n_bits):  # type: ignore[no-untyped-def]
+def _dense_body(x, w_t, n_bits, out):  # type: ignore[no-untyped-def]
     # w_t: (n_words, out), so that the innermost loop runs over contiguous outputs. Four
     # images per pass over the weights: each weight word loaded once serves four, which
     # quarters the traffic from the cache the two cores share (one image per pass scaled
     # 1.0-1.2x on two threads, four 1.6x).
     n, n_words = x.shape
-    n_out = w_t.shape[1]
-    out = np.empty((n, n_out), np.int32)
+    n_out = w_t.shape[1]  # out: (n, n_out) int32
     disagree = np.zeros((4, n_out), np.int32)
     d0, d1, d2, d3 = disagree[0], disagree[1], disagree[2], disagree[3]
     zero = np.uint64(0)
@@ -84,7 +83,6 @@ def _dense_body(x, w_t, n_bits):  # type: ignore[no-untyped-def]
             out_row, counts = out[i0 + r], disagree[r]
             for j in range(n_out):
                 out_row[j] = n_bits - 2 * counts[j]
-    return out
 
 
 @njit(inline="always", cache=True)
@@ -154,7 +152,7 @@ def _store_pooled(out_rows, index, pooled, negative):  # type: ignore[no-untyped
         pooled[o] = 0
 
 
-def _conv_body(x, w, k, lo, hi, base, unit, negative, pool, margins, offset, limit
+def _conv_body(x, w, k, lo, hi, base, unit, negative, pool, margins, offset, limit, out
                ):  # type: ignore[no-untyped-def]
     # x: (N, H, W, n_words) uint64 packed bits; w: (k * k * n_words, out) uint64, patch
     # order (ky, kx, word), outputs contiguous; lo, hi, base (k * k + 1, out) and unit
@@ -167,8 +165,7 @@ def _conv_body(x, w, k, lo, hi, base, unit, negative, pool, margins, offset, lim
     n_out = w.shape[1]
     step = 2 if pool else 1
     out_h, out_w = h // step, width // step
-    out = np.empty((n, out_h, out_w, n_out), np.bool_)
-    out_rows = out.reshape((n * out_h * out_w, n_out))
+    out_rows = out.reshape((n * out_h * out_w, n_out))  # out: (n, out_h, out_w, out) bool
     for i in range(n):
         acc = np.zeros(n_out, np.int32)
         pooled = np.zeros(n_out, np.uint8)
@@ -183,7 +180,6 @@ def _conv_body(x, w, k, lo, hi, base, unit, negative, pool, margins, offset, lim
                         _store_pixel(margins, i, offset + (y * width + xx) * n_out, pooled,
                                      acc, lo, hi, base, v, unit, negative, limit)
                 _store_pooled(out_rows, (i * out_h + py) * out_w + px, pooled, negative)
-    return out
 
 
 @njit(inline="always", cache=True)
@@ -213,7 +209,7 @@ def _integer_sums(acc, xp, i, y, xx, w, k):  # type: ignore[no-untyped-def]
 
 
 def _conv_integer_body(xp, w, k, lo, hi, base, unit, negative, pool, margins, offset,
-                       limit):  # type: ignore[no-untyped-def]
+                       limit, out):  # type: ignore[no-untyped-def]
     # xp: (N, H + k - 1, (W + k - 1) * C) zero-padded int16 or int32 maps; w: (k, k * C,
     # out) +-1 of the same type (`_integer_operands` checks no partial sum can overflow
     # it). Bits, pooling and margins as in _conv_body.
@@ -222,8 +218,7 @@ def _conv_integer_body(xp, w, k, lo, hi, base, unit, negative, pool, margins, of
     h, width = xp.shape[1] - (k - 1), xp.shape[2] // (w.shape[1] // k) - (k - 1)
     step = 2 if pool else 1
     out_h, out_w = h // step, width // step
-    out = np.empty((n, out_h, out_w, n_out), np.bool_)
-    out_rows = out.reshape((n * out_h * out_w, n_out))
+    out_rows = out.reshape((n * out_h * out_w, n_out))  # out: (n, out_h, out_w, out) bool
     for i in range(n):
         acc = np.zeros(n_out, xp.dtype)
         pooled = np.zeros(n_out, np.uint8)
@@ -236,7 +231,6 @@ def _conv_integer_body(xp, w, k, lo, hi, base, unit, negative, pool, margins, of
                         _store_pixel(margins, i, offset + (y * width + xx) * n_out, pooled,
                                      acc, lo, hi, base, 0, unit, negative, limit)
                 _store_pooled(out_rows, (i * out_h + py) * out_w + px, pooled, negative)
-    return out
 
 
 _conv_integer = njit(cache=True, nogil=True)(_conv_integer_body)
@@ -308,8 +302,10 @@ def dense_popcount(x_words: np.ndarray, w_words: np.ndarray, n_bits: int) -> np.
     """
     x = np.ascontiguousarray(x_words, dtype=np.uint64)
     w_t = np.ascontiguousarray(np.asarray(w_words, dtype=np.uint64).T)
-    return np.concatenate(in_blocks(lambda start, end: _dense(x[start:end], w_t, n_bits),
-                                    len(x), min_block=_MIN_BLOCK))
+    out = np.empty((len(x), w_t.shape[1]), np.int32)
+    in_blocks(lambda start, end: _dense(x[start:end], w_t, n_bits, out[start:end]),
+              len(x), min_block=_MIN_BLOCK)
+    return out
 
 
 def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray,
@@ -358,10 +354,13 @@ def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndar
         tables = _pixel_tables(threshold, direction, counts=channels * np.arange(k * k + 1),
                                scale=-2, reach=channels * k * k, limit=limit, dtype=np.int32)
         kernel, operand = _conv, _binary_operand(w)
-    blocks = in_blocks(lambda start, end: kernel(  # type: ignore[call-arg]
-        padded[start:end], operand, k, *tables, pool, margins[start:end], offset, limit),
-        len(padded), min_block=_MIN_BLOCK)
-    return np.concatenate(blocks)
+    step = 2 if pool else 1
+    n, height, width = len(padded), np.shape(x)[1], np.shape(x)[2]
+    out = np.empty((n, height // step, width // step, np.shape(w)[0]), np.bool_)
+    in_blocks(lambda start, end: kernel(  # type: ignore[call-arg]
+        padded[start:end], operand, k, *tables, pool, margins[start:end], offset, limit,
+        out[start:end]), n, min_block=_MIN_BLOCK)
+    return out
 
 
 def _pixel_tables(threshold: np.ndarray, direction: np.ndarray, *,
