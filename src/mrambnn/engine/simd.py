@@ -82,45 +82,47 @@ def copy_lanes(typingctx, target, target_start, source, source_start
     return sig, codegen
 
 
-@intrinsic
-def within_bits(typingctx, values, start, bounds, bounds_start
-                ):  # type: ignore[no-untyped-def]
-    """uint32 word, bit q set where ``|values[start + q]| <= bounds[bounds_start + q]``
-    (q < 32; the same integer type; a negative bound sets no bit)."""
-    if not (isinstance(values, types.Array) and values.dtype == getattr(bounds, "dtype", None)):
-        return None
-    sig = types.uint32(values, types.intp, bounds, types.intp)
+def _pair_mask(name: str, combine, doc: str):  # type: ignore[no-untyped-def]
+    """An intrinsic ``name(values, start, other, other_start) -> uint32``: bit q is
+    ``combine(builder, values block, other block)`` lane q (two arrays of one integer
+    type, 32 elements from each start)."""
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        array, first, limit, limit_first = args
-        v = builder.load(_block(context, builder, signature.args[0], array, first), align=1)
-        b = builder.load(_block(context, builder, signature.args[2], limit, limit_first),
-                         align=1)
-        below = builder.icmp_signed("<=", v, b)
-        zero = ir.Constant(b.type, [0] * _LANES)
-        above = builder.icmp_signed(">=", v, builder.sub(zero, b))
-        return _bits(builder, builder.and_(below, above))
+    def typer(typingctx, values, start, other, other_start):  # type: ignore[no-untyped-def]
+        if not (isinstance(values, types.Array) and isinstance(values.dtype, types.Integer)
+                and values.dtype == getattr(other, "dtype", None)):
+            return None
+        sig = types.uint32(values, types.intp, other, types.intp)
 
-    return sig, codegen
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            array, first, second, second_first = args
+            v = builder.load(_block(context, builder, signature.args[0], array, first),
+                             align=1)
+            o = builder.load(
+                _block(context, builder, signature.args[2], second, second_first), align=1)
+            return _bits(builder, combine(builder, v, o))
+
+        return sig, codegen
+
+    typer.__name__ = typer.__qualname__ = name
+    typer.__doc__ = doc
+    return intrinsic(typer)
 
 
-@intrinsic
-def sign_changed_bits(typingctx, values, start, clean, clean_start
-                      ):  # type: ignore[no-untyped-def]
-    """uint32 word, bit q set where ``values[start + q]`` and ``clean[clean_start + q]``
-    are on different sides of zero (``>= 0`` against ``< 0``), q < 32."""
-    if not (isinstance(values, types.Array) and values.dtype == getattr(clean, "dtype", None)):
-        return None
-    sig = types.uint32(values, types.intp, clean, types.intp)
+def _within(builder, v, bound):  # type: ignore[no-untyped-def]
+    zero = ir.Constant(bound.type, [0] * _LANES)
+    return builder.and_(builder.icmp_signed("<=", v, bound),
+                        builder.icmp_signed(">=", v, builder.sub(zero, bound)))
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        array, first, reference, reference_first = args
-        v = builder.load(_block(context, builder, signature.args[0], array, first), align=1)
-        c = builder.load(
-            _block(context, builder, signature.args[2], reference, reference_first), align=1)
-        zero = ir.Constant(v.type, [0] * _LANES)
-        changed = builder.xor(builder.icmp_signed("<", v, zero),
-                              builder.icmp_signed("<", c, zero))
-        return _bits(builder, changed)
 
-    return sig, codegen
+def _sign_changed(builder, v, clean):  # type: ignore[no-untyped-def]
+    zero = ir.Constant(v.type, [0] * _LANES)
+    return builder.xor(builder.icmp_signed("<", v, zero), builder.icmp_signed("<", clean, zero))
+
+
+within_bits = _pair_mask("within_bits", _within, """within_bits(values, start, bounds,
+bounds_start) -> uint32 word, bit q set where ``|values[start + q]| <=
+bounds[bounds_start + q]`` (q < 32; a negative bound sets no bit).""")
+
+sign_changed_bits = _pair_mask("sign_changed_bits", _sign_changed, """sign_changed_bits(
+values, start, clean, clean_start) -> uint32 word, bit q set where ``values[start + q]``
+and ``clean[clean_start + q]`` are on different sides of zero (``>= 0`` against ``< 0``).""")
