@@ -9,7 +9,7 @@ from mrambnn.engine import Affine, Dense, PackedNet, Threshold, predict
 from mrambnn.engine.conv import Conv
 from mrambnn.engine.conv_draws import ConvDrawEvaluator, supports_conv
 from mrambnn.engine.incremental import IncrementalEvaluator
-from mrambnn.engine.kernels import parallel_enabled, use_threads
+from mrambnn.engine.threads import parallel_enabled, use_threads
 from mrambnn.experiments.deploy import corrupt_net
 from mrambnn.memory import BitFlip
 from mrambnn.models import load_model

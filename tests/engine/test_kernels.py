@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from mrambnn.bits import pack_bits
-from mrambnn.engine.kernels import conv_bits, conv_margins, use_threads
+from mrambnn.engine.kernels import conv_bits, conv_margins
+from mrambnn.engine.threads import use_threads
 
 
 def _reference(x: np.ndarray, w: np.ndarray, threshold: np.ndarray, direction: np.ndarray,

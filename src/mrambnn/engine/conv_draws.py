@@ -19,10 +19,11 @@ from mrambnn.bits import pack_bits, unpack_signs
 from mrambnn.engine.conv import Conv, kernel_operand
 from mrambnn.engine.conv_draw_kernel import draws_kernel
 from mrambnn.engine.flip_kernels import flipped_weights
-from mrambnn.engine.kernels import conv_margins, in_blocks
+from mrambnn.engine.kernels import conv_margins
 from mrambnn.engine.layers import Affine, Threshold
 from mrambnn.engine.network import PackedNet, predict
 from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
+from mrambnn.engine.threads import in_blocks
 
 __all__ = ["ConvDrawEvaluator", "supports_conv"]
 

@@ -28,11 +28,12 @@ from numba import njit
 
 from mrambnn.bits import pack_bits, unpack_signs
 from mrambnn.engine.flip_kernels import changed_by_flips, flipped_weights, nonzero_bits
-from mrambnn.engine.kernels import _popcount, best_class, in_blocks, thread_count
+from mrambnn.engine.kernels import _popcount, best_class
 from mrambnn.engine.layers import Affine, Dense, Threshold
 from mrambnn.engine.network import PackedNet, forward
 from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
 from mrambnn.engine.simd import add_signed_bits, copy_lanes, sign_changed_bits, within_bits
+from mrambnn.engine.threads import in_blocks, thread_count
 
 __all__ = ["DenseDrawEvaluator", "supports"]
 

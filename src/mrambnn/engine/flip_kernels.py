@@ -12,7 +12,8 @@ import numpy as np
 from numba import njit, prange
 
 from mrambnn.bits import unpack_bits
-from mrambnn.engine.kernels import _popcount, parallel_enabled
+from mrambnn.engine.kernels import _popcount
+from mrambnn.engine.threads import parallel_enabled
 
 __all__ = ["changed_by_flips", "flipped_weights", "nonzero_bits", "update_rows"]
 

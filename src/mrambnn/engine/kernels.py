@@ -1,31 +1,21 @@
 """Compiled XNOR-popcount kernels (numba): dense layers and 'same'-padded convolutions.
 
-Each kernel is compiled serial and without the GIL; `in_blocks` runs it on blocks of
-images in `use_threads` threads (one per core; worker processes forked by a sweep call
-``use_threads(1)``). Integer sums are exact, so the result does not depend on the number
-of threads. numba's own parallel loops, still used by a few helpers, run on its
-work-queue layer: OpenMP forbids forking at all, and numba's pool must not be used in a
-child forked from a parent that started it.
+Each kernel is compiled serial and without the GIL; `mrambnn.engine.threads.in_blocks`
+runs it on blocks of images in `use_threads` threads (one per core; worker processes
+forked by a sweep call ``use_threads(1)``). Integer sums are exact, so the result does not
+depend on the number of threads.
 
 The popcount is the SWAR bit trick; LLVM turns it into the CPU's popcnt instruction.
 """
 
-import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from collections.abc import Sequence
 
-import numba
 import numpy as np
 from numba import njit
 
-# GNU OpenMP aborts a process that forks after using it; numba's own work queue does not.
-numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
+from mrambnn.engine.threads import in_blocks
 
-__all__ = ["best_class", "conv_bits", "conv_margins", "dense_popcount", "parallel_enabled",
-           "use_threads"]
-
-T = TypeVar("T")
+__all__ = ["best_class", "conv_bits", "conv_margins", "dense_popcount"]
 
 _M1 = np.uint64(0x5555555555555555)
 _M2 = np.uint64(0x3333333333333333)
@@ -236,59 +226,7 @@ def _conv_integer_body(xp, w, k, lo, hi, base, unit, negative, pool, margins, of
 _conv_integer = njit(cache=True, nogil=True)(_conv_integer_body)
 _dense = njit(cache=True, nogil=True)(_dense_body)
 _conv = njit(cache=True, nogil=True)(_conv_body)
-_STATE = {"parallel": True}
 _MIN_BLOCK = 16  # fewest images in a thread's block
-
-
-def use_threads(n_threads: int) -> None:
-    """1: every kernel in the calling thread (for forked workers); more: that many
-    threads (at most the number of cores), for `in_blocks` and numba's parallel loops."""
-    _STATE["parallel"] = n_threads > 1
-    if n_threads > 1:
-        numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
-
-
-def parallel_enabled() -> bool:
-    """Whether this process runs the parallel kernels (see `use_threads`)."""
-    return _STATE["parallel"]
-
-
-def thread_count() -> int:
-    """Threads the kernels may use: 1 unless `use_threads` asked for more."""
-    return numba.get_num_threads() if _STATE["parallel"] else 1  # type: ignore[no-any-return]
-
-
-def in_blocks(run: Callable[[int, int], T], n: int, *, min_block: int = 1) -> list[T]:
-    """``run(start, end)`` over contiguous blocks of range(n), on `thread_count` threads;
-    the results in block order.
-
-    ``run`` should call a compiled kernel with ``nogil=True`` on its block. Each call
-    gets its own array objects, so the threads share no reference counts: numba's
-    parallel loops, whose slices of shared arrays all update one count, ran two cores at
-    1.0-1.3x one core. One block per thread: a hand-off to a pool thread costs tens of
-    microseconds here."""
-    threads = thread_count()
-    if threads == 1 or n <= min_block:
-        return [run(0, n)]
-    n_blocks = max(1, min(threads, n // min_block))
-    edges = [int(e) for e in np.linspace(0, n, n_blocks + 1)]
-    others = [_pool(threads - 1).submit(run, edges[b], edges[b + 1])
-              for b in range(1, n_blocks)]
-    first = run(edges[0], edges[1])  # this thread takes a block too: one hand-off fewer
-    return [first, *(future.result() for future in others)]
-
-
-_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
-
-
-def _pool(threads: int) -> ThreadPoolExecutor:
-    """This process's pool of ``threads`` threads (starting threads costs about 1 ms a
-    call); a forked child, which inherits the dictionary but not the threads, makes its
-    own."""
-    key = (os.getpid(), threads)
-    if key not in _POOLS:
-        _POOLS[key] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mrambnn")
-    return _POOLS[key]
 
 
 def dense_popcount(x_words: np.ndarray, w_words: np.ndarray, n_bits: int) -> np.ndarray:

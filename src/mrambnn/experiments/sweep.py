@@ -23,7 +23,7 @@ import numpy as np
 
 from mrambnn.engine import PackedNet, accuracy
 from mrambnn.engine.incremental import IncrementalEvaluator
-from mrambnn.engine.kernels import use_threads
+from mrambnn.engine.threads import use_threads
 from mrambnn.experiments.deploy import check_layers, corrupt_net
 from mrambnn.experiments.results import provenance, read_json, write_atomic
 from mrambnn.experiments.stats import MeanInterval, mean_interval
