@@ -21,7 +21,6 @@ integers), prediction by prediction.
 """
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
@@ -33,7 +32,7 @@ from mrambnn.engine.layers import Affine, Dense, Threshold
 from mrambnn.engine.network import PackedNet, forward
 from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
 from mrambnn.engine.simd import add_signed_bits, copy_lanes, sign_changed_bits, within_bits
-from mrambnn.engine.threads import in_blocks, thread_count
+from mrambnn.engine.threads import in_blocks
 
 __all__ = ["DenseDrawEvaluator", "supports"]
 
@@ -332,8 +331,9 @@ class DenseDrawEvaluator:
         bound (-1: no flipped weight; the output layer: always recomputed), and the outputs
         with flipped weights. Also the first layer's toggles, per draw and image. The
         draws are prepared in parallel threads, the results assembled in draw order."""
-        with ThreadPoolExecutor(max_workers=thread_count()) as pool:
-            parts = list(pool.map(self._draw_flips, draws))
+        blocks = in_blocks(lambda start, end: [self._draw_flips(w) for w in draws[start:end]],
+                           len(draws))
+        parts = [part for block in blocks for part in block]
         ptr, flip_in, flip_sign, bounds, first_ptr, first_toggled = [], [], [], [], [], []
         flipped, flipped_sizes = [], []
         total = first_total = 0

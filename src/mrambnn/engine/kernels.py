@@ -323,10 +323,8 @@ def _pixel_tables(threshold: np.ndarray, direction: np.ndarray, *,
     # unit * acc >= -rest: acc >= ceil(-rest / unit) if unit > 0, <= floor(-rest / unit) if < 0
     bound = -rest / unit  # exact in float64: |rest| < 2^41
     edge = reach + 1
-    always_lo = np.full_like(rest, -edge)
-    always_hi = np.full_like(rest, edge)
-    lo = np.where(unit > 0, np.clip(np.ceil(bound), -edge, edge), always_lo)
-    hi = np.where(unit < 0, np.clip(np.floor(bound), -edge, edge), always_hi)
+    lo = np.clip(np.where(unit > 0, np.ceil(bound), -edge), -edge, edge)
+    hi = np.clip(np.where(unit < 0, np.floor(bound), edge), -edge, edge)
     spread = limit + abs(scale) * reach + 1
     base = np.clip(rest, -spread, spread)
     return (np.ascontiguousarray(lo, dtype=dtype), np.ascontiguousarray(hi, dtype=dtype),
@@ -347,7 +345,9 @@ def _integer_operands(x: np.ndarray, w: np.ndarray
     partial sum and threshold (within +-(reach + 1)) fits 16 bits (twice the SIMD lanes),
     else int32; k; and the reach: the largest possible |sum|. Checks the sums fit."""
     n_out, k, _, c = np.shape(w)
-    reach = int(np.abs(np.asarray(x, dtype=np.int64)).max(initial=0)) * k * k * c
+    x = np.asarray(x)
+    largest = max(-int(x.min(initial=0)), int(x.max(initial=0)))  # |x| without a copy
+    reach = largest * k * k * c
     if reach >= 2**31 - 1:
         raise ValueError("first-layer inputs too large for int32 sums")
     dtype = np.int16 if reach < 2**15 - 1 else np.int32
