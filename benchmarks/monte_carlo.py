@@ -8,7 +8,7 @@ sweep's streams) are evaluated three ways, in this process:
     weight (`torch.rand`, timed), re-run in full on every image. So that (a) can be
     compared prediction by prediction, the mask applied is the one of the shared draw.
 (b) full: the packed engine re-evaluates every image (compiled XNOR-popcount kernels).
-(c) incremental: `mrambnn.engine.incremental.IncrementalEvaluator` on its automatic
+(c) incremental: `mrambnn.engine.incremental.DrawEvaluator` on its automatic
     path, given all the draws of a BER at once as a sweep does: image by image, one
     clean pass for all the draws, then only what each draw changes (`dense_draws` for
     the MLP, `conv_draws` for conv nets; above 1.5 % flipped weights (0.04 % in a conv
@@ -36,7 +36,7 @@ import torch
 from mrambnn.bits import unpack_signs
 from mrambnn.datasets import load_dataset
 from mrambnn.engine import Conv, PackedNet, predict
-from mrambnn.engine.incremental import IncrementalEvaluator
+from mrambnn.montecarlo import DrawEvaluator
 from mrambnn.engine.layers import Threshold
 from mrambnn.experiments import draw_rng
 from mrambnn.experiments.deploy import corrupt_net
@@ -47,7 +47,7 @@ from mrambnn.models import SHIPPED_MODELS, load_model
 def _float_weights(layer, words):  # type: ignore[no-untyped-def]
     signs = torch.from_numpy(unpack_signs(words, layer.in_features).astype(np.float32))
     if isinstance(layer, Conv):
-        k, c = layer.kernel, layer.in_shape[2]
+        k, c = layer.filter_size, layer.in_shape[2]
         return signs.reshape(-1, k, k, c).permute(0, 3, 1, 2).contiguous()
     return signs
 
@@ -70,7 +70,7 @@ def _naive_forward(net: PackedNet, x: torch.Tensor, weights: list[torch.Tensor]
                    ) -> np.ndarray:
     for layer, w in zip(net.layers, weights, strict=True):
         if isinstance(layer, Conv):
-            a = torch.nn.functional.conv2d(x, w, padding=layer.kernel // 2)
+            a = torch.nn.functional.conv2d(x, w, padding=layer.filter_size // 2)
             if layer.pool:
                 a = torch.nn.functional.max_pool2d(a, 2)
             shape = (1, -1, 1, 1)
@@ -116,7 +116,7 @@ def bench_model(name: str, n_images: int | None, draws: int, bers: list[float]) 
         as_float = as_float.permute(0, 3, 1, 2).contiguous()
     else:
         as_float = as_float.reshape(n, -1)
-    evaluator, build, build_peak = _measure(lambda: IncrementalEvaluator(net, images))
+    evaluator, build, build_peak = _measure(lambda: DrawEvaluator(net, images))
     print(f"\n### {name}: {n} test images, {draws} draws per BER, {net.n_weights} weights; "
           f"incremental clean pass {build:.1f} s, {build_peak / 2**20:.0f} MiB")
     print("| BER | naive (a) img*draw/s | full (b) | x(a) | incremental (c) | x(a) "

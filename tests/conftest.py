@@ -1,11 +1,15 @@
-"""Shared fixtures: the MNIST data (fetched by scripts/setup.sh) and small trained models."""
+"""Shared fixtures: the MNIST data (fetched by scripts/setup.sh), a seeded generator, and
+the kernels' thread count for one test."""
 
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mrambnn.datasets import DataError, load_dataset
+from mrambnn.engine.threads import kernel_threads
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +28,11 @@ def rng() -> np.random.Generator:
 @pytest.fixture()
 def tmp(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture()
+def kernel_thread_count() -> Iterator[Callable[[int], None]]:
+    """``kernel_thread_count(n)`` runs the test's kernels on n threads; the previous setting
+    comes back after the test, whatever it raised."""
+    with ExitStack() as stack:
+        yield lambda n: stack.enter_context(kernel_threads(n))

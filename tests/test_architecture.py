@@ -10,14 +10,15 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "mrambnn"
 
 # Level of each top-level module or package; a module may import only lower levels, or
-# itself. `datasets` is NumPy-only data access at level 0 (see README, design notes).
+# its own unit. `datasets` is NumPy-only data access at level 0 (see README).
 LEVELS = {
     "units": 0, "bits": 0, "datasets": 0,
     "physics": 1, "engine": 1,
-    "memory": 2, "nn": 2, "models": 2,
+    "montecarlo": 2, "memory": 2, "nn": 2, "models": 2,
     "experiments": 3,
-    "plots": 4, "plots_physics": 4, "plots_budget": 4, "report": 4.5, "report_budget": 4.4,
-    "cli": 5,
+    "plots": 4,
+    "report": 5,
+    "cli": 6,
 }
 ROOT_ALLOWED = {"mrambnn"}  # `from mrambnn import __version__`
 

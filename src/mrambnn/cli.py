@@ -154,7 +154,7 @@ def _cmd_wer(args: argparse.Namespace) -> None:
 
 
 def _cmd_budget(args: argparse.Namespace) -> None:
-    from mrambnn.experiments.budget_run import BudgetConfig, run_budget
+    from mrambnn.experiments.budget_study import BudgetConfig, run_budget
     from mrambnn.memory.cost import load_cost_config
     from mrambnn.physics.presets import get_preset
     from mrambnn.report_budget import budget_section

@@ -14,8 +14,8 @@ from mrambnn import __version__
 from mrambnn.datasets import DataError, load_dataset
 from mrambnn.engine import PackedNet, accuracy
 from mrambnn.experiments import DEFAULT_BERS, SweepConfig, SweepResult, run_ber_sweep, write_atomic
-from mrambnn.experiments.budget_run import BudgetConfig, run_budget
-from mrambnn.experiments.programming import (
+from mrambnn.experiments.budget_study import BudgetConfig, run_budget
+from mrambnn.experiments.energy_sweep import (
     EnergySweepConfig,
     energy_at_accuracy_drop,
     run_energy_sweep,

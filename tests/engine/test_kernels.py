@@ -5,7 +5,6 @@ import pytest
 
 from mrambnn.bits import pack_bits
 from mrambnn.engine.kernels import conv_bits, conv_margins
-from mrambnn.engine.threads import use_threads
 
 
 def _reference(x: np.ndarray, w: np.ndarray, threshold: np.ndarray, direction: np.ndarray,
@@ -41,7 +40,8 @@ def _reference(x: np.ndarray, w: np.ndarray, threshold: np.ndarray, direction: n
     (64, 3, False, 1),
     (5, 5, False, 1),
 ])
-def test_conv_kernels_equal_numpy(channels, k, integer, scale, threads) -> None:
+def test_conv_kernels_equal_numpy(channels, k, integer, scale, threads,
+                                  kernel_thread_count) -> None:
     rng = np.random.default_rng(channels * 10 + k)
     n, h, width, n_out = 3, 8, 6, 11
     if integer:
@@ -59,21 +59,19 @@ def test_conv_kernels_equal_numpy(channels, k, integer, scale, threads) -> None:
         operand_x, operand_w = x, w
     else:
         operand_x, operand_w = pack_bits(x > 0), pack_bits(w > 0)
-    use_threads(threads)
-    try:
-        for pool in (False, True):
-            bits, margins = _reference(x, w, threshold, direction, pool)
-            got = conv_bits(operand_x, operand_w, channels, threshold, direction, pool=pool,
-                            integer=integer)
-            np.testing.assert_array_equal(got, bits)
-            limit = 50
-            stored = np.zeros((n, 3 + h * width * n_out), np.int16)
-            got = conv_margins(operand_x, operand_w, channels, threshold, direction,
-                               integer=integer, pool=pool, margins=stored, offset=3,
-                               limit=limit)
-            np.testing.assert_array_equal(got, bits)
-            np.testing.assert_array_equal(stored[:, 3:], np.clip(margins, -limit, limit)
-                                          .reshape(n, -1))
-            assert not stored[:, :3].any()
-    finally:
-        use_threads(2)
+    kernel_thread_count(threads)
+    for pool in (False, True):
+        bits, margins = _reference(x, w, threshold, direction, pool)
+        got = conv_bits(operand_x, operand_w, channels, threshold, direction, pool=pool,
+                        integer=integer)
+        np.testing.assert_array_equal(got, bits)
+        limit = 50
+        stored = np.zeros((n, 3 + h * width * n_out), np.int16)
+        got = conv_margins(operand_x, operand_w, channels, threshold, direction,
+                           integer=integer, pool=pool, margins=stored, offset=3,
+                           limit=limit)
+        np.testing.assert_array_equal(got, bits)
+        np.testing.assert_array_equal(stored[:, 3:], np.clip(margins, -limit, limit)
+                                      .reshape(n, -1))
+        assert not stored[:, :3].any()
+

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mrambnn.experiments.budget import (
+from mrambnn.experiments.budget_table import (
     budget_table,
     cheapest_condition,
     pulse_for_ber,

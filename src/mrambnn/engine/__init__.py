@@ -1,26 +1,32 @@
-"""Bit-packed binarized-network inference: XNOR-popcount dense (and conv) layers.
+"""The core inference engine: bit-packed binarized networks, evaluated exactly.
 
-A `PackedNet` holds each layer's binary weights as uint64 words (the words an MRAM
-array stores) and integer thresholds obtained by folding BatchNorm and sign. It needs
-only NumPy.
+A `PackedNet` holds each layer's binary weights as uint64 words (the words an MRAM array
+stores) and integer thresholds obtained by folding BatchNorm and sign; its dense and conv
+layers run on compiled XNOR-popcount kernels (numba). The Monte Carlo evaluators of many
+faulty copies live apart, in `mrambnn.montecarlo`, and this package never imports them.
 """
 
 from mrambnn.engine.conv import Conv
 from mrambnn.engine.layers import Affine, Dense, Threshold
 from mrambnn.engine.network import Layer, PackedNet, accuracy, forward, predict
-from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
+from mrambnn.engine.ops import (
+    binary_dense_preactivation,
+    dense_preactivation,
+    integer_dense_preactivation,
+)
 from mrambnn.engine.serialize import ModelFileError, load_packed_net, save_packed_net
 
 __all__ = [
     "Affine",
     "Conv",
-    "Layer",
     "Dense",
+    "Layer",
     "ModelFileError",
     "PackedNet",
     "Threshold",
     "accuracy",
     "binary_dense_preactivation",
+    "dense_preactivation",
     "forward",
     "integer_dense_preactivation",
     "load_packed_net",

@@ -1,11 +1,12 @@
-"""Packed k x k convolution (odd k) with zero padding, max-pooling on output bits.
+"""Packed k x k convolution (odd filter size k) with zero padding, max-pooling on output bits.
 
 Binary layers: the input map is packed along channels, one group of words per pixel,
-and the weights of each kernel offset (ky, kx) likewise; the pre-activation is the sum
+and the weights of each filter offset (ky, kx) likewise; the pre-activation is the sum
 over offsets of ``C - 2 popcount(x XOR w)``; the first layer (integer pixels) sums exact
 integer products instead. Zero padding is a third value beside +-1: a padded input
 contributes 0, so offsets whose neighbour lies outside the map are skipped. One compiled
 kernel (`mrambnn.engine.kernels.conv_bits`) does the layer, threshold and pooling.
+Words: a *kernel* is a compiled function; a conv layer has *filters* of *filter size* k.
 Max-pooling commutes with the folded threshold:
 for a positive BatchNorm scale the pooled bit is the OR of the bits, for a negative one
 the AND. Stored weights keep the (ky, kx, channel) order of one row per output channel.
@@ -19,7 +20,7 @@ from mrambnn.bits import n_words, pack_bits, unpack_bits
 from mrambnn.engine.kernels import conv_bits
 from mrambnn.engine.layers import Threshold
 
-__all__ = ["Conv", "conv_forward", "kernel_operand"]
+__all__ = ["Conv", "conv_forward", "filter_operand"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -30,7 +31,7 @@ class Conv:
         weight_words: (out_channels, n_words(k*k*in_channels)) uint64, patch order
             (ky, kx, channel).
         in_shape: (H, W, C) of the input feature map.
-        kernel: k, odd.
+        filter_size: k, odd.
         pool: 2x2 max-pooling (stride 2) after the convolution.
         integer_input: True for a first layer fed integer pixels.
         head: the folded BatchNorm + sign.
@@ -38,14 +39,14 @@ class Conv:
 
     weight_words: np.ndarray
     in_shape: tuple[int, int, int]
-    kernel: int
+    filter_size: int
     pool: bool
     integer_input: bool
     head: Threshold
 
     def __post_init__(self) -> None:
-        if self.kernel % 2 != 1:
-            raise ValueError(f"kernel must be odd, got {self.kernel}")
+        if self.filter_size % 2 != 1:
+            raise ValueError(f"filter_size must be odd, got {self.filter_size}")
         w = self.weight_words
         if w.dtype != np.uint64 or w.ndim != 2 or w.shape[1] != n_words(self.in_features):
             raise ValueError(f"weight_words must be uint64 (out, {n_words(self.in_features)})")
@@ -57,7 +58,7 @@ class Conv:
     @property
     def in_features(self) -> int:
         """Weights per output channel, k*k*C."""
-        return self.kernel * self.kernel * self.in_shape[2]
+        return self.filter_size * self.filter_size * self.in_shape[2]
 
     @property
     def out_features(self) -> int:
@@ -73,14 +74,14 @@ class Conv:
         return self.out_features * self.in_features
 
 
-def kernel_operand(layer: Conv, words: np.ndarray | None = None) -> np.ndarray:
-    """``words`` (default: the layer's own weights; rows may be a subset of the output
-    channels) in the form the conv kernels take: (out, k, k, C) +-1 int64 for a first
-    layer, (out, k, k, n_words(C)) uint64 packed per offset otherwise."""
-    k, c = layer.kernel, layer.in_shape[2]
+def filter_operand(layer: Conv, words: np.ndarray | None = None) -> np.ndarray:
+    """The filters ``words`` (default: the layer's own weights; rows may be a subset of
+    the output channels) in the form the conv kernels take: (out, k, k, C) +-1 int64 for
+    a first layer, (out, k, k, n_words(C)) uint64 packed per offset otherwise."""
+    k, c = layer.filter_size, layer.in_shape[2]
     words = layer.weight_words if words is None else words
-    kernel_bits = unpack_bits(words, layer.in_features).reshape(-1, k, k, c)
-    return kernel_bits.astype(np.int64) * 2 - 1 if layer.integer_input else pack_bits(kernel_bits)
+    filter_bits = unpack_bits(words, layer.in_features).reshape(-1, k, k, c)
+    return filter_bits.astype(np.int64) * 2 - 1 if layer.integer_input else pack_bits(filter_bits)
 
 
 def conv_forward(layer: Conv, x: np.ndarray) -> np.ndarray:
@@ -89,6 +90,6 @@ def conv_forward(layer: Conv, x: np.ndarray) -> np.ndarray:
     ``x`` is bool (+1 = True) for a binary layer or integers for a first layer.
     """
     head = layer.head
-    return conv_bits(x if layer.integer_input else pack_bits(x), kernel_operand(layer),
+    return conv_bits(x if layer.integer_input else pack_bits(x), filter_operand(layer),
                      layer.in_shape[2], head.threshold, head.direction, pool=layer.pool,
                      integer=layer.integer_input)

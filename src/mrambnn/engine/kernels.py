@@ -1,47 +1,19 @@
 """Compiled XNOR-popcount kernels (numba): dense layers and 'same'-padded convolutions.
 
 Each kernel is compiled serial and without the GIL; `mrambnn.engine.threads.in_blocks`
-runs it on blocks of images in `use_threads` threads (one per core; worker processes
-forked by a sweep call ``use_threads(1)``). Integer sums are exact, so the result does not
-depend on the number of threads.
-
-The popcount is the SWAR bit trick; LLVM turns it into the CPU's popcnt instruction.
+runs it on blocks of images in `kernel_threads` threads (one per core; worker processes
+forked by a sweep use one). Integer sums are exact, so the result does not depend on the
+number of threads. The operands are prepared by `mrambnn.engine.conv_operands`.
 """
-
-from collections.abc import Sequence
 
 import numpy as np
 from numba import njit
 
-from mrambnn.engine.threads import in_blocks
+from mrambnn.engine.conv_operands import binary_operand, integer_operands, pixel_tables
+from mrambnn.engine.primitives import popcount
+from mrambnn.engine.threads import IMAGES_PER_BLOCK, in_blocks
 
-__all__ = ["best_class", "conv_bits", "conv_margins", "dense_popcount"]
-
-_M1 = np.uint64(0x5555555555555555)
-_M2 = np.uint64(0x3333333333333333)
-_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
-_H01 = np.uint64(0x0101010101010101)
-
-
-@njit(inline="always", cache=True)
-def _popcount(v: np.uint64) -> np.uint64:
-    v = v - ((v >> np.uint64(1)) & _M1)
-    v = (v & _M2) + ((v >> np.uint64(2)) & _M2)
-    v = (v + (v >> np.uint64(4))) & _M4
-    return (v * _H01) >> np.uint64(56)
-
-
-@njit(inline="always", cache=True)
-def best_class(a, scale, offset, n_classes):  # type: ignore[no-untyped-def]
-    """Index of the largest ``a[c] * scale[c] + offset[c]`` over c < n_classes (the
-    first on ties, as `numpy.argmax`)."""
-    best = 0
-    best_score = a[0] * scale[0] + offset[0]
-    for c in range(1, n_classes):
-        score = a[c] * scale[c] + offset[c]
-        if score > best_score:
-            best, best_score = c, score
-    return best
+__all__ = ["conv_bits", "conv_margins", "dense_popcount"]
 
 
 def _dense_body(x, w_t, n_bits, out):  # type: ignore[no-untyped-def]
@@ -65,10 +37,10 @@ def _dense_body(x, w_t, n_bits, out):  # type: ignore[no-untyped-def]
             w_row = w_t[k]
             for j in range(n_out):
                 w = w_row[j]
-                d0[j] += np.int32(_popcount(x0 ^ w))
-                d1[j] += np.int32(_popcount(x1 ^ w))
-                d2[j] += np.int32(_popcount(x2 ^ w))
-                d3[j] += np.int32(_popcount(x3 ^ w))
+                d0[j] += np.int32(popcount(x0 ^ w))
+                d1[j] += np.int32(popcount(x1 ^ w))
+                d2[j] += np.int32(popcount(x2 ^ w))
+                d3[j] += np.int32(popcount(x3 ^ w))
         for r in range(rows):
             out_row, counts = out[i0 + r], disagree[r]
             for j in range(n_out):
@@ -103,20 +75,20 @@ def _binary_sums(acc, x, i, y, xx, w, k, patch, rows):  # type: ignore[no-untype
         # slices indexed by the loop variable alone: vectorised over o
         w0, w1, w2, w3 = w[rows[g]], w[rows[g + 1]], w[rows[g + 2]], w[rows[g + 3]]
         for o in range(acc.size):
-            acc[o] += np.int32(_popcount(x0 ^ w0[o]) + _popcount(x1 ^ w1[o])
-                               + _popcount(x2 ^ w2[o]) + _popcount(x3 ^ w3[o]))
+            acc[o] += np.int32(popcount(x0 ^ w0[o]) + popcount(x1 ^ w1[o])
+                               + popcount(x2 ^ w2[o]) + popcount(x3 ^ w3[o]))
         g += 4
     for rest in range(g, t):
         x0, w0 = patch[rest], w[rows[rest]]
         for o in range(acc.size):
-            acc[o] += np.int32(_popcount(x0 ^ w0[o]))
+            acc[o] += np.int32(popcount(x0 ^ w0[o]))
     return valid
 
 
 @njit(inline="always", cache=True)
 def _store_pixel(margins, i, start, pooled, acc, lo, hi, base, v, unit, negative, limit
                  ):  # type: ignore[no-untyped-def]
-    """One pixel's bits ``lo[v] <= acc <= hi[v]`` (`_pixel_tables`), XOR-ed with ``negative``
+    """One pixel's bits ``lo[v] <= acc <= hi[v]`` (`pixel_tables`), XOR-ed with ``negative``
     and OR-ed into ``pooled`` (uint8: pooling of complemented bits is then an AND), and,
     unless ``margins`` has no columns (`conv_bits`), the margins ``base + unit * acc``
     (``base[v]``) clipped to +-limit into ``margins[i, start:start + out]``.
@@ -146,7 +118,7 @@ def _conv_body(x, w, k, lo, hi, base, unit, negative, pool, margins, offset, lim
                ):  # type: ignore[no-untyped-def]
     # x: (N, H, W, n_words) uint64 packed bits; w: (k * k * n_words, out) uint64, patch
     # order (ky, kx, word), outputs contiguous; lo, hi, base (k * k + 1, out) and unit
-    # (out,): `_pixel_tables` of the disagreeing-bit count, by the number of offsets
+    # (out,): `pixel_tables` of the disagreeing-bit count, by the number of offsets
     # inside the map. Output bits, pooled; where margins has columns, each pixel's
     # clipped margins too, at margins[i, offset:].
     # Pooling, branch-free: OR of the bits, or where direction < 0 their AND, which is
@@ -201,7 +173,7 @@ def _integer_sums(acc, xp, i, y, xx, w, k):  # type: ignore[no-untyped-def]
 def _conv_integer_body(xp, w, k, lo, hi, base, unit, negative, pool, margins, offset,
                        limit, out):  # type: ignore[no-untyped-def]
     # xp: (N, H + k - 1, (W + k - 1) * C) zero-padded int16 or int32 maps; w: (k, k * C,
-    # out) +-1 of the same type (`_integer_operands` checks no partial sum can overflow
+    # out) +-1 of the same type (`integer_operands` checks no partial sum can overflow
     # it). Bits, pooling and margins as in _conv_body.
     n = xp.shape[0]
     n_out = w.shape[2]
@@ -226,7 +198,6 @@ def _conv_integer_body(xp, w, k, lo, hi, base, unit, negative, pool, margins, of
 _conv_integer = njit(cache=True, nogil=True)(_conv_integer_body)
 _dense = njit(cache=True, nogil=True)(_dense_body)
 _conv = njit(cache=True, nogil=True)(_conv_body)
-_MIN_BLOCK = 16  # fewest images in a thread's block
 
 
 def dense_popcount(x_words: np.ndarray, w_words: np.ndarray, n_bits: int) -> np.ndarray:
@@ -242,7 +213,7 @@ def dense_popcount(x_words: np.ndarray, w_words: np.ndarray, n_bits: int) -> np.
     w_t = np.ascontiguousarray(np.asarray(w_words, dtype=np.uint64).T)
     out = np.empty((len(x), w_t.shape[1]), np.int32)
     in_blocks(lambda start, end: _dense(x[start:end], w_t, n_bits, out[start:end]),
-              len(x), min_block=_MIN_BLOCK)
+              len(x), min_block=IMAGES_PER_BLOCK)
     return out
 
 
@@ -279,80 +250,23 @@ def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndar
         (N, H', W', out) bool output bits (pooled where ``pool``).
     """
     if integer:
-        padded, weights, k, reach = _integer_operands(x, w)
+        padded, weights, k, reach = integer_operands(x, w)
         if margins.shape[1] > 0 and limit + 4 * reach >= 2**31 - 1:
             raise ValueError("first-layer inputs too large for int32 margins")
-        tables = _pixel_tables(threshold, direction, counts=[0], scale=1, reach=reach,
+        tables = pixel_tables(threshold, direction, counts=[0], scale=1, reach=reach,
                                limit=limit, dtype=padded.dtype)
         kernel, operand = _conv_integer, weights
     else:
         padded = np.ascontiguousarray(x, dtype=np.uint64)
         k = np.shape(w)[1]
         # with v of the k * k offsets inside the map, a = channels * v - 2 * acc
-        tables = _pixel_tables(threshold, direction, counts=channels * np.arange(k * k + 1),
+        tables = pixel_tables(threshold, direction, counts=channels * np.arange(k * k + 1),
                                scale=-2, reach=channels * k * k, limit=limit, dtype=np.int32)
-        kernel, operand = _conv, _binary_operand(w)
+        kernel, operand = _conv, binary_operand(w)
     step = 2 if pool else 1
     n, height, width = len(padded), np.shape(x)[1], np.shape(x)[2]
     out = np.empty((n, height // step, width // step, np.shape(w)[0]), np.bool_)
     in_blocks(lambda start, end: kernel(  # type: ignore[call-arg]
         padded[start:end], operand, k, *tables, pool, margins[start:end], offset, limit,
-        out[start:end]), n, min_block=_MIN_BLOCK)
+        out[start:end]), n, min_block=IMAGES_PER_BLOCK)
     return out
-
-
-def _pixel_tables(threshold: np.ndarray, direction: np.ndarray, *,
-                  counts: Sequence[int] | np.ndarray,
-                  scale: int, reach: int, limit: int, dtype: type | np.dtype
-                  ) -> tuple[np.ndarray, ...]:
-    """A pixel's bits and margins as functions of its accumulator ``acc``, where its
-    pre-activation is ``a = first + scale * acc`` (first: one value per entry of
-    ``counts``) and ``|acc| <= reach``.
-
-    Returns (lo, hi, base, unit, negative): bit = ``lo <= acc <= hi`` (lo, hi (F, out)
-    of ``dtype``: ``direction * a >= threshold`` solved for acc, clipped to +-(reach + 1),
-    which keeps every bit); margin ``direction * a - threshold = base + unit * acc``
-    (base (F, out) int32, clipped to +-(limit + |scale| reach + 1), which keeps every
-    margin clipped to +-limit); negative (out,) uint8, 1 where direction < 0 (pooled with
-    AND instead of OR)."""
-    first = np.asarray(counts, dtype=np.int64)[:, None]
-    direction = np.asarray(direction, dtype=np.int64)
-    threshold = np.clip(np.asarray(threshold, dtype=np.int64), -2**40, 2**40)
-    unit = direction * scale  # direction * a - threshold = rest + unit * acc
-    rest = direction * first - threshold
-    # unit * acc >= -rest: acc >= ceil(-rest / unit) if unit > 0, <= floor(-rest / unit) if < 0
-    bound = -rest / unit  # exact in float64: |rest| < 2^41
-    edge = reach + 1
-    lo = np.clip(np.where(unit > 0, np.ceil(bound), -edge), -edge, edge)
-    hi = np.clip(np.where(unit < 0, np.floor(bound), edge), -edge, edge)
-    spread = limit + abs(scale) * reach + 1
-    base = np.clip(rest, -spread, spread)
-    return (np.ascontiguousarray(lo, dtype=dtype), np.ascontiguousarray(hi, dtype=dtype),
-            np.ascontiguousarray(base, dtype=np.int32),
-            np.ascontiguousarray(unit, dtype=np.int32),
-            np.ascontiguousarray(direction < 0, dtype=np.uint8))
-
-
-def _binary_operand(w: np.ndarray) -> np.ndarray:
-    """(out, k, k, n_words) packed weights -> (k * k * n_words, out), outputs contiguous."""
-    w = np.asarray(w, dtype=np.uint64)
-    return np.ascontiguousarray(w.reshape(len(w), -1).T)
-
-
-def _integer_operands(x: np.ndarray, w: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Zero-padded maps and (k, k*C, out) weights of a first layer, both int16 where every
-    partial sum and threshold (within +-(reach + 1)) fits 16 bits (twice the SIMD lanes),
-    else int32; k; and the reach: the largest possible |sum|. Checks the sums fit."""
-    n_out, k, _, c = np.shape(w)
-    x = np.asarray(x)
-    largest = max(-int(x.min(initial=0)), int(x.max(initial=0)))  # |x| without a copy
-    reach = largest * k * k * c
-    if reach >= 2**31 - 1:
-        raise ValueError("first-layer inputs too large for int32 sums")
-    dtype = np.int16 if reach < 2**15 - 1 else np.int32
-    r = k // 2
-    padded = np.pad(np.asarray(x, dtype=dtype), ((0, 0), (r, r), (r, r), (0, 0)))
-    weights = np.asarray(w, dtype=dtype).reshape(n_out, k, k * c).transpose(1, 2, 0)
-    return (padded.reshape(len(padded), padded.shape[1], -1), np.ascontiguousarray(weights),
-            k, reach)

@@ -52,6 +52,11 @@ class Affine:
         """(N, out) integer pre-activations -> (N, out) float64 scores."""
         return preactivation * self.scale + self.offset
 
+    @property
+    def direction(self) -> np.ndarray:
+        """(out,) int8 ones: an output layer's margins are its pre-activations."""
+        return np.ones(self.scale.shape, np.int8)
+
 
 Head = Threshold | Affine
 

@@ -5,10 +5,9 @@ from typing import Any
 
 import numpy as np
 
-from mrambnn.bits import pack_bits
 from mrambnn.engine.conv import Conv, conv_forward
 from mrambnn.engine.layers import Affine, Dense, Threshold
-from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
+from mrambnn.engine.ops import dense_preactivation
 
 __all__ = ["Layer", "PackedNet", "accuracy", "forward", "predict"]
 
@@ -55,6 +54,11 @@ class PackedNet:
                                      f"gets {int(np.prod(shape))}")
                 shape = (layer.out_features,)
 
+    def first_input(self, images: np.ndarray) -> np.ndarray:
+        """What the first layer sees: ``pixel - input_offset``, int16, for (N, H, W, C)
+        uint8 ``images``."""
+        return np.asarray(images).astype(np.int16) - np.int16(self.input_offset)
+
     @property
     def weight_words(self) -> tuple[np.ndarray, ...]:
         """Each layer's packed weights (out, n_words) uint64: what the MRAM stores."""
@@ -79,14 +83,6 @@ class PackedNet:
         return replace(self, layers=layers)
 
 
-def _dense_preactivation(layer: Dense, activation: np.ndarray) -> np.ndarray:
-    """Pre-activations (N, out) of a dense layer on a flattened activation (N, in)."""
-    if layer.integer_input:
-        return integer_dense_preactivation(activation, layer.weight_words, layer.in_features)
-    return binary_dense_preactivation(pack_bits(activation), layer.weight_words,
-                                      layer.in_features)
-
-
 def forward(
     net: PackedNet, images: np.ndarray, *, keep_hidden: bool = False
 ) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -99,21 +95,20 @@ def forward(
         scores (N, n_classes) float64, and a list of hidden outputs (bool, +1 = True;
         (N, H, W, C) after a conv layer, (N, out) after a dense one) when ``keep_hidden``.
     """
-    images = np.asarray(images)
-    activation: np.ndarray = images.astype(np.int16) - np.int16(net.input_offset)
+    activation = net.first_input(images)
     hidden: list[np.ndarray] = []
     for layer in net.layers[:-1]:
         if isinstance(layer, Conv):
             activation = conv_forward(layer, activation)
         else:
             flat = activation.reshape(len(activation), -1)
-            activation = layer.head.apply(_dense_preactivation(layer, flat))
+            activation = layer.head.apply(dense_preactivation(layer, flat))
         if keep_hidden:
             hidden.append(activation)
     last = net.layers[-1]
     assert isinstance(last, Dense)  # checked in PackedNet.__post_init__
     flat = activation.reshape(len(activation), -1)
-    scores = last.head.apply(_dense_preactivation(last, flat))
+    scores = last.head.apply(dense_preactivation(last, flat))
     return scores, hidden
 
 

@@ -7,10 +7,12 @@ are 0 in both operands, so they never disagree.
 
 import numpy as np
 
-from mrambnn.bits import unpack_signs
+from mrambnn.bits import pack_bits, unpack_signs
 from mrambnn.engine.kernels import dense_popcount
+from mrambnn.engine.layers import Dense
 
-__all__ = ["binary_dense_preactivation", "integer_dense_preactivation"]
+__all__ = ["binary_dense_preactivation", "dense_preactivation", "integer_dense_preactivation"]
+
 
 def binary_dense_preactivation(
     x_words: np.ndarray, weight_words: np.ndarray, in_features: int
@@ -47,3 +49,12 @@ def integer_dense_preactivation(
     product = np.matmul(x.astype(dtype), signs.T)  # (N, out)
     # exact integers: no rounding needed
     return product.astype(np.int32 if dtype is np.float32 else np.int64)
+
+
+def dense_preactivation(layer: Dense, x: np.ndarray) -> np.ndarray:
+    """Pre-activations (N, out) of ``layer`` on flattened inputs ``x`` (N, in): integers
+    for a first layer (`integer_dense_preactivation`), else output bits of the layer
+    below (bool, +1 = True), packed here (`binary_dense_preactivation`)."""
+    if layer.integer_input:
+        return integer_dense_preactivation(x, layer.weight_words, layer.in_features)
+    return binary_dense_preactivation(pack_bits(x), layer.weight_words, layer.in_features)

@@ -44,8 +44,8 @@ def save_packed_net(net: PackedNet, path: Path) -> None:
         spec = {"kind": "dense", "in_features": layer.in_features,
                 "integer_input": layer.integer_input, "head": head}
         if isinstance(layer, Conv):
-            spec.update(kind="conv", in_shape=list(layer.in_shape), kernel=layer.kernel,
-                        pool=layer.pool)
+            spec.update(kind="conv", in_shape=list(layer.in_shape),
+                        filter_size=layer.filter_size, pool=layer.pool)
         layer_meta.append(spec)
     meta = {"format": FORMAT, "input_shape": list(net.input_shape),
             "input_offset": net.input_offset, "layers": layer_meta, "metadata": net.metadata}
@@ -96,8 +96,10 @@ def load_packed_net(path: Path) -> PackedNet:
             words = arrays[f"layer{i}_weight_words"]
             if spec["kind"] == "conv" and isinstance(head, Threshold):
                 ih, iw, ic = (int(v) for v in spec["in_shape"])
+                # files written before the field was named filter_size call it kernel
+                size = spec["filter_size"] if "filter_size" in spec else spec["kernel"]
                 layers.append(Conv(weight_words=words, in_shape=(ih, iw, ic),
-                                   kernel=int(spec["kernel"]), pool=bool(spec["pool"]),
+                                   filter_size=int(size), pool=bool(spec["pool"]),
                                    integer_input=bool(spec["integer_input"]), head=head))
             elif spec["kind"] == "dense":
                 layers.append(Dense(weight_words=words, in_features=int(spec["in_features"]),

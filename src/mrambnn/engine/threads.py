@@ -1,43 +1,60 @@
 """Threads for the compiled kernels: how many, and a pool that runs a kernel on blocks.
 
-numba's own parallel loops, still used by a few helpers (`mrambnn.engine.flip_kernels`),
-run on its work-queue layer: GNU OpenMP aborts a process that forks after using it, and
-numba's pool must not be used in a child forked from a parent that started it.
+The number of threads is a context variable (`kernel_threads`): it belongs to the thread
+(or task) that sets it, so two evaluations in one process, each in its own thread, do not
+change each other's setting. Importing this module changes nothing in the process.
 """
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
-import numba
 import numpy as np
 
-__all__ = ["in_blocks", "parallel_enabled", "thread_count", "use_threads"]
-
-numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
+__all__ = ["IMAGES_PER_BLOCK", "in_blocks", "kernel_threads", "thread_count", "use_threads"]
 
 T = TypeVar("T")
 
-_STATE = {"parallel": True}
+# Fewest images worth a thread of their own: below this a block runs in the caller.
+IMAGES_PER_BLOCK = 16
+
+_THREADS: ContextVar[int | None] = ContextVar("mrambnn_kernel_threads", default=None)
 
 
-def use_threads(n_threads: int) -> None:
-    """1: every kernel in the calling thread (for forked workers); more: that many
-    threads (at most the number of cores), for `in_blocks` and numba's parallel loops."""
-    _STATE["parallel"] = n_threads > 1
-    if n_threads > 1:
-        numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
-
-
-def parallel_enabled() -> bool:
-    """Whether this process runs the parallel kernels (see `use_threads`)."""
-    return _STATE["parallel"]
+def _cores() -> int:
+    """Cores this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else (os.cpu_count() or 1)
 
 
 def thread_count() -> int:
-    """Threads the kernels may use: 1 unless `use_threads` asked for more."""
-    return numba.get_num_threads() if _STATE["parallel"] else 1  # type: ignore[no-any-return]
+    """Threads the kernels may use in this context: set by `kernel_threads` /
+    `use_threads`, else one per core."""
+    chosen = _THREADS.get()
+    return _cores() if chosen is None else chosen
+
+
+def use_threads(n_threads: int) -> None:
+    """Run the kernels of the current context on ``n_threads`` threads (at most one per
+    core); 1 runs every kernel in the calling thread (e.g. in a forked worker process)."""
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    _THREADS.set(min(n_threads, _cores()))
+
+
+@contextmanager
+def kernel_threads(n_threads: int) -> Iterator[None]:
+    """`use_threads` for the duration of a ``with`` block, then the previous setting."""
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    token = _THREADS.set(min(n_threads, _cores()))
+    try:
+        yield
+    finally:
+        _THREADS.reset(token)
 
 
 def in_blocks(run: Callable[[int, int], T], n: int, *, min_block: int = 1) -> list[T]:
@@ -48,7 +65,7 @@ def in_blocks(run: Callable[[int, int], T], n: int, *, min_block: int = 1) -> li
     gets its own array objects, so the threads share no reference counts: numba's
     parallel loops, whose slices of shared arrays all update one count, ran two cores at
     1.0-1.3x one core. One block per thread: a hand-off to a pool thread costs tens of
-    microseconds here."""
+    microseconds here. Blocks hold at least ``min_block`` items."""
     threads = thread_count()
     if threads == 1 or n <= min_block:
         return [run(0, n)]

@@ -78,7 +78,7 @@ def export_packed_net(
             signs = _signs(module.weight).transpose(0, 2, 3, 1).reshape(module.out_channels, -1)
             h, w, c = shape
             layer = Conv(weight_words=pack_signs(signs), in_shape=(h, w, c),
-                         kernel=module.kernel_size[0], pool=pool, integer_input=not layers,
+                         filter_size=module.kernel_size[0], pool=pool, integer_input=not layers,
                          head=fold_threshold(modules[j]))
             layers.append(layer)
             shape = layer.out_shape

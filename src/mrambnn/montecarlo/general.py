@@ -1,12 +1,11 @@
-"""Incremental evaluation: predictions of a network whose stored weights differ a little.
+"""The general incremental path: exact predictions of a network whose weights differ a
+little, one draw at a time, for the networks no batched evaluator takes.
 
-`IncrementalEvaluator` returns, for faulty copies of the weights, exactly the predictions
-of a full re-evaluation, propagating only what changes. Most networks are handed to an
-evaluator that takes many draws at once, image by image: `mrambnn.engine.dense_draws`
-for all-dense ones, `mrambnn.engine.conv_draws` for convolutional ones. The others (a
-single layer, or pre-activations too large for int16) use the general path described
-here: the clean network runs once and each layer keeps what it saw and computed; a
-change between layers is a sorted list of (image, input index) pairs whose value toggled.
+`mrambnn.montecarlo.evaluator.DrawEvaluator` hands all-dense networks to
+`mrambnn.montecarlo.dense_draws` and convolutional ones to `mrambnn.montecarlo.conv_draws`;
+the others (a single layer, or pre-activations too large for int16) come here: the clean
+network runs once and each layer keeps what it saw and computed; a change between layers
+is a sorted list of (image, input index) pairs whose value toggled.
 
 Dense layer, weights W -> W', inputs x -> x' (``a' = a + (W' - W) x + W' (x' - x)``):
 - images whose inputs changed: both terms, summed per image from the changed inputs
@@ -17,9 +16,6 @@ Dense layer, weights W -> W', inputs x -> x' (``a' = a + (W' - W) x + W' (x' - x
 Conv layer: the images with changed inputs are recomputed in full; for the others only
 the output channels holding a flipped weight are recomputed. The output layer rescores
 the changed images, and every image when its own weights flipped.
-When more than 1.5 % of the weights flipped (0.04 % in a convolutional network), changes
-reach nearly everything and the 'auto' path runs the full network instead (measured:
-benchmarks/monte_carlo.py; the result is the same either way).
 Identity with full re-evaluation is tested prediction by prediction.
 """
 
@@ -28,34 +24,31 @@ from collections.abc import Sequence
 import numpy as np
 
 from mrambnn.bits import pack_bits, unpack_signs
-from mrambnn.engine.conv import Conv, kernel_operand
-from mrambnn.engine.conv_draws import ConvDrawEvaluator, supports_conv
-from mrambnn.engine.dense_draws import DenseDrawEvaluator, supports
-from mrambnn.engine.flip_kernels import changed_by_flips, flipped_weights, update_rows
+from mrambnn.engine import (
+    Affine,
+    Conv,
+    Dense,
+    PackedNet,
+    Threshold,
+    binary_dense_preactivation,
+    dense_preactivation,
+    forward,
+    integer_dense_preactivation,
+)
+from mrambnn.engine.conv import filter_operand
 from mrambnn.engine.kernels import conv_bits
-from mrambnn.engine.layers import Affine, Dense, Threshold
-from mrambnn.engine.network import PackedNet, forward, predict
-from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
+from mrambnn.montecarlo.flips import EMPTY_INDEX, changed_by_flips, flipped_weights, update_rows
 
-__all__ = ["IncrementalEvaluator"]
+__all__ = ["GeneralEvaluator"]
 
 # Between layers: (rows, new values) of the images whose layer input changed, rows sorted;
 # values are packed +-1 rows (N', n_words) for a dense layer, bool maps for a conv layer.
 Changes = tuple[np.ndarray, np.ndarray]
-_EMPTY = np.zeros(0, np.int64)
 # A changed row is summed input by input while it has fewer than this many toggled inputs
 # per weight word, else recomputed by XNOR-popcount.
 _SPARSE_LIMIT = 4
 # With more flipped weights than this per output, a dense layer is recomputed in full.
 _FLIPS_PER_OUTPUT_LIMIT = 8
-# Above this fraction of flipped weights, changes reach nearly every image and a full
-# re-evaluation is cheaper (the shipped MNIST MLP, 3,000 images x 20 draws: incremental
-# 9.1x the full path at BER 1e-3, 5.2x at 2e-3, 2.9x at 5e-3, 1.2x at 1e-2). A convolutional network
-# spreads changes faster (a flip moves a whole channel map): there, above 0.04 % (the
-# shipped CIFAR net, 300 images x 20 draws: incremental 2.5x the full path at BER 5e-5,
-# 2.0x at 1e-4, 1.4x at 2e-4, 1.0x at 5e-4, 0.71x at 1e-3).
-_FULL_ABOVE = 1.5e-2
-_CONV_FULL_ABOVE = 4e-4
 
 
 class _DenseState:
@@ -70,10 +63,7 @@ class _DenseState:
                       else self.x.min(axis=1, initial=0).astype(np.int64))
         self.x_max = (np.ones(layer.in_features, np.int64) if self.packed
                       else self.x.max(axis=1, initial=0).astype(np.int64))
-        if self.packed:
-            a = binary_dense_preactivation(self.x, layer.weight_words, layer.in_features)
-        else:
-            a = integer_dense_preactivation(x, layer.weight_words, layer.in_features)
+        a = dense_preactivation(layer, x)
         self.weights_t = np.ascontiguousarray(
             unpack_signs(layer.weight_words, layer.in_features).T)  # (in, out) int8
         if isinstance(layer.head, Threshold):
@@ -107,34 +97,25 @@ class _ConvState:
         ``channels`` only (None: all)."""
         layer = self.layer
         chosen = slice(None) if channels is None else channels
-        return conv_bits(x, kernel_operand(layer, words[chosen]), layer.in_shape[2],
+        return conv_bits(x, filter_operand(layer, words[chosen]), layer.in_shape[2],
                          layer.head.threshold[chosen], layer.head.direction[chosen],
                          pool=layer.pool, integer=layer.integer_input)
 
 
-class IncrementalEvaluator:
-    """Exact predictions of ``net`` with other stored weights, on fixed ``images``.
+class GeneralEvaluator:
+    """Exact predictions of any ``net`` with other stored weights, on fixed ``images``,
+    one draw at a time (the clean network is evaluated once, here).
 
     Args:
         net: the clean network.
-        images: (N, H, W, C) uint8 images, evaluated once here.
+        images: (N, H, W, C) uint8 images.
     """
 
     def __init__(self, net: PackedNet, images: np.ndarray) -> None:
         self.n_images = len(images)
         self.net = net
-        self.images = images
         self.states: list[_DenseState | _ConvState] = []
-        # many draws at once, image by image (`dense_draws`, `conv_draws`)
-        self.batched: DenseDrawEvaluator | ConvDrawEvaluator | None = (
-            DenseDrawEvaluator(net, images) if supports(net)
-            else ConvDrawEvaluator(net, images) if supports_conv(net) else None)
-        self.full_above = (_CONV_FULL_ABOVE if isinstance(self.batched, ConvDrawEvaluator)
-                           else _FULL_ABOVE)
-        if self.batched is not None:
-            self.clean_predictions = self.batched.clean_predictions
-            return
-        x: np.ndarray = np.asarray(images).astype(np.int16) - np.int16(net.input_offset)
+        x = net.first_input(images)
         _, hidden = forward(net, images, keep_hidden=True)
         for i, layer in enumerate(net.layers):
             if isinstance(layer, Conv):
@@ -147,44 +128,15 @@ class IncrementalEvaluator:
         assert isinstance(last, _DenseState) and isinstance(last.layer.head, Affine)
         self.clean_predictions = np.argmax(last.layer.head.apply(last.margin), axis=1)
 
-    def predict(self, words: Sequence[np.ndarray], *, path: str = "auto") -> np.ndarray:
-        """Predicted labels (N,) with stored weights ``words`` (one array per layer).
-
-        ``path``: 'incremental', 'full', or 'auto' (incremental unless more than
-        ``full_above`` of the weights flipped: 1.5 %, 0.04 % for convolutional networks):
-        the result is the same, only the time differs.
-        """
-        return self.predict_many([words], path=path)[0]
-
-    def predict_many(self, draws: Sequence[Sequence[np.ndarray]], *, path: str = "auto"
-                     ) -> np.ndarray:
-        """Predicted labels (D, N) for D draws of stored weights (see `predict`)."""
-        if path not in ("auto", "incremental", "full"):
-            raise ValueError(f"unknown path {path!r}; choose auto, incremental or full")
-        n_layers = len(self.net.layers)
-        for words in draws:
-            if len(words) != n_layers:
-                raise ValueError(f"expected {n_layers} weight arrays, got {len(words)}")
+    def predict_draws(self, draws: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
+        """Predicted labels (D, N) for D draws, each a sequence of stored weight arrays
+        (one (out, n_words) uint64 array per layer)."""
         if not draws:
             return np.zeros((0, self.n_images), np.int64)
-        if path == "auto":
-            flipped = sum(int(np.bitwise_count(w ^ layer.weight_words).sum())
-                          for w, layer in zip(draws[0], self.net.layers, strict=True))
-            path = "full" if flipped > self.full_above * self.net.n_weights else "incremental"
-        return self._many(draws, path)
-
-    def _many(self, draws: Sequence[Sequence[np.ndarray]], path: str) -> np.ndarray:
-        if path == "full":
-            return np.stack([self._full(words) for words in draws])
-        if self.batched is not None:
-            return self.batched.predict_draws(draws)
         return np.stack([self._incremental(words) for words in draws])
 
-    def _full(self, words: Sequence[np.ndarray]) -> np.ndarray:
-        return predict(self.net.with_weight_words(tuple(words)), self.images)
-
     def _incremental(self, words: Sequence[np.ndarray]) -> np.ndarray:
-        changes: Changes = (_EMPTY, np.zeros((0, 0), np.uint64))
+        changes: Changes = (EMPTY_INDEX, np.zeros((0, 0), np.uint64))
         for i, (state, faulty) in enumerate(zip(self.states[:-1], words[:-1], strict=True)):
             if isinstance(state, _ConvState):
                 rows, maps = self._conv(state, faulty, changes)
@@ -196,16 +148,6 @@ class IncrementalEvaluator:
         last = self.states[-1]
         assert isinstance(last, _DenseState)
         return self._output(last, words[-1], changes)
-
-    def accuracy(self, words: Sequence[np.ndarray], labels: np.ndarray) -> float:
-        """Fraction of ``labels`` (N,) predicted with stored weights ``words``."""
-        return float(np.mean(self.predict(words) == np.asarray(labels)))
-
-    def accuracies(self, draws: Sequence[Sequence[np.ndarray]], labels: np.ndarray
-                   ) -> list[float]:
-        """`accuracy` of each of several draws, evaluated together where that pays."""
-        predictions = self.predict_many(draws)
-        return [float(np.mean(p == np.asarray(labels))) for p in predictions]
 
     def _rows(self, state: _DenseState, faulty: np.ndarray, changes: Changes,
               flips: tuple[np.ndarray, np.ndarray, np.ndarray], *, bits: bool
@@ -275,7 +217,7 @@ class IncrementalEvaluator:
     def _conv(self, state: _ConvState, faulty: np.ndarray, changes: Changes) -> Changes:
         rows = changes[0]
         channels = np.unique(np.nonzero(state.layer.weight_words != faulty)[0])
-        flip_rows = _EMPTY
+        flip_rows = EMPTY_INDEX
         partial = None
         if channels.size:  # clean inputs, flipped channels only, every image
             partial = state.bits(faulty, state.x, channels)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from mrambnn.experiments.accuracy_drop import log_crossing
 from mrambnn.memory.cost import CostConfig, EnergyBreakdown, system_cost
 from mrambnn.memory.ecc import CODE_NAMES, get_code
 from mrambnn.memory.ecc_rates import raw_ber_for_residual
@@ -52,12 +53,9 @@ def tolerable_ber(points: Sequence[dict[str, Any]], tolerance: float) -> float:
     nonzero = [r for r in rows[1:] if r["ber"] > 0]
     if not nonzero or nonzero[0]["mean"] < target:
         raise ValueError("no swept BER keeps the accuracy within the tolerance")
-    for good, bad in zip(nonzero, nonzero[1:], strict=False):
-        if bad["mean"] < target:
-            f = (good["mean"] - target) / (good["mean"] - bad["mean"])
-            return float(np.exp(np.log(good["ber"]) + f * (np.log(bad["ber"])
-                                                             - np.log(good["ber"]))))
-    return float(nonzero[-1]["ber"])
+    crossing = log_crossing([r["ber"] for r in nonzero], [r["mean"] for r in nonzero], target,
+                            rising=False)
+    return float(nonzero[-1]["ber"]) if crossing is None else crossing
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mrambnn.bits import pack_signs
-from mrambnn.experiments.programming import (
+from mrambnn.experiments.energy_sweep import (
     EnergySweepConfig,
     energy_at_accuracy_drop,
     run_energy_sweep,

@@ -1,4 +1,4 @@
-"""The compiled kernel of `mrambnn.engine.conv_draws`: many fault draws, image by image.
+"""The compiled kernel of `mrambnn.montecarlo.conv_draws`: many fault draws, image by image.
 
 Every layer is seen as a 'same' k x k convolution on an H x W map (a dense layer is the
 1 x 1 case with C = its inputs), with margins ``m = direction * a - threshold`` (the
@@ -21,7 +21,7 @@ a full re-evaluation. After a draw every change is undone, ready for the next on
 import numpy as np
 from numba import njit
 
-from mrambnn.engine.kernels import best_class
+from mrambnn.engine.primitives import best_class
 
 __all__ = ["draws_kernel"]
 
@@ -265,5 +265,5 @@ def _record(li, y, x, o, o_n, w, pool, cur_pre, cur_out, pre_off, map_off, chang
         _push(toggles, n_toggles, map_off[li], li, y, x, o)
 
 
-# serial and without the GIL: `mrambnn.engine.kernels.in_blocks` runs it in threads
+# serial and without the GIL: `mrambnn.engine.threads.in_blocks` runs it in threads
 draws_kernel = njit(cache=True, nogil=True)(_draws_body)

@@ -1,30 +1,26 @@
 """Monte Carlo sweep of accuracy against the raw bit error rate of the stored weights.
 
-Randomness: draw ``d`` at error rate ``ber`` uses its own stream
-``default_rng([seed, bits_of(ber), d])``, so a point's result does not depend on the grid
-order, on the other points, or on the number of worker processes, and any single draw can
-be re-run alone. By default one fault pattern is drawn per draw and the whole test set is
-evaluated on it (a chip programmed once, then used for every image).
+The grid points are error rates; their draws run through `mrambnn.experiments.draws`
+(draw ``d`` at rate ``ber``: stream ``draw_rng(seed, ber, d)``). By default one fault
+pattern is drawn per draw and the whole test set is evaluated on it (a chip programmed
+once, then used for every image). Finished points are saved after each point and a
+sweep resumes from them.
 """
 
 import csv
 import io
 import json
-import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mrambnn.engine import PackedNet, accuracy
-from mrambnn.engine.incremental import IncrementalEvaluator
-from mrambnn.engine.threads import use_threads
-from mrambnn.experiments.deploy import check_layers, corrupt_net
+from mrambnn.engine import PackedNet
+from mrambnn.experiments.deploy import check_layers
+from mrambnn.experiments.draws import DrawPlan, evaluate_points
 from mrambnn.experiments.results import provenance, read_json, write_atomic
 from mrambnn.experiments.stats import MeanInterval, mean_interval
 from mrambnn.memory import BitFlip, FaultModel
@@ -32,16 +28,7 @@ from mrambnn.memory.ecc import get_code
 from mrambnn.memory.ecc_channel import ECCProtected
 from mrambnn.memory.faults import check_probability
 
-__all__ = [
-    "DEFAULT_BERS",
-    "BerPoint",
-    "DrawPlan",
-    "SweepConfig",
-    "SweepResult",
-    "draw_rng",
-    "evaluate_points",
-    "run_ber_sweep",
-]
+__all__ = ["DEFAULT_BERS", "BerPoint", "SweepConfig", "SweepResult", "run_ber_sweep"]
 
 DEFAULT_BERS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 
@@ -82,6 +69,15 @@ class SweepConfig:
             raise ValueError(f"n_images must be >= 1, got {self.n_images}")
         if not 0 < self.confidence < 1:
             raise ValueError(f"confidence must be in (0, 1), got {self.confidence}")
+
+    def draws_at(self, ber: float) -> int:
+        """Draws evaluated at ``ber``: one at 0 (no fault, every draw the same)."""
+        return 1 if ber == 0 else self.n_draws
+
+    @property
+    def total_draws(self) -> int:
+        """Draws of the whole grid."""
+        return sum(self.draws_at(ber) for ber in self.bers)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,111 +143,6 @@ class SweepResult:
         write_atomic(path.with_suffix(".csv"), self.to_csv())
 
 
-def draw_rng(seed: int, ber: float, draw: int) -> np.random.Generator:
-    """The independent stream of draw ``draw`` at error rate ``ber``."""
-    ber_bits = int(np.float64(ber).view(np.uint64))
-    return np.random.default_rng([seed, ber_bits, draw])
-
-
-_WORKER: dict[str, Any] = {}
-ENGINES = ("incremental", "full")
-
-
-@dataclass(frozen=True, kw_only=True, eq=False)
-class DrawPlan:
-    """How to evaluate draws: the fault at each point key, the seed, the exposed layers,
-    and the engine: 'incremental' (propagate only what a draw changes) or 'full'
-    (re-evaluate every image); both give identical accuracies."""
-
-    fault_for: Callable[[float], FaultModel]
-    seed: int
-    layers: tuple[int, ...] | None
-    engine: str = "incremental"
-
-    def __post_init__(self) -> None:
-        if self.engine not in ENGINES:
-            raise ValueError(f"unknown engine {self.engine!r}; choose one of "
-                             f"{', '.join(ENGINES)}")
-
-
-def _init_worker(net: PackedNet, images: np.ndarray, labels: np.ndarray, plan: DrawPlan,
-                 evaluator: IncrementalEvaluator | None, forked: bool = False):
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    if forked:
-        use_threads(1)  # one process per core; numba's pool must not cross a fork
-    _WORKER.update(net=net, images=images, labels=labels, plan=plan, evaluator=evaluator)
-
-
-def _one_draw(key: float, draw: int) -> float:
-    net, plan = _WORKER["net"], _WORKER["plan"]
-    faulty = corrupt_net(net, plan.fault_for(key), layers=plan.layers,
-                         rng=draw_rng(plan.seed, key, draw))
-    if _WORKER["evaluator"] is not None:
-        return _WORKER["evaluator"].accuracy(faulty.weight_words, _WORKER["labels"])
-    return accuracy(faulty, _WORKER["images"], _WORKER["labels"])
-
-
-def _draw_batch(key: float, draws: range) -> list[float]:
-    """Accuracies of several draws evaluated together (one clean pass per image)."""
-    net, plan = _WORKER["net"], _WORKER["plan"]
-    words = [corrupt_net(net, plan.fault_for(key), layers=plan.layers,
-                         rng=draw_rng(plan.seed, key, d)).weight_words for d in draws]
-    return _WORKER["evaluator"].accuracies(words, _WORKER["labels"])
-
-
-def evaluate_points(
-    net: PackedNet,
-    images: np.ndarray,
-    labels: np.ndarray,
-    plan: DrawPlan,
-    todo: Sequence[tuple[float, int]],
-    *,
-    workers: int = 1,
-    progress: Callable[[int], None] | None = None,
-) -> Iterator[tuple[float, tuple[float, ...]]]:
-    """Accuracies of ``n_draws`` draws at each (key, n_draws) of ``todo``, point by point.
-
-    Draw d at key k uses the stream ``draw_rng(plan.seed, k, d)``: results do not depend
-    on ``workers`` or on the order of ``todo``.
-    """
-    check_layers(net, plan.layers)
-    if not todo:
-        return
-    # built once here, before forking, so the workers share its clean state
-    evaluator = IncrementalEvaluator(net, images) if plan.engine == "incremental" else None
-    # an evaluator that takes many draws at once runs them all in this process, its
-    # kernels parallel over images on `workers` threads (one clean pass per image)
-    batched = evaluator is not None and evaluator.batched is not None
-    pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"),
-                                initializer=_init_worker,
-                                initargs=(net, images, labels, plan, evaluator, True))
-            if workers > 1 and not batched else None)
-    if pool is None:
-        _init_worker(net, images, labels, plan, evaluator)
-    if batched:
-        use_threads(workers)
-    try:
-        for key, n_draws in todo:
-            if batched:
-                draws = _draw_batch(key, range(n_draws))
-                if progress:
-                    progress(n_draws)
-            elif pool is None:
-                draws = []
-                for d in range(n_draws):
-                    draws.append(_one_draw(key, d))
-                    if progress:
-                        progress(1)
-            else:
-                draws = list(pool.map(_one_draw, [key] * n_draws, range(n_draws)))
-                if progress:
-                    progress(n_draws)
-            yield key, tuple(draws)
-    finally:
-        if pool is not None:
-            pool.shutdown()
-
-
 def _resume(path: Path | None, config: SweepConfig) -> dict[float, BerPoint]:
     if path is None or not Path(path).exists():
         return {}
@@ -289,7 +180,7 @@ def run_ber_sweep(
     done = _resume(out, config)
     plan = DrawPlan(fault_for=partial(_fault, config.code), seed=config.seed,
                     layers=config.layers, engine=engine)
-    todo = [(ber, 1 if ber == 0 else config.n_draws) for ber in config.bers if ber not in done]
+    todo = [(ber, config.draws_at(ber)) for ber in config.bers if ber not in done]
     for ber, draws in evaluate_points(net, images, labels, plan, todo, workers=workers,
                                       progress=progress):
         done[ber] = BerPoint(ber=ber, accuracies=draws)

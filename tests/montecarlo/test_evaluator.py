@@ -5,7 +5,7 @@ import pytest
 
 from mrambnn.datasets import load_dataset
 from mrambnn.engine import predict
-from mrambnn.engine.incremental import IncrementalEvaluator
+from mrambnn.montecarlo import DrawEvaluator
 from mrambnn.experiments.deploy import corrupt_net
 from mrambnn.memory import BitFlip
 from mrambnn.models import load_model
@@ -15,7 +15,7 @@ from mrambnn.models import load_model
 def test_incremental_equals_full_reevaluation(model, n_images):
     net = load_model(model)
     images = load_dataset(net.metadata["dataset"]).x_test[:n_images]
-    evaluator = IncrementalEvaluator(net, images)
+    evaluator = DrawEvaluator(net, images)
     np.testing.assert_array_equal(evaluator.predict(net.weight_words), predict(net, images))
     for seed in (1, 2):
         for ber in (1e-5, 1e-4, 1e-3, 1.9e-3, 1e-2, 1e-1):
@@ -28,10 +28,10 @@ def test_incremental_equals_full_reevaluation(model, n_images):
 
 def test_wrong_number_of_layers_is_an_error():
     net = load_model("mnist-mlp")
-    evaluator = IncrementalEvaluator(net, load_dataset("mnist").x_test[:10])
+    evaluator = DrawEvaluator(net, load_dataset("mnist").x_test[:10])
     with pytest.raises(ValueError, match="weight arrays"):
         evaluator.predict(net.weight_words[:-1])
-    with pytest.raises(ValueError, match="auto, incremental or full"):
+    with pytest.raises(ValueError, match="auto, incremental, full"):
         evaluator.predict(net.weight_words, path="gpu")
 
 
@@ -41,7 +41,7 @@ def test_dense_change_paths_are_exact_too(model):
     per-layer fallbacks (full layer, XNOR-popcount rows) take over."""
     net = load_model(model)
     images = load_dataset(net.metadata["dataset"]).x_test[:200]
-    evaluator = IncrementalEvaluator(net, images)
+    evaluator = DrawEvaluator(net, images)
     for ber in (1e-2, 5e-2):
         faulty = corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([3, 9]))
         np.testing.assert_array_equal(evaluator.predict(faulty.weight_words, path="incremental"),

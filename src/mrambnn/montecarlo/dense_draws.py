@@ -25,19 +25,20 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
-from mrambnn.bits import pack_bits, unpack_signs
-from mrambnn.engine.flip_kernels import changed_by_flips, flipped_weights, nonzero_bits
-from mrambnn.engine.kernels import _popcount, best_class
-from mrambnn.engine.layers import Affine, Dense, Threshold
-from mrambnn.engine.network import PackedNet, forward
-from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
-from mrambnn.engine.simd import add_signed_bits, copy_lanes, sign_changed_bits, within_bits
-from mrambnn.engine.threads import in_blocks
+from mrambnn.bits import unpack_signs
+from mrambnn.engine import Affine, Dense, PackedNet, Threshold, dense_preactivation, forward
+from mrambnn.engine.primitives import best_class, popcount
+from mrambnn.engine.threads import IMAGES_PER_BLOCK, in_blocks
+from mrambnn.montecarlo.flips import (
+    EMPTY_INDEX,
+    changed_by_flips,
+    csr_offsets,
+    flipped_weights,
+    nonzero_bits,
+)
+from mrambnn.montecarlo.simd import add_signed_bits, copy_lanes, sign_changed_bits, within_bits
 
 __all__ = ["DenseDrawEvaluator", "supports"]
-
-_CHUNK = 64  # fewest images per thread's block
-_EMPTY = np.zeros(0, np.int64)
 
 
 def supports(net: PackedNet) -> bool:
@@ -57,7 +58,7 @@ def _set_bits(masks, n_words, found):  # type: ignore[no-untyped-def]
         word = np.uint64(masks[w])
         while word:
             lowest = word & (~word + np.uint64(1))
-            found[count] = 32 * w + np.int64(_popcount(lowest - np.uint64(1)))
+            found[count] = 32 * w + np.int64(popcount(lowest - np.uint64(1)))
             count += 1
             word ^= lowest
     return count
@@ -208,20 +209,9 @@ def _group_by_image(images, neurons, n_images):  # type: ignore[no-untyped-def]
     return offsets, grouped
 
 
-def _offsets(sizes: Sequence[int] | np.ndarray) -> np.ndarray:
-    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-
-
 def _padded(values: np.ndarray, width: int) -> np.ndarray:
     """(N, n) -> (N, width), zeros on the right."""
     return np.pad(values, ((0, 0), (0, width - values.shape[1])))
-
-
-def _preactivation(layer: Dense, inputs: np.ndarray) -> np.ndarray:
-    if layer.integer_input:
-        return integer_dense_preactivation(inputs, layer.weight_words, layer.in_features)
-    return binary_dense_preactivation(pack_bits(inputs > 0), layer.weight_words,
-                                      layer.in_features)
 
 
 class DenseDrawEvaluator:
@@ -241,9 +231,7 @@ class DenseDrawEvaluator:
         self.net = net
         self.layers: list[Dense] = list(net.layers)  # type: ignore[arg-type]
         first = self.layers[0]
-        x = np.asarray(images).astype(np.int16).reshape(len(images), -1) - np.int16(
-            net.input_offset)
-        x0 = x  # the engine's first layer always takes the integer pixels
+        x0 = net.first_input(images).reshape(len(images), -1)  # the first layer's integers
         self.n_images = len(x0)
         self.x0_t = np.ascontiguousarray(x0.T, dtype=np.int16)  # (in, N): one input's images
         self.x0_nonzero = nonzero_bits(self.x0_t)
@@ -254,7 +242,7 @@ class DenseDrawEvaluator:
         for layer, bits in zip(self.layers[:-1], hidden, strict=True):
             head = layer.head
             assert isinstance(head, Threshold)
-            a = _preactivation(layer, inputs).astype(np.int64)
+            a = dense_preactivation(layer, inputs).astype(np.int64)
             if layer is first:
                 margins.append(head.direction * a - head.threshold)
             else:  # a threshold beyond +-(in + 1) changes no bit: clipped, margins stay small
@@ -272,10 +260,10 @@ class DenseDrawEvaluator:
         dtype = np.int16 if 4 * widest_in + 4 < 2**15 else np.int32
         head = self.layers[-1].head
         assert isinstance(head, Affine)
-        out_clean = _preactivation(self.layers[-1], inputs)
+        out_clean = dense_preactivation(self.layers[-1], inputs)
         self.outs = np.array([layer.out_features for layer in self.layers], np.int64)
         self.wide = (self.outs + 31) // 32 * 32  # each layer padded to whole 32-bit words
-        self.row_offset = _offsets(self.wide)
+        self.row_offset = csr_offsets(self.wide)
         self.rows = np.concatenate([_padded(m, w) for m, w in
                                     zip([*margins, out_clean], self.wide, strict=True)],
                                    axis=1).astype(dtype)
@@ -287,16 +275,14 @@ class DenseDrawEvaluator:
         # little-endian in uint32 words, then the next input
         columns, directions = [], []
         for layer, wide in zip(self.layers, self.wide, strict=True):
-            head = layer.head
-            direction = (head.direction.astype(np.int64) if isinstance(head, Threshold)
-                         else np.ones(layer.out_features, np.int64))
+            direction = layer.head.direction.astype(np.int64)
             directions.append(_padded(direction[None], wide)[0])
             if layer is not first:
                 signs = unpack_signs(layer.weight_words, layer.in_features)  # (out, in)
                 positive = _padded((signs * direction[:, None] > 0).T, wide)  # (in, wide)
                 packed = np.packbits(positive, axis=1, bitorder="little")
                 columns.append(np.ascontiguousarray(packed).view(np.uint32).ravel())
-        self.column_offset = _offsets([0, 0] + [c.size for c in columns])[1:-1]
+        self.column_offset = csr_offsets([0, 0] + [c.size for c in columns])[1:-1]
         self.columns = np.concatenate(columns)
         self.directions = np.concatenate(directions)  # layer l's at row_offset[l]
 
@@ -315,11 +301,11 @@ class DenseDrawEvaluator:
                 skip=np.zeros(self.n_images, bool), nonzero=self.x0_nonzero, serial=True)
             first_part = list(_group_by_image(images, neurons, self.n_images))
         else:
-            first_part = [np.zeros(self.n_images + 1, np.int64), _EMPTY]
+            first_part = [np.zeros(self.n_images + 1, np.int64), EMPTY_INDEX]
         counts, flip_in, flip_sign = [], [], []
         for layer, faulty in zip(self.layers, words, strict=True):
             out, inp, sign = (flipped_weights(layer.weight_words, np.asarray(faulty))
-                              if layer is not first else (_EMPTY,) * 3)
+                              if layer is not first else (EMPTY_INDEX,) * 3)
             counts.append(np.bincount(out, minlength=layer.out_features))
             flip_in.append(inp)
             flip_sign.append(sign)
@@ -342,7 +328,7 @@ class DenseDrawEvaluator:
             first_toggled.append(toggled)
             first_total += toggled.size
             for layer, count, inp, sign in zip(self.layers, counts, inputs, signs, strict=True):
-                ptr.append(total + _offsets(count))
+                ptr.append(total + csr_offsets(count))
                 total += inp.size
                 flip_in.append(inp)
                 flip_sign.append(sign)
@@ -355,11 +341,11 @@ class DenseDrawEvaluator:
                 flipped_sizes.append(flipped[-1].size)
         sizes = [layer.out_features for layer in self.layers] * len(draws)
         return (np.concatenate(first_ptr), np.concatenate(first_toggled),
-                np.concatenate(ptr).astype(np.int32), _offsets([s + 1 for s in sizes]),
+                np.concatenate(ptr).astype(np.int32), csr_offsets([s + 1 for s in sizes]),
                 np.concatenate(flip_in).astype(np.int32),
                 np.concatenate(flip_sign).astype(np.int8),
                 np.concatenate(bounds).astype(self.rows.dtype),
-                np.concatenate(flipped).astype(np.int64), _offsets(flipped_sizes))
+                np.concatenate(flipped).astype(np.int64), csr_offsets(flipped_sizes))
 
     def predict_draws(self, draws: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
         """Predicted labels (D, N) for D draws, each a sequence of stored weight arrays
@@ -369,5 +355,5 @@ class DenseDrawEvaluator:
         args = (self.rows, self.row_offset, self.columns, self.column_offset,
                 self.directions, self.outs, *self._flips(draws), self.scale, self.offset)
         blocks = in_blocks(lambda start, end: _draws(*args, start, end),  # type: ignore[call-arg]
-                           self.n_images, min_block=_CHUNK)
+                           self.n_images, min_block=IMAGES_PER_BLOCK)
         return np.concatenate(blocks, axis=1)

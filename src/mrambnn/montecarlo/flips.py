@@ -1,4 +1,4 @@
-"""Compiled helpers of the incremental engine: which outputs a few weight flips change.
+"""Flipped weights of a draw, and which dense outputs a few flips change (compiled).
 
 A dense neuron o with clean margin ``m = direction * a - threshold`` (output bit 1 iff
 m >= 0) whose weights j in F_o flip moves by ``direction * delta``, ``delta = sum_j -2 w_oj
@@ -8,16 +8,24 @@ margin, a binary search finds every candidate and the exact delta settles each o
 that are never negative (pixels) make that window one-sided.
 """
 
+from collections.abc import Sequence
+
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from mrambnn.bits import unpack_bits
-from mrambnn.engine.kernels import _popcount
-from mrambnn.engine.threads import parallel_enabled
+from mrambnn.engine.primitives import popcount
+from mrambnn.engine.threads import in_blocks
 
-__all__ = ["changed_by_flips", "flipped_weights", "nonzero_bits", "update_rows"]
+__all__ = ["EMPTY_INDEX", "changed_by_flips", "csr_offsets", "flipped_weights", "nonzero_bits",
+           "update_rows"]
 
-_EMPTY = np.zeros(0, np.int64)
+EMPTY_INDEX = np.zeros(0, np.int64)  # an empty (0,) int64 list of indices
+
+
+def csr_offsets(sizes: Sequence[int] | np.ndarray) -> np.ndarray:
+    """(len(sizes) + 1,) int64 start offsets of consecutive segments of these sizes."""
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
 def flipped_weights(clean: np.ndarray, faulty: np.ndarray
@@ -26,7 +34,7 @@ def flipped_weights(clean: np.ndarray, faulty: np.ndarray
     arrays differ, sorted by output, each (K,) int64."""
     rows, cols = np.nonzero(clean != faulty)
     if rows.size == 0:
-        return _EMPTY, _EMPTY, _EMPTY
+        return EMPTY_INDEX, EMPTY_INDEX, EMPTY_INDEX
     bits = unpack_bits((clean[rows, cols] ^ faulty[rows, cols])[:, None], 64).astype(bool)
     word, bit = np.nonzero(bits)
     signs = (clean[rows[word], cols[word]] >> bit.astype(np.uint64)) & np.uint64(1)
@@ -51,7 +59,7 @@ def _changed_body(sorted_margin, order, neurons, starts, flip_inputs, flip_signs
         offsets[f + 1] = offsets[f] + ranges[f, 1] - ranges[f, 0]
     images = np.empty(offsets[-1], np.int64)
     counts = np.zeros(neurons.size, np.int64)
-    for f in prange(neurons.size):  # each neuron writes its own segment
+    for f in range(neurons.size):
         o = neurons[f]
         found = offsets[f]
         for idx in range(ranges[f, 0], ranges[f, 1]):
@@ -79,8 +87,7 @@ def _changed_body(sorted_margin, order, neurons, starts, flip_inputs, flip_signs
     return out_images, out_outputs
 
 
-_changed = {False: njit(cache=True, nogil=True)(_changed_body),
-            True: njit(parallel=True, cache=True)(_changed_body)}
+_changed = njit(cache=True, nogil=True)(_changed_body)
 
 
 def changed_by_flips(sorted_margin: np.ndarray, order: np.ndarray, flip_outputs: np.ndarray,
@@ -101,7 +108,8 @@ def changed_by_flips(sorted_margin: np.ndarray, order: np.ndarray, flip_outputs:
         x_min, x_max: (in,) smallest and largest value of each input over the images.
         skip: (N,) bool, images to leave out (their rows are recomputed in full).
         nonzero: integer inputs: `nonzero_bits` of ``x`` (computed here if not given).
-        serial: one thread, without the GIL (for callers running several at once).
+        serial: in the calling thread (for callers running several at once); else on
+            `kernel_threads` threads, each on a block of the neurons.
     Returns:
         images (M,) and outputs (M,) int64 of the changed bits.
     """
@@ -121,10 +129,19 @@ def changed_by_flips(sorted_margin: np.ndarray, order: np.ndarray, flip_outputs:
         nonzero = np.zeros((0, 0), np.uint64)
     elif nonzero is None:
         nonzero = nonzero_bits(x)
-    kernel = _changed[parallel_enabled() and not serial]
-    return kernel(sorted_margin, order, neurons.astype(np.int64), starts,  # type: ignore[no-any-return]
-                  flip_inputs.astype(np.int64), flip_signs.astype(np.int64),
-                  direction.astype(np.int64), window, x, nonzero, packed, skip)
+    neurons = neurons.astype(np.int64)
+    flip_inputs, flip_signs = flip_inputs.astype(np.int64), flip_signs.astype(np.int64)
+    direction = direction.astype(np.int64)
+
+    def run(begin: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        return _changed(sorted_margin, order, neurons[begin:end],  # type: ignore[no-any-return]
+                        starts[begin:end + 1], flip_inputs, flip_signs, direction,
+                        window[begin:end], x, nonzero, packed, skip)
+
+    if serial:
+        return run(0, neurons.size)
+    blocks = in_blocks(run, neurons.size)
+    return (np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks]))
 
 
 def nonzero_bits(x_t: np.ndarray) -> np.ndarray:
@@ -139,14 +156,14 @@ def _rows_body(rows, x_new, x, weights_t, margin, direction, bound, flip_first, 
     n_words_out = (n_out + 63) // 64
     bits = np.zeros((rows.size, n_words_out), np.uint64)
     scores = np.empty((rows.size, 0 if threshold_bits else n_out), np.int32)
-    for r in prange(rows.size):
+    for r in range(rows.size):
         n = rows[r]
         acc = np.zeros(n_out, np.int32)
         for wd in range(x_new.shape[1]):  # inputs that toggled: W' (x' - x), x' - x = -2x
             diff = x_new[r, wd] ^ x[n, wd]
             while diff:
                 low = diff & (~diff + np.uint64(1))
-                j = wd * 64 + np.int64(_popcount(low - np.uint64(1)))
+                j = wd * 64 + np.int64(popcount(low - np.uint64(1)))
                 step = np.int32(-2 if x[n, wd] & low else 2)
                 for o in range(n_out):
                     acc[o] += weights_t[j, o] * step
@@ -198,12 +215,15 @@ def update_rows(rows: np.ndarray, x_new: np.ndarray, x: np.ndarray, weights_t: n
     count = flip_last - flip_first
     # scores need every flip applied; bits only those within reach of the threshold
     bound = np.where(count > 0, 2 * count if threshold_bits else np.iinfo(np.int32).max, -1)
-    bits, scores = _rows[parallel_enabled()](
-        rows.astype(np.int64), np.ascontiguousarray(x_new, dtype=np.uint64), x, weights_t,
-        margin, direction.astype(np.int32), bound.astype(np.int64), flip_first.astype(np.int64),
-        flip_last.astype(np.int64), flip_inputs.astype(np.int64),
-        flip_signs.astype(np.int64), threshold_bits)
-    return bits, scores.astype(np.int64)
+    rows = rows.astype(np.int64)
+    x_new = np.ascontiguousarray(x_new, dtype=np.uint64)
+    shared = (x, weights_t, margin, direction.astype(np.int32), bound.astype(np.int64),
+              flip_first.astype(np.int64), flip_last.astype(np.int64),
+              flip_inputs.astype(np.int64), flip_signs.astype(np.int64), threshold_bits)
+    blocks = in_blocks(lambda begin, end: _rows(rows[begin:end], x_new[begin:end], *shared),
+                       rows.size)
+    return (np.concatenate([b[0] for b in blocks]),
+            np.concatenate([b[1] for b in blocks]).astype(np.int64))
 
 
-_rows = {False: njit(cache=True)(_rows_body), True: njit(parallel=True, cache=True)(_rows_body)}
+_rows = njit(cache=True, nogil=True)(_rows_body)

@@ -2,7 +2,7 @@
 
 `ConvDrawEvaluator` takes the images in chunks; for each chunk it computes every layer's
 clean margins once with the packed kernels (`conv_margins`, XNOR-popcount), then the
-compiled kernel of `mrambnn.engine.conv_draw_kernel` runs all the draws on each image,
+compiled kernel of `mrambnn.montecarlo.conv_draw_kernel` runs all the draws on each image,
 propagating only the toggled bits and the flipped weights. Nothing is kept between calls
 but the network, so memory is bounded by the chunk: about ``chunk * 2 * (sum of H*W*out
 over the layers)`` bytes (256 images of the CIFAR-10 VGG-w48: 90 MB).
@@ -16,14 +16,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from mrambnn.bits import pack_bits, unpack_signs
-from mrambnn.engine.conv import Conv, kernel_operand
-from mrambnn.engine.conv_draw_kernel import draws_kernel
-from mrambnn.engine.flip_kernels import flipped_weights
+from mrambnn.engine import Affine, Conv, PackedNet, Threshold, dense_preactivation, predict
+from mrambnn.engine.conv import filter_operand
 from mrambnn.engine.kernels import conv_margins
-from mrambnn.engine.layers import Affine, Threshold
-from mrambnn.engine.network import PackedNet, predict
-from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
 from mrambnn.engine.threads import in_blocks
+from mrambnn.montecarlo.conv_draw_kernel import draws_kernel
+from mrambnn.montecarlo.flips import csr_offsets, flipped_weights
 
 __all__ = ["ConvDrawEvaluator", "supports_conv"]
 
@@ -47,10 +45,6 @@ def supports_conv(net: PackedNet) -> bool:
             and all(_reach(net, i) < _LIMIT for i in range(len(net.layers))))
 
 
-def _offsets(sizes: Sequence[int]) -> np.ndarray:
-    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-
-
 class ConvDrawEvaluator:
     """Exact predictions of ``net`` (with convolutions) under many weight draws.
 
@@ -70,12 +64,10 @@ class ConvDrawEvaluator:
         self.n_images = len(self.images)
         dims, columns, negative, pre_sizes, map_sizes = [], [], [], [], []
         for layer in net.layers:
-            head = layer.head
-            direction = (head.direction.astype(np.int64) if isinstance(head, Threshold)
-                         else np.ones(layer.out_features, np.int64))
+            direction = layer.head.direction.astype(np.int64)
             if isinstance(layer, Conv):
                 h, w, c = layer.in_shape
-                k, pool = layer.kernel, int(layer.pool)
+                k, pool = layer.filter_size, int(layer.pool)
             else:
                 h, w, c, k, pool = 1, 1, layer.in_features, 1, 0
             o = layer.out_features
@@ -86,15 +78,15 @@ class ConvDrawEvaluator:
             columns.append(signed[:, :, ::-1, :].transpose(1, 3, 2, 0).ravel())
             negative.append(direction < 0)
             pre_sizes.append(h * w * o)
-            if isinstance(head, Threshold):
+            if isinstance(layer.head, Threshold):
                 map_sizes.append(h * w * o // (4 if pool else 1))
         self.dims = np.array(dims, np.int64)
         self.wt = np.ascontiguousarray(np.concatenate(columns), dtype=np.int8)
-        self.wt_off = _offsets([c.size for c in columns])
+        self.wt_off = csr_offsets([c.size for c in columns])
         self.negative = np.concatenate(negative)
-        self.neg_off = _offsets([n.size for n in negative])
-        self.pre_off = _offsets(pre_sizes)
-        self.map_off = _offsets(map_sizes)
+        self.neg_off = csr_offsets([n.size for n in negative])
+        self.pre_off = csr_offsets(pre_sizes)
+        self.map_off = csr_offsets(map_sizes)
         self.max_pre = max(pre_sizes)
         self.max_pixels = int(max(h * w for h, w, *_ in dims))
         self.max_out = int(self.dims[:, 3].max())
@@ -102,8 +94,8 @@ class ConvDrawEvaluator:
         assert isinstance(last, Affine)
         self.scale = np.ascontiguousarray(last.scale, dtype=np.float64)
         self.offset = np.ascontiguousarray(last.offset, dtype=np.float64)
-        # each conv layer's weights as the packed kernels take them
-        self.kernels = [kernel_operand(layer) if isinstance(layer, Conv) else None
+        # each conv layer's filters as the packed kernels take them
+        self.filters = [filter_operand(layer) if isinstance(layer, Conv) else None
                         for layer in net.layers]
         self.clean_predictions = predict(net, self.images)
 
@@ -111,24 +103,21 @@ class ConvDrawEvaluator:
         """Margins (N, sum of H*W*out) int16 (clipped to +-16000) of every layer, laid
         out (H, W, out) each (the output layer: its pre-activations), and the first
         layer's inputs (N, H*W*C) int16, for (N, H, W, C) uint8 ``images``."""
-        x: np.ndarray = images.astype(np.int16) - np.int16(self.net.input_offset)
+        x = self.net.first_input(images)
         x0 = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.int16)
         margins = np.empty((len(x), self.pre_off[-1]), np.int16)
-        for li, (layer, kernel) in enumerate(zip(self.net.layers, self.kernels, strict=True)):
+        for li, (layer, filters) in enumerate(zip(self.net.layers, self.filters, strict=True)):
             head = layer.head
             begin, end = int(self.pre_off[li]), int(self.pre_off[li + 1])
             if isinstance(layer, Conv):
-                assert kernel is not None and isinstance(head, Threshold)
-                x = conv_margins(x if layer.integer_input else pack_bits(x), kernel,
+                assert filters is not None and isinstance(head, Threshold)
+                x = conv_margins(x if layer.integer_input else pack_bits(x), filters,
                                  layer.in_shape[2], head.threshold, head.direction,
                                  integer=layer.integer_input, pool=layer.pool,
                                  margins=margins, offset=begin, limit=_LIMIT)
                 continue
             flat = x.reshape(len(x), -1)
-            a = (integer_dense_preactivation(flat, layer.weight_words, layer.in_features)
-                 if layer.integer_input else
-                 binary_dense_preactivation(pack_bits(flat), layer.weight_words,
-                                            layer.in_features)).astype(np.int64)
+            a = dense_preactivation(layer, flat).astype(np.int64)
             m = (head.direction * a - np.clip(head.threshold, -2**40, 2**40)
                  if isinstance(head, Threshold) else a)
             margins[:, begin:end] = np.clip(m, -_LIMIT, _LIMIT)
@@ -154,7 +143,7 @@ class ConvDrawEvaluator:
                 outs.append(out)
                 c, k = self.dims[li, 2], self.dims[li, 4]
                 ins.append(np.stack([inp // (k * c), inp // c % k, inp % c]))
-        return (_offsets(counts), np.concatenate(outs).astype(np.int64),
+        return (csr_offsets(counts), np.concatenate(outs).astype(np.int64),
                 np.ascontiguousarray(np.concatenate(ins, axis=1), dtype=np.int64))
 
     def predict_draws(self, draws: Sequence[Sequence[np.ndarray]]) -> np.ndarray:

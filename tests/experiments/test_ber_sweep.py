@@ -40,29 +40,29 @@ def test_interrupted_sweep_resumes_without_redoing_points(toy, tmp_path, monkeyp
     net, images, labels = toy
     out = tmp_path / "sweep.json"
     full = run_ber_sweep(net, images, labels, CONFIG)
-    import mrambnn.experiments.sweep as sweep_module
+    from mrambnn.experiments.draws import _Run
 
-    # an all-dense net evaluates a point's draws in batches (`_draw_batch`)
+    # an all-dense net evaluates a point's draws together (`_Run.accuracies`)
     calls = {"n": 0}
-    original = sweep_module._draw_batch
+    original = _Run.accuracies
 
-    def failing(ber, draws):
+    def failing(run, ber, draws):
         calls["n"] += len(draws)
         if ber == 3e-2:
             raise KeyboardInterrupt
-        return original(ber, draws)
+        return original(run, ber, draws)
 
-    monkeypatch.setattr(sweep_module, "_draw_batch", failing)
+    monkeypatch.setattr(_Run, "accuracies", failing)
     with pytest.raises(KeyboardInterrupt):
         run_ber_sweep(net, images, labels, CONFIG, out=out)
     saved = json.loads(out.read_text())
     assert [p["ber"] for p in saved["points"]] == [0.0, 1e-3]
 
-    def counting(ber, draws):
+    def counting(run, ber, draws):
         calls["n"] += len(draws)
-        return original(ber, draws)
+        return original(run, ber, draws)
 
-    monkeypatch.setattr(sweep_module, "_draw_batch", counting)
+    monkeypatch.setattr(_Run, "accuracies", counting)
     calls["n"] = 0
     resumed = run_ber_sweep(net, images, labels, CONFIG, out=out)
     assert calls["n"] == 2 * CONFIG.n_draws  # only the two unfinished points ran

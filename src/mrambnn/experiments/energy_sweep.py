@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from mrambnn.engine import PackedNet
+from mrambnn.experiments.accuracy_drop import log_crossing
 from mrambnn.experiments.results import provenance, write_atomic
 from mrambnn.experiments.stats import mean_interval
-from mrambnn.experiments.sweep import DrawPlan, evaluate_points
+from mrambnn.experiments.draws import DrawPlan, evaluate_points
 from mrambnn.memory.faults import FaultModel
 from mrambnn.memory.mram import MRAM, WritePulseCondition
 
@@ -92,10 +93,8 @@ def energy_at_accuracy_drop(result: dict[str, Any], clean_accuracy: float,
     """
     rows = sorted(result["points"], key=lambda r: r["energy_per_bit"])
     target = clean_accuracy - drop
-    for below, above in zip(rows, rows[1:], strict=False):
-        if below["mean"] < target <= above["mean"]:
-            f = (target - below["mean"]) / (above["mean"] - below["mean"])
-            log_e = np.log(below["energy_per_bit"]) + f * (
-                np.log(above["energy_per_bit"]) - np.log(below["energy_per_bit"]))
-            return float(np.exp(log_e))
+    crossing = log_crossing([r["energy_per_bit"] for r in rows], [r["mean"] for r in rows],
+                            target, rising=True)
+    if crossing is not None:
+        return crossing
     return rows[0]["energy_per_bit"] if rows and rows[0]["mean"] >= target else None

@@ -7,9 +7,8 @@ import pytest
 from mrambnn.bits import pack_signs
 from mrambnn.engine import Affine, Dense, PackedNet, Threshold, predict
 from mrambnn.engine.conv import Conv
-from mrambnn.engine.conv_draws import ConvDrawEvaluator, supports_conv
-from mrambnn.engine.incremental import IncrementalEvaluator
-from mrambnn.engine.threads import parallel_enabled, use_threads
+from mrambnn.montecarlo.conv_draws import ConvDrawEvaluator, supports_conv
+from mrambnn.montecarlo import DrawEvaluator
 from mrambnn.experiments.deploy import corrupt_net
 from mrambnn.memory import BitFlip
 from mrambnn.models import load_model
@@ -23,18 +22,18 @@ def _threshold(rng: np.random.Generator, n_out: int, spread: float, limit: int) 
                      direction=rng.choice(np.array([-1, 1], np.int8), n_out))
 
 
-def _random_conv_net(rng: np.random.Generator, first_kernel: int = 3) -> PackedNet:
+def _random_conv_net(rng: np.random.Generator, first_filter_size: int = 3) -> PackedNet:
     """12x8x3 images -> k3 conv (5 ch, pool) -> k3 conv (70 ch) -> k5 conv (9 ch, pool)
     -> dense 20 -> 4 classes: odd channel counts, 70 > 64 bits per pixel, a wide kernel
     on a 6x4 map (most offsets in the padding)."""
     shape, layers = (12, 8, 3), []
-    for index, (n_out, k, pool) in enumerate([(5, first_kernel, True), (70, 3, False),
+    for index, (n_out, k, pool) in enumerate([(5, first_filter_size, True), (70, 3, False),
                                               (9, 5, True)]):
         fan_in = k * k * shape[2]
         scale = 60 if index == 0 else 1
         layers.append(Conv(
             weight_words=pack_signs(rng.choice(np.array([-1, 1], np.int8), (n_out, fan_in))),
-            in_shape=shape, kernel=k, pool=pool, integer_input=index == 0,
+            in_shape=shape, filter_size=k, pool=pool, integer_input=index == 0,
             head=_threshold(rng, n_out, scale * np.sqrt(fan_in), scale * fan_in)))
         h, w, _ = shape
         shape = (h // 2, w // 2, n_out) if pool else (h, w, n_out)
@@ -50,25 +49,21 @@ def _random_conv_net(rng: np.random.Generator, first_kernel: int = 3) -> PackedN
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_conv_draws_equal_full_reevaluation(seed, threads):
+def test_conv_draws_equal_full_reevaluation(seed, threads, kernel_thread_count):
     rng = np.random.default_rng(seed)
     net = _random_conv_net(rng)
     images = rng.integers(0, 256, (90, 12, 8, 3), dtype=np.uint8)
     evaluator = ConvDrawEvaluator(net, images, chunk=32)  # several chunks, a short last one
     np.testing.assert_array_equal(evaluator.clean_predictions, predict(net, images))
-    was_parallel = parallel_enabled()
-    use_threads(threads)
-    try:
-        for ber in (1e-3, 2e-2, 0.2):
-            nets = [corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([seed, d]))
-                    for d in range(3)]
-            together = evaluator.predict_draws([f.weight_words for f in nets])
-            assert together.shape == (3, len(images))
-            for d, faulty in enumerate(nets):
-                np.testing.assert_array_equal(together[d], predict(faulty, images),
-                                              err_msg=f"BER {ber}, draw {d}")
-    finally:
-        use_threads(2 if was_parallel else 1)
+    kernel_thread_count(threads)
+    for ber in (1e-3, 2e-2, 0.2):
+        nets = [corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([seed, d]))
+                for d in range(3)]
+        together = evaluator.predict_draws([f.weight_words for f in nets])
+        assert together.shape == (3, len(images))
+        for d, faulty in enumerate(nets):
+            np.testing.assert_array_equal(together[d], predict(faulty, images),
+                                          err_msg=f"BER {ber}, draw {d}")
 
 
 def test_single_flips_in_every_layer():
@@ -104,13 +99,13 @@ def test_shipped_cifar_network_many_draws():
 def test_wide_first_layer_uses_the_general_path():
     """7x7x3 integer patches can move a margin past int16: the general path takes it."""
     rng = np.random.default_rng(11)
-    net = _random_conv_net(rng, first_kernel=7)
+    net = _random_conv_net(rng, first_filter_size=7)
     assert not supports_conv(net)
     with pytest.raises(ValueError, match="fan-in"):
         ConvDrawEvaluator(net, np.zeros((2, 12, 8, 3), np.uint8))
     images = rng.integers(0, 256, (30, 12, 8, 3), dtype=np.uint8)
-    evaluator = IncrementalEvaluator(net, images)
-    assert evaluator.batched is None
+    evaluator = DrawEvaluator(net, images)
+    assert not evaluator.batched
     faulty = corrupt_net(net, BitFlip(ber=1e-2), rng=np.random.default_rng(1))
     np.testing.assert_array_equal(evaluator.predict(faulty.weight_words, path="incremental"),
                                   predict(faulty, images))

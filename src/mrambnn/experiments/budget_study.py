@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from mrambnn.engine import PackedNet
-from mrambnn.experiments.budget import (
+from mrambnn.experiments.budget_table import (
     budget_table,
     cheapest_condition,
     scaled_delta,

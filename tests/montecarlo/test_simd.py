@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from mrambnn.engine.simd import add_signed_bits, copy_lanes, sign_changed_bits, within_bits
+from mrambnn.montecarlo.simd import add_signed_bits, copy_lanes, sign_changed_bits, within_bits
 
 
 @njit(cache=True)
