@@ -36,12 +36,12 @@ import torch
 from mrambnn.bits import unpack_signs
 from mrambnn.datasets import load_dataset
 from mrambnn.engine import Conv, PackedNet, predict
-from mrambnn.montecarlo import DrawEvaluator
 from mrambnn.engine.layers import Threshold
 from mrambnn.experiments import draw_rng
 from mrambnn.experiments.deploy import corrupt_net
 from mrambnn.memory import BitFlip
 from mrambnn.models import SHIPPED_MODELS, load_model
+from mrambnn.montecarlo import DrawEvaluator
 
 
 def _float_weights(layer, words):  # type: ignore[no-untyped-def]

@@ -85,7 +85,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
         "architecture": args.arch, "dataset": args.dataset, "train_config": vars(config),
         "seed": args.seed, "history": history,
         "command": "mrambnn " + " ".join(sys.argv[1:]),
-        "train_seconds_this_session": time.perf_counter() - began,
+        "train_seconds": time.perf_counter() - began,
         "init_from_sha256": _sha256(args.init_from) if args.init_from else ""})
     engine_accuracy = accuracy(net, data.x_test, data.y_test)
     net.metadata.update(test_accuracy=engine_accuracy, n_weights=net.n_weights)
@@ -98,9 +98,8 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
     data = load_dataset(net.metadata.get("dataset", "mnist"), args.data_dir)
     config = SweepConfig(bers=args.bers, n_draws=args.draws, seed=args.seed,
                          layers=args.layers, n_images=args.n_images, code=args.code)
-    total = sum(1 if b == 0 else config.n_draws for b in config.bers)
     result = run_ber_sweep(net, data.x_test, data.y_test, config, out=args.out,
-                           workers=args.workers, progress=_bar("BER sweep", total),
+                           workers=args.workers, progress=_bar("BER sweep", config.total_draws),
                            engine=args.engine)
     for row in result.to_dict()["points"]:
         print(f"BER {row['ber']:<8g} accuracy {100 * row['mean']:.2f} % "
@@ -157,7 +156,7 @@ def _cmd_budget(args: argparse.Namespace) -> None:
     from mrambnn.experiments.budget_study import BudgetConfig, run_budget
     from mrambnn.memory.cost import load_cost_config
     from mrambnn.physics.presets import get_preset
-    from mrambnn.report_budget import budget_section
+    from mrambnn.report import budget_section
 
     mtj = get_preset(args.preset)
     overrides = {} if args.reads_per_write is None else {"reads_per_write": args.reads_per_write}
@@ -170,31 +169,32 @@ def _cmd_budget(args: argparse.Namespace) -> None:
     else:
         data = load_dataset(net.metadata.get("dataset", "mnist"), args.data_dir)
         config = SweepConfig(n_draws=args.draws, n_images=args.n_images)
-        total = sum(1 if b == 0 else config.n_draws for b in config.bers)
         points = run_ber_sweep(net, data.x_test, data.y_test, config,
                                out=out / f"sweep-{name}.json", workers=args.workers,
-                               progress=_bar("BER sweep", total)).to_dict()["points"]
+                               progress=_bar("BER sweep", config.total_draws)
+                               ).to_dict()["points"]
     budget = BudgetConfig(tolerance=args.tolerance / 100, target=args.target)
     result = run_budget(net, points, mtj=mtj, cost=cost, config=budget,
                         out=out / f"budget-{name}.json")
     lines = budget_section(result, out, name)
     write_atomic(out / "budget.md", "\n".join(lines) + "\n")
-    table = result["table"]
-    print(f"tolerable BER without ECC: {result['tolerable_ber']:.3g}")
-    for label, row in table["rows"].items():
-        print(f"{label:26s} raw BER {row['raw_ber']:.2e}  write "
-              f"{row['write_energy_per_bit'] * 1e12:.3f} pJ/bit  cell {row['cell_area_f2']:.1f}"
-              f" F^2  total {row['total_energy'] * 1e6:.3f} uJ  area "
-              f"{row['total_area'] * 1e6:.4f} mm^2")
-    print(f"cheapest ECC: {table['best_ecc']}; energy ratio {table['energy_ratio']:.2f}x, "
-          f"area ratio {table['area_ratio']:.2f}x; optimum: {result['optimum']['code']} "
+    table = result.table
+    print(f"tolerable BER without ECC: {result.tolerable_ber:.3g}")
+    for label, row in table.rows.items():
+        print(f"{label:26s} raw BER {row.pulse.raw_ber:.2e}  write "
+              f"{row.pulse.energy_per_bit * 1e12:.3f} pJ/bit  cell {row.pulse.cell_area_f2:.1f}"
+              f" F^2  total {row.cost.total_energy * 1e6:.3f} uJ  area "
+              f"{row.cost.total_area * 1e6:.4f} mm^2")
+    print(f"cheapest ECC: {table.best_ecc}; energy ratio {table.energy_ratio:.2f}x, "
+          f"area ratio {table.area_ratio:.2f}x; optimum: {result.optimum.cost.code} "
           f"-> {out / 'budget.md'}")
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> None:
-    from mrambnn.report import ReproduceConfig, reproduce
+    from mrambnn.experiments.main_job import MainJobConfig
+    from mrambnn.report import reproduce
 
-    config = ReproduceConfig(models=tuple(args.models), workers=args.workers,
+    config = MainJobConfig(models=tuple(args.models), workers=args.workers,
                              sweep=SweepConfig(bers=args.bers, n_draws=args.draws,
                                                seed=args.seed))
     began = time.perf_counter()

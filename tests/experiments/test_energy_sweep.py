@@ -41,11 +41,13 @@ def test_energy_sweep_accuracy_rises_with_energy(toy, tmp_path) -> None:
     config = EnergySweepConfig(width=10e-9, currents=(70e-6, 100e-6, 200e-6), n_draws=3)
     out = tmp_path / "e.json"
     result = run_energy_sweep(net, images, labels, MRAM(mtj=MTJ), config, out=out)
-    means = [p["mean"] for p in result["points"]]
-    energies = [p["energy_per_bit"] for p in result["points"]]
+    means = [p.summary.mean for p in result.points]
+    energies = [p.energy_per_bit for p in result.points]
     assert energies == sorted(energies) and means[0] < means[-1]
     assert means[-1] == pytest.approx(1.0, abs=1e-3)  # 1e-10 WER: essentially exact
-    assert json.loads(out.read_text())["kind"] == "energy_sweep"
+    saved = json.loads(out.read_text())
+    assert saved["kind"] == "energy_sweep"
+    assert [r["mean"] for r in saved["points"]] == means
     marked = energy_at_accuracy_drop(result, clean_accuracy=1.0, drop=0.005)
     assert marked is not None and energies[0] < marked <= energies[-1]
 

@@ -7,11 +7,11 @@ import pytest
 from mrambnn.bits import pack_signs
 from mrambnn.engine import Affine, Dense, PackedNet, Threshold, predict
 from mrambnn.engine.conv import Conv
-from mrambnn.montecarlo.conv_draws import ConvDrawEvaluator, supports_conv
-from mrambnn.montecarlo import DrawEvaluator
 from mrambnn.experiments.deploy import corrupt_net
 from mrambnn.memory import BitFlip
 from mrambnn.models import load_model
+from mrambnn.montecarlo import DrawEvaluator
+from mrambnn.montecarlo.conv_draws import ConvDrawEvaluator, supports_conv
 
 
 def _threshold(rng: np.random.Generator, n_out: int, spread: float, limit: int) -> Threshold:

@@ -5,10 +5,10 @@ import pytest
 
 from mrambnn.bits import pack_signs
 from mrambnn.engine import Affine, Dense, PackedNet, Threshold, predict
-from mrambnn.montecarlo.dense_draws import DenseDrawEvaluator, supports
 from mrambnn.experiments.deploy import corrupt_net
 from mrambnn.memory import BitFlip
 from mrambnn.models import load_model
+from mrambnn.montecarlo.dense_draws import DenseDrawEvaluator, supports
 
 
 def _random_net(rng: np.random.Generator, widths: tuple[int, ...], *, integer: bool,

@@ -5,10 +5,10 @@ import pytest
 
 from mrambnn.datasets import load_dataset
 from mrambnn.engine import predict
-from mrambnn.montecarlo import DrawEvaluator
 from mrambnn.experiments.deploy import corrupt_net
 from mrambnn.memory import BitFlip
 from mrambnn.models import load_model
+from mrambnn.montecarlo import DrawEvaluator
 
 
 @pytest.mark.parametrize(("model", "n_images"), [("mnist-mlp", 1500), ("fashion-conv", 300)])

@@ -2,12 +2,12 @@
 
 The network's tolerable BER comes from its measured BER sweep (accuracy within
 ``tolerance`` of clean); everything else is the cost model (`mrambnn.memory.cost`) and the
-device physics. The result is JSON-able and written atomically.
+device physics. The result is a `BudgetResult`, written as JSON atomically.
 """
 
 import json
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,8 @@ import numpy as np
 
 from mrambnn.engine import PackedNet
 from mrambnn.experiments.budget_table import (
+    BudgetRow,
+    BudgetTable,
     budget_table,
     cheapest_condition,
     scaled_delta,
@@ -25,7 +27,10 @@ from mrambnn.memory.cost import SOURCES, CostConfig
 from mrambnn.physics.energy import WriteCircuit
 from mrambnn.physics.mtj import MTJ
 
-__all__ = ["BudgetConfig", "run_budget"]
+__all__ = ["PAPER_ENERGY_RATIO", "BudgetConfig", "BudgetResult", "TrendPoint", "run_budget"]
+
+# Hirtzlin et al., NANOARCH 2019: dropping ECC and writing weakly saves "up to 2x" energy.
+PAPER_ENERGY_RATIO = 2.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,31 +56,61 @@ class BudgetConfig:
             raise ValueError(f"target must be in (0, 1), got {self.target}")
 
 
-def _table_dict(table: dict[str, Any]) -> dict[str, Any]:
-    return {"rows": {k: v.as_dict() for k, v in table["rows"].items()},
-            **{k: table[k] for k in ("best_ecc", "energy_ratio", "area_ratio", "target",
-                                     "bnn_ber")}}
+@dataclass(frozen=True, kw_only=True)
+class TrendPoint:
+    """The ratios (cheapest ECC / BNN memory) at one value of a swept parameter."""
+
+    value: float
+    energy_ratio: float
+    area_ratio: float
+    best_ecc: str
 
 
-def _trend(values: Sequence[float], table_at: Any) -> list[dict[str, Any]]:
-    rows = []
+@dataclass(frozen=True, kw_only=True)
+class BudgetResult:
+    """A network's system budget: its tolerable BER, the table at the configured cost,
+    the ratios against workload and delta, and the iso-accuracy optimum."""
+
+    model: dict[str, Any]
+    config: BudgetConfig
+    clean_accuracy: float
+    tolerable_ber: float
+    table: BudgetTable
+    workload: tuple[TrendPoint, ...]
+    delta: tuple[TrendPoint, ...]
+    optimum: BudgetRow
+    cost: CostConfig
+    mtj: MTJ
+    circuit: WriteCircuit
+    versions: dict[str, str] = field(default_factory=provenance)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "budget", "model": self.model, "config": asdict(self.config),
+            "clean_accuracy": self.clean_accuracy, "tolerable_ber": self.tolerable_ber,
+            "table": self.table.as_dict(), "workload": [asdict(p) for p in self.workload],
+            "delta": [asdict(p) for p in self.delta], "optimum": self.optimum.as_dict(),
+            "cost": asdict(self.cost), "cost_sources": SOURCES, "mtj": asdict(self.mtj),
+            "circuit": asdict(self.circuit), "versions": self.versions,
+        }
+
+
+def _trend(values: Sequence[float], table_at: Callable[[float], BudgetTable]
+           ) -> tuple[TrendPoint, ...]:
+    points = []
     for value in values:
         table = table_at(value)
-        rows.append({"value": value, "energy_ratio": table["energy_ratio"],
-                     "area_ratio": table["area_ratio"], "best_ecc": table["best_ecc"]})
-    return rows
+        points.append(TrendPoint(value=value, energy_ratio=table.energy_ratio,
+                                 area_ratio=table.area_ratio, best_ecc=table.best_ecc))
+    return tuple(points)
 
 
 def run_budget(net: PackedNet, sweep_points: Sequence[dict[str, Any]], *, mtj: MTJ,
                circuit: WriteCircuit | None = None, cost: CostConfig | None = None,
                config: BudgetConfig | None = None, out: Path | None = None
-               ) -> dict[str, Any]:
+               ) -> BudgetResult:
     """Budget of ``net`` from its BER sweep rows ('ber', 'mean'); see the module docstring.
-
-    Returns a dict with the tolerable BER, the table at the configured workload, the
-    ratio against workload and against delta, the iso-accuracy optimum, the cost
-    parameters with their sources, and provenance.
-    """
+    ``out``: JSON file written atomically."""
     circuit = circuit or WriteCircuit()
     cost = cost or CostConfig()
     config = config or BudgetConfig()
@@ -90,14 +125,11 @@ def run_budget(net: PackedNet, sweep_points: Sequence[dict[str, Any]], *, mtj: M
         mtj=scaled_delta(mtj, d), circuit=circuit, config=cost, **common))
     optimum = cheapest_condition(n_synapses=net.n_weights, data_bits=data_bits,
                                  tolerable=bnn_ber, mtj=mtj, circuit=circuit, config=cost)
-    result = {
-        "kind": "budget", "model": net.metadata, "config": asdict(config),
-        "clean_accuracy": min(sweep_points, key=lambda r: r["ber"])["mean"],
-        "tolerable_ber": bnn_ber, "table": _table_dict(table), "workload": workload,
-        "delta": deltas, "optimum": optimum["best"],
-        "cost": asdict(cost), "cost_sources": SOURCES, "mtj": asdict(mtj),
-        "circuit": asdict(circuit), "versions": provenance(),
-    }
+    result = BudgetResult(
+        model=net.metadata, config=config,
+        clean_accuracy=min(sweep_points, key=lambda r: r["ber"])["mean"],
+        tolerable_ber=bnn_ber, table=table, workload=workload, delta=deltas,
+        optimum=optimum.best, cost=cost, mtj=mtj, circuit=circuit)
     if out is not None:
-        write_atomic(Path(out), json.dumps(result, indent=1))
+        write_atomic(Path(out), json.dumps(result.to_dict(), indent=1))
     return result

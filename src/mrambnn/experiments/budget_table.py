@@ -33,10 +33,12 @@ from mrambnn.physics.energy import (
 from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.switching import current_for_wer
 
-__all__ = ["ECC_CODES", "BudgetRow", "ProgrammingPoint", "budget_table", "cheapest_condition",
-           "pulse_for_ber", "scaled_delta", "tolerable_ber"]
+__all__ = ["ECC_CODES", "OPTIMIZER_WIDTHS", "BudgetRow", "BudgetTable", "Optimum",
+           "ProgrammingPoint", "budget_table", "cheapest_condition", "pulse_for_ber",
+           "scaled_delta", "tolerable_ber"]
 
 ECC_CODES = tuple(c for c in CODE_NAMES if c != "none")
+OPTIMIZER_WIDTHS = tuple(float(w) for w in np.geomspace(2e-9, 100e-9, 12))  # s, searched
 
 
 def tolerable_ber(points: Sequence[dict[str, Any]], tolerance: float) -> float:
@@ -136,15 +138,38 @@ def _row(label: str, code: str, raw_ber: float, *, mtj: MTJ, circuit: WriteCircu
     return BudgetRow(label=label, pulse=pulse, cost=cost)
 
 
+@dataclass(frozen=True, kw_only=True)
+class BudgetTable:
+    """Every memory configuration at one cost setting, and the cheapest ECC one against
+    the BNN memory.
+
+    Attributes:
+        rows: label -> row: each code at the reliability target '(strong)', a memory
+            without code at the same target, and the BNN memory '(weak, BNN)'.
+        best_ecc: label of the ECC row of lowest total energy.
+        target: uncorrectable word rate the ECC memories meet.
+        bnn_ber: raw BER the BNN memory is programmed at.
+        energy_ratio, area_ratio: the best ECC row's total energy and area over the BNN's.
+    """
+
+    rows: dict[str, BudgetRow]
+    best_ecc: str
+    target: float
+    bnn_ber: float
+    energy_ratio: float
+    area_ratio: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": {k: v.as_dict() for k, v in self.rows.items()},
+                "best_ecc": self.best_ecc, "energy_ratio": self.energy_ratio,
+                "area_ratio": self.area_ratio, "target": self.target, "bnn_ber": self.bnn_ber}
+
+
 def budget_table(*, n_synapses: int, data_bits: int, bnn_ber: float, mtj: MTJ,
                  circuit: WriteCircuit, config: CostConfig, target: float = 1e-9
-                 ) -> dict[str, Any]:
+                 ) -> BudgetTable:
     """Every ECC configuration at the reliability ``target`` (uncorrectable word rate),
-    a conventional no-ECC memory at the same target, and the BNN memory at ``bnn_ber``.
-
-    Returns a dict: 'rows' (label -> `BudgetRow`), 'best_ecc' (label), and the energy and
-    area ratios of the cheapest ECC configuration over the BNN memory.
-    """
+    a conventional no-ECC memory at the same target, and the BNN memory at ``bnn_ber``."""
     common = dict(mtj=mtj, circuit=circuit, config=config, n_synapses=n_synapses,
                   data_bits=data_bits)
     rows = {f"{code} (strong)": _row(f"{code} (strong)", code,
@@ -156,9 +181,9 @@ def budget_table(*, n_synapses: int, data_bits: int, bnn_ber: float, mtj: MTJ,
     ecc = [rows[f"{c} (strong)"] for c in ECC_CODES]
     best = min(ecc, key=lambda r: r.cost.total_energy)
     bnn = rows["none (weak, BNN)"]
-    return {"rows": rows, "best_ecc": best.label, "target": target, "bnn_ber": bnn_ber,
-            "energy_ratio": best.cost.total_energy / bnn.cost.total_energy,
-            "area_ratio": best.cost.total_area / bnn.cost.total_area}
+    return BudgetTable(rows=rows, best_ecc=best.label, target=target, bnn_ber=bnn_ber,
+                       energy_ratio=best.cost.total_energy / bnn.cost.total_energy,
+                       area_ratio=best.cost.total_area / bnn.cost.total_area)
 
 
 def scaled_delta(mtj: MTJ, delta: float) -> MTJ:
@@ -170,14 +195,25 @@ def scaled_delta(mtj: MTJ, delta: float) -> MTJ:
                    source=f"{mtj.source}; delta scaled to {delta:g} (ic0 in proportion)")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Optimum:
+    """The iso-accuracy optimum: the cheapest feasible row, every feasible candidate, and
+    the residual BER they had to meet."""
+
+    best: BudgetRow
+    candidates: tuple[BudgetRow, ...]
+    tolerable_ber: float
+
+
 def cheapest_condition(*, n_synapses: int, data_bits: int, tolerable: float, mtj: MTJ,
                        circuit: WriteCircuit, config: CostConfig,
-                       widths: Sequence[float] = tuple(np.geomspace(2e-9, 100e-9, 12)),
-                       codes: Sequence[str] = CODE_NAMES) -> dict[str, Any]:
+                       widths: Sequence[float] = OPTIMIZER_WIDTHS,
+                       codes: Sequence[str] = CODE_NAMES) -> Optimum:
     """Iso-accuracy optimizer: the (code, width, current) of lowest system energy whose
     residual BER after decoding is at most ``tolerable`` (the BNN's tolerable BER).
 
-    Returns {'best': row dict, 'candidates': [row dicts]}; infeasible pulses are skipped.
+    Pulse widths the supply cannot serve at the needed BER are skipped; raises if none is
+    left.
     """
     candidates = []
     for code in codes:
@@ -191,8 +227,8 @@ def cheapest_condition(*, n_synapses: int, data_bits: int, tolerable: float, mtj
                            n_synapses=n_synapses, data_bits=data_bits)
             except ValueError:
                 continue
-            candidates.append(row.as_dict())
+            candidates.append(row)
     if not candidates:
         raise ValueError("no pulse in the searched widths reaches the tolerable BER")
-    best = min(candidates, key=lambda r: r["total_energy"])
-    return {"best": best, "candidates": candidates, "tolerable_ber": tolerable}
+    best = min(candidates, key=lambda r: r.cost.total_energy)
+    return Optimum(best=best, candidates=tuple(candidates), tolerable_ber=tolerable)

@@ -8,7 +8,7 @@ are keyed by the error rate.
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +16,16 @@ import numpy as np
 
 from mrambnn.engine import PackedNet
 from mrambnn.experiments.accuracy_drop import log_crossing
-from mrambnn.experiments.results import provenance, write_atomic
-from mrambnn.experiments.stats import mean_interval
 from mrambnn.experiments.draws import DrawPlan, evaluate_points
+from mrambnn.experiments.results import provenance, write_atomic
+from mrambnn.experiments.stats import MeanInterval, mean_interval
 from mrambnn.memory.faults import FaultModel
 from mrambnn.memory.mram import MRAM, WritePulseCondition
+from mrambnn.physics.energy import WriteCircuit
+from mrambnn.physics.mtj import MTJ
 
-__all__ = ["EnergySweepConfig", "energy_at_accuracy_drop", "run_energy_sweep"]
+__all__ = ["EnergyPoint", "EnergySweepConfig", "EnergySweepResult", "energy_at_accuracy_drop",
+           "run_energy_sweep"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +45,53 @@ class EnergySweepConfig:
             WritePulseCondition(current=current, width=self.width)
 
 
+@dataclass(frozen=True, kw_only=True)
+class EnergyPoint:
+    """One write current: its pulse, each direction's WER, the energy per stored bit (J)
+    and the accuracy of each draw."""
+
+    current: float
+    width: float
+    wer_ap2p: float
+    wer_p2ap: float
+    energy_per_bit: float
+    accuracies: tuple[float, ...]
+
+    @property
+    def summary(self) -> MeanInterval:
+        return mean_interval(np.array(self.accuracies))
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergySweepResult:
+    """Accuracy against write energy: the config, the device and circuit, the prior
+    content of the array, the model's metadata, and one point per current."""
+
+    config: EnergySweepConfig
+    mtj: MTJ
+    circuit: WriteCircuit
+    prior: str
+    model: dict[str, Any]
+    points: tuple[EnergyPoint, ...]
+    versions: dict[str, str] = field(default_factory=provenance)
+
+    def by_energy(self) -> tuple[EnergyPoint, ...]:
+        """The points, cheapest write energy first."""
+        return tuple(sorted(self.points, key=lambda p: p.energy_per_bit))
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = []
+        for p in self.points:
+            s = p.summary
+            rows.append({"current": p.current, "width": p.width, "wer_ap2p": p.wer_ap2p,
+                         "wer_p2ap": p.wer_p2ap, "energy_per_bit": p.energy_per_bit,
+                         "mean": s.mean, "ci_low": s.low, "ci_high": s.high,
+                         "accuracies": list(p.accuracies)})
+        return {"kind": "energy_sweep", "config": asdict(self.config), "mtj": asdict(self.mtj),
+                "circuit": asdict(self.circuit), "prior": self.prior, "model": self.model,
+                "versions": self.versions, "points": rows}
+
+
 def run_energy_sweep(
     net: PackedNet,
     images: np.ndarray,
@@ -52,12 +102,9 @@ def run_energy_sweep(
     out: Path | None = None,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
-) -> dict[str, Any]:
-    """Accuracy (mean, CI) and write energy per bit at every current of ``config``.
-
-    Returns (and writes to ``out``, JSON, atomically) a dict with the config, the MTJ,
-    and one row per current: WERs of both directions, energy per bit, accuracies.
-    """
+) -> EnergySweepResult:
+    """Accuracy (per draw) and write energy per bit at every current of ``config``;
+    written to ``out`` (JSON, atomically) when given."""
     if config.n_images is not None:
         images, labels = images[: config.n_images], labels[: config.n_images]
     pulses = {c: WritePulseCondition(current=c, width=config.width) for c in config.currents}
@@ -67,34 +114,32 @@ def run_energy_sweep(
 
     plan = DrawPlan(fault_for=fault_for, seed=config.seed, layers=None)
     todo = [(c, config.n_draws) for c in config.currents]
-    rows = []
+    points = []
     for current, draws in evaluate_points(net, images, labels, plan, todo, workers=workers,
                                           progress=progress):
         ap2p, p2ap = mram.write_error_rates(pulses[current])
-        s = mean_interval(np.array(draws))
-        rows.append({"current": current, "width": config.width, "wer_ap2p": ap2p,
-                     "wer_p2ap": p2ap, "energy_per_bit": mram.energy_per_bit(pulses[current]),
-                     "mean": s.mean, "ci_low": s.low, "ci_high": s.high,
-                     "accuracies": list(draws)})
-    result = {"kind": "energy_sweep", "config": asdict(config), "mtj": asdict(mram.mtj),
-              "circuit": asdict(mram.circuit), "prior": mram.prior, "model": net.metadata,
-              "versions": provenance(), "points": rows}
+        points.append(EnergyPoint(current=current, width=config.width, wer_ap2p=ap2p,
+                                  wer_p2ap=p2ap,
+                                  energy_per_bit=mram.energy_per_bit(pulses[current]),
+                                  accuracies=tuple(draws)))
+    result = EnergySweepResult(config=config, mtj=mram.mtj, circuit=mram.circuit,
+                               prior=mram.prior, model=net.metadata, points=tuple(points))
     if out is not None:
-        write_atomic(Path(out), json.dumps(result, indent=1))
+        write_atomic(Path(out), json.dumps(result.to_dict(), indent=1))
     return result
 
 
-def energy_at_accuracy_drop(result: dict[str, Any], clean_accuracy: float,
+def energy_at_accuracy_drop(result: EnergySweepResult, clean_accuracy: float,
                             drop: float = 0.005) -> float | None:
     """Lowest write energy per bit (J) whose mean accuracy is within ``drop`` of clean.
 
     Interpolates log(energy) linearly between the last failing and first passing point;
     None if no point passes.
     """
-    rows = sorted(result["points"], key=lambda r: r["energy_per_bit"])
+    points = result.by_energy()
+    means = [p.summary.mean for p in points]
     target = clean_accuracy - drop
-    crossing = log_crossing([r["energy_per_bit"] for r in rows], [r["mean"] for r in rows],
-                            target, rising=True)
+    crossing = log_crossing([p.energy_per_bit for p in points], means, target, rising=True)
     if crossing is not None:
         return crossing
-    return rows[0]["energy_per_bit"] if rows and rows[0]["mean"] >= target else None
+    return points[0].energy_per_bit if points and means[0] >= target else None

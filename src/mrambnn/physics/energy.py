@@ -20,7 +20,8 @@ from scipy.optimize import minimize_scalar
 from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.switching import MAX_REDUCED_CURRENT, pulse_width_for_wer
 
-__all__ = ["WriteCircuit", "WritePulse", "cell_area", "energy_optimal_pulse", "pulse_energy",
+__all__ = ["AREA_INTERCEPT_F2", "AREA_SLOPE", "WriteCircuit", "WritePulse", "cell_area",
+           "energy_optimal_pulse", "max_current", "pulse_at", "pulse_energy",
            "transistor_width"]
 
 
@@ -74,10 +75,15 @@ def transistor_width(circuit: WriteCircuit, current: float) -> float:
     return current / (circuit.derating * circuit.i_on)
 
 
+# 1T1R cell area in F^2 = AREA_SLOPE * W/F + AREA_INTERCEPT_F2 (module docstring)
+AREA_SLOPE = 5.75
+AREA_INTERCEPT_F2 = 8.6
+
+
 def cell_area(circuit: WriteCircuit, current: float) -> float:
     """1T1R cell area, in units of F^2, for a transistor sized for ``current`` (A)."""
     width_f = transistor_width(circuit, current) / circuit.feature
-    return max(5.75 * width_f + 8.6, circuit.min_cell_area_f2)
+    return max(AREA_SLOPE * width_f + AREA_INTERCEPT_F2, circuit.min_cell_area_f2)
 
 
 @dataclass(frozen=True, kw_only=True)

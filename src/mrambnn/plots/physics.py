@@ -1,39 +1,25 @@
-"""Figures of the device physics and of accuracy against write energy (matplotlib, Agg)."""
+"""Figures of the device physics: WER against pulse width, energy and cell area against
+the target WER, and the calibration against measured switching."""
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from mrambnn.physics.calibration import MeasuredCurve
+from mrambnn.physics.energy import WriteCircuit, pulse_at
+from mrambnn.physics.mtj import MTJ
+from mrambnn.physics.switching import current_for_wer, write_error_rate
+from mrambnn.plots.style import new_figure, save
 
-from mrambnn.physics.energy import WriteCircuit, pulse_at  # noqa: E402
-from mrambnn.physics.mtj import MTJ  # noqa: E402
-from mrambnn.physics.switching import current_for_wer, write_error_rate  # noqa: E402
-
-__all__ = ["plot_accuracy_vs_energy", "plot_calibration", "plot_energy_vs_target_wer",
-           "plot_wer_vs_width"]
-
-_STYLE = {"figure.dpi": 150, "font.size": 9, "axes.grid": True, "grid.alpha": 0.3}
-
-
-def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+__all__ = ["plot_calibration", "plot_energy_vs_target_wer", "plot_wer_vs_width"]
 
 
 def plot_wer_vs_width(mtj: MTJ, path: Path, *, reduced_currents: Sequence[float] = (
         0.8, 1.0, 1.2, 1.5, 2.0, 3.0, 5.0), direction: str = "p2ap") -> Path:
     """WER (log) vs pulse width (log) for several currents (multiples of ic0)."""
     widths = np.geomspace(0.2e-9, 1e-6, 400)
-    with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(4.6, 3.3))
+    with new_figure(4.6, 3.3) as (fig, ax):
         for i in reduced_currents:
             current = i * mtj.ic0(direction)
             wer = write_error_rate(mtj, current=current, width=widths, direction=direction)
@@ -43,8 +29,8 @@ def plot_wer_vs_width(mtj: MTJ, path: Path, *, reduced_currents: Sequence[float]
         ax.set_xlabel("pulse width (ns)")
         ax.set_ylabel(f"write error rate ({direction})")
         ax.set_title(f"Macrospin WER (Fokker-Planck), delta = {mtj.delta:g}")
-        ax.legend(fontsize=6)
-        return _save(fig, path)
+        ax.legend()
+        return save(fig, path)
 
 
 def plot_energy_vs_target_wer(mtj: MTJ, circuit: WriteCircuit, path: Path, *,
@@ -54,8 +40,7 @@ def plot_energy_vs_target_wer(mtj: MTJ, circuit: WriteCircuit, path: Path, *,
     pulses = [pulse_at(mtj, circuit, wer=w, direction=direction,
                        current=current_for_wer(mtj, w, width=width, direction=direction))
               for w in targets]
-    with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(4.6, 3.3))
+    with new_figure(4.6, 3.3) as (fig, ax):
         ax.semilogx(targets, [p.energy * 1e12 for p in pulses], color="C0")
         ax.set_xlabel("target write error rate")
         ax.set_ylabel("write energy per bit (pJ)", color="C0")
@@ -64,38 +49,14 @@ def plot_energy_vs_target_wer(mtj: MTJ, circuit: WriteCircuit, path: Path, *,
         twin.set_ylabel("1T1R cell area (F$^2$)", color="C1")
         ax.set_title(f"{width * 1e9:g} ns pulses, {direction}, Vdd {circuit.v_supply} V")
         ax.invert_xaxis()
-        return _save(fig, path)
+        return save(fig, path)
 
 
-def plot_accuracy_vs_energy(result: dict[str, Any], clean_accuracy: float, path: Path, *,
-                            marked_energy: float | None = None, label: str = "") -> Path:
-    """Mean accuracy (CI band) vs write energy per bit; the 0.5-point-drop energy marked."""
-    rows = sorted(result["points"], key=lambda r: r["energy_per_bit"])
-    energy = np.array([r["energy_per_bit"] for r in rows]) * 1e12
-    with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(4.6, 3.3))
-        ax.plot(energy, [100 * r["mean"] for r in rows], marker="o", ms=3, label=label)
-        ax.fill_between(energy, [100 * r["ci_low"] for r in rows],
-                        [100 * r["ci_high"] for r in rows], alpha=0.25, lw=0)
-        ax.axhline(100 * clean_accuracy, ls="--", lw=0.8, color="k", label="error-free")
-        ax.axhline(100 * clean_accuracy - 0.5, ls=":", lw=0.8, color="k",
-                   label="0.5 point below")
-        if marked_energy is not None:
-            ax.axvline(marked_energy * 1e12, color="C3", lw=0.9,
-                       label=f"0.5-point drop at {marked_energy * 1e12:.3f} pJ")
-        ax.set_ylim(max(0, 100 * clean_accuracy - 10), 100 * clean_accuracy + 1)
-        ax.set_xlabel(f"write energy per bit (pJ), {result['config']['width'] * 1e9:g} ns pulses")
-        ax.set_ylabel("test accuracy (%)")
-        ax.set_title("Accuracy vs write energy")
-        ax.legend(fontsize=6)
-        return _save(fig, path)
-
-
-def plot_calibration(mtj: MTJ, pulse_curve: Any, amplitude_curve: Any, path: Path) -> Path:
+def plot_calibration(mtj: MTJ, pulse_curve: MeasuredCurve, amplitude_curve: MeasuredCurve,
+                     path: Path) -> Path:
     """Measured switching probability (points) and the calibrated model (lines): against
     pulse duration (fitted) and against current at 1 ns (not fitted)."""
-    with plt.rc_context(_STYLE):
-        fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 2.9))
+    with new_figure(7.0, 2.9, ncols=2) as (fig, (left, right)):
         widths = np.linspace(0.3e-9, 3.5e-9, 200)
         model = 1 - write_error_rate(mtj, current=pulse_curve.current[0], width=widths)
         left.plot(pulse_curve.width * 1e9, pulse_curve.probability, "o", ms=3,
@@ -103,14 +64,14 @@ def plot_calibration(mtj: MTJ, pulse_curve: Any, amplitude_curve: Any, path: Pat
         left.plot(widths * 1e9, model, label="model (fitted)")
         left.set_xlabel(f"pulse width (ns), {pulse_curve.current[0] * 1e6:.0f} uA")
         left.set_ylabel("switching probability")
-        left.legend(fontsize=6)
+        left.legend()
         currents = np.linspace(amplitude_curve.current.min(), amplitude_curve.current.max(), 200)
         model = 1 - write_error_rate(mtj, current=currents, width=amplitude_curve.width[0])
         right.plot(amplitude_curve.current * 1e6, amplitude_curve.probability, "o", ms=3,
                    label="measured")
         right.plot(currents * 1e6, model, label="model (not fitted)")
         right.set_xlabel(f"current (uA), {amplitude_curve.width[0] * 1e9:g} ns pulses")
-        right.legend(fontsize=6)
+        right.legend()
         fig.suptitle(f"Calibration: delta {mtj.delta:g}, ic0 {mtj.ic0_p2ap * 1e6:.1f} uA, "
                      f"tau_d {mtj.tau_d * 1e9:.3f} ns (Rehm et al. 2023, Fig. 1)", fontsize=8)
-        return _save(fig, path)
+        return save(fig, path)

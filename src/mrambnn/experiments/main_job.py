@@ -1,0 +1,193 @@
+"""The main job: the paper's accuracy-vs-BER claim on the shipped networks, the device
+physics from pulse to accuracy, and the system budget, as one typed result.
+
+`run_main_job` computes and writes the result files (each sweep's JSON and CSV, the
+energy sweep, the budget) into one folder; `mrambnn.report` renders the figures and the
+report from the `MainJobResult`. Interrupted runs resume: finished sweep points are read
+back from the result files, not recomputed.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from mrambnn.datasets import DataError, load_dataset
+from mrambnn.engine import PackedNet, accuracy
+from mrambnn.experiments.ber_sweep import DEFAULT_BERS, SweepConfig, SweepResult, run_ber_sweep
+from mrambnn.experiments.budget_study import BudgetConfig, BudgetResult, run_budget
+from mrambnn.experiments.energy_sweep import (
+    EnergySweepConfig,
+    EnergySweepResult,
+    energy_at_accuracy_drop,
+    run_energy_sweep,
+)
+from mrambnn.memory.mram import MRAM
+from mrambnn.models import load_model
+from mrambnn.physics.calibration import AMPLITUDE_CURVE, PULSE_CURVE, switching_probability
+from mrambnn.physics.energy import WriteCircuit, WritePulse, pulse_at
+from mrambnn.physics.mtj import MTJ
+from mrambnn.physics.presets import get_preset
+from mrambnn.physics.switching import current_for_wer
+
+__all__ = ["CLAIM_BER", "ENERGY_DROP", "MainJobConfig", "MainJobResult", "PhysicsResult",
+           "run_main_job"]
+
+CLAIM_BER = 1e-3  # the paper's claim: little accuracy loss up to this weight BER
+ENERGY_DROP = 0.005  # accuracy drop (0.5 point) at which the write energy is read off
+TARGET_WERS = (1e-3, 1e-6, 1e-9)  # the pulse table's target WERs; the last is "strong"
+CALIBRATED_PRESET = "rehm2023-smtj"  # the preset fitted to measured switching
+
+Progress = Callable[[str, int], Callable[[int], None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MainJobConfig:
+    """Settings of the main job.
+
+    Attributes:
+        models: shipped model names or model files.
+        sweep: the BER grid, draws per point and seed shared by every model.
+        subsets: (model, n) pairs: evaluate only the first n test images of that model
+            (said in the report).
+        workers: parallel workers for the Monte Carlo draws (kernel threads, or worker
+            processes where an evaluation is not batched).
+        mtj_preset: the device of the physics and budget sections.
+        energy_model, budget_model: the networks of those sections.
+    """
+
+    models: tuple[str, ...] = ("mnist-mlp", "fashion-conv", "cifar-vgg")
+    sweep: SweepConfig = SweepConfig(bers=DEFAULT_BERS, n_draws=20)
+    subsets: tuple[tuple[str, int], ...] = ()
+    workers: int = 2
+    mtj_preset: str = "pmtj-40nm"
+    energy_model: str = "mnist-mlp"
+    energy_sweep: EnergySweepConfig = EnergySweepConfig(
+        width=10e-9, currents=tuple(float(c) for c in [70e-6, 78e-6, 84e-6, 88e-6, 92e-6,
+                                                        96e-6, 100e-6, 108e-6, 125e-6,
+                                                        150e-6, 180e-6]), n_draws=10)
+    budget_model: str = "mnist-mlp"
+    budget: BudgetConfig = BudgetConfig()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhysicsResult:
+    """From write pulse to accuracy: the device, the pulses at the target WERs, the
+    calibration's agreement with measurement, and the accuracy-vs-energy sweep.
+
+    Attributes:
+        target_pulses: P->AP pulses of the sweep's width at `TARGET_WERS`.
+        calibrated: the preset fitted to measured switching; ``fit_error`` its largest
+            deviation from the fitted curve's points (switching probability),
+            ``amplitude_error`` from the curve it was not fitted to.
+        clean_accuracy: the energy model's error-free accuracy.
+        marked_energy: write energy per bit (J) at the `ENERGY_DROP` (None: not reached).
+    """
+
+    mtj: MTJ
+    circuit: WriteCircuit
+    target_pulses: tuple[WritePulse, ...]
+    calibrated: MTJ
+    fit_points: int
+    fit_error: float
+    amplitude_error: float
+    energy_sweep: EnergySweepResult
+    clean_accuracy: float
+    marked_energy: float | None
+
+    @property
+    def strong_pulse(self) -> WritePulse:
+        """The conventional memory's pulse: the smallest target WER."""
+        return self.target_pulses[-1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MainJobResult:
+    """Everything the report shows: one sweep per model that ran, the models skipped
+    (with why), the physics section and the budget (None if its model did not run)."""
+
+    config: MainJobConfig
+    sweeps: dict[str, SweepResult]
+    skipped: dict[str, str]
+    physics: PhysicsResult
+    budget: BudgetResult | None
+
+
+def _sweeps(config: MainJobConfig, out_dir: Path, data_dir: Path | None,
+            progress: Progress | None) -> tuple[dict[str, SweepResult], dict[str, str]]:
+    results: dict[str, SweepResult] = {}
+    skipped: dict[str, str] = {}
+    for name in config.models:
+        net = load_model(name)
+        try:
+            data = load_dataset(net.metadata["dataset"], data_dir)
+        except DataError as error:  # e.g. CIFAR-10 not on this machine: say so, go on
+            skipped[name] = str(error)
+            continue
+        sweep = config.sweep
+        if name in dict(config.subsets):
+            sweep = replace(sweep, n_images=dict(config.subsets)[name])
+        if CLAIM_BER not in sweep.bers or 0.0 not in sweep.bers:
+            sweep = replace(sweep, bers=tuple(sorted({*sweep.bers, 0.0, CLAIM_BER})))
+        tick = progress(f"{name} BER sweep", sweep.total_draws) if progress else None
+        results[name] = run_ber_sweep(net, data.x_test, data.y_test, sweep,
+                                      out=out_dir / f"sweep-{name}.json",
+                                      workers=config.workers, progress=tick)
+    return results, skipped
+
+
+def _physics(config: MainJobConfig, sweeps: dict[str, SweepResult], out_dir: Path,
+             data_dir: Path | None, progress: Progress | None) -> PhysicsResult:
+    mtj = get_preset(config.mtj_preset)
+    circuit = WriteCircuit()
+    width = config.energy_sweep.width
+    pulses = tuple(pulse_at(mtj, circuit, wer=target, direction="p2ap",
+                            current=current_for_wer(mtj, target, width=width,
+                                                    direction="p2ap"))
+                   for target in TARGET_WERS)
+    calibrated = get_preset(CALIBRATED_PRESET)
+    fitted = (PULSE_CURVE.probability > 0) & (PULSE_CURVE.probability < 1)
+    fit_error = np.abs(switching_probability(calibrated, PULSE_CURVE)
+                       - PULSE_CURVE.probability)[fitted].max()
+    amplitude_error = np.abs(switching_probability(calibrated, AMPLITUDE_CURVE)
+                             - AMPLITUDE_CURVE.probability).max()
+    net: PackedNet = load_model(config.energy_model)
+    data = load_dataset(net.metadata["dataset"], data_dir)
+    sweep = config.energy_sweep
+    tick = (progress(f"{config.energy_model} energy sweep", len(sweep.currents) * sweep.n_draws)
+            if progress else None)
+    energy = run_energy_sweep(net, data.x_test, data.y_test, MRAM(mtj=mtj, circuit=circuit),
+                              sweep, out=out_dir / f"energy-{config.energy_model}.json",
+                              workers=config.workers, progress=tick)
+    if config.energy_model in sweeps:
+        clean = sweeps[config.energy_model].point(0.0).summary().mean
+    else:
+        clean = accuracy(net, data.x_test, data.y_test)
+    return PhysicsResult(
+        mtj=mtj, circuit=circuit, target_pulses=pulses, calibrated=calibrated,
+        fit_points=int(fitted.sum()), fit_error=float(fit_error),
+        amplitude_error=float(amplitude_error), energy_sweep=energy, clean_accuracy=clean,
+        marked_energy=energy_at_accuracy_drop(energy, clean, drop=ENERGY_DROP))
+
+
+def run_main_job(out_dir: Path, config: MainJobConfig = MainJobConfig(), *,
+                 data_dir: Path | None = None, progress: Progress | None = None
+                 ) -> MainJobResult:
+    """Run the main job, writing its result files into ``out_dir``.
+
+    Args:
+        data_dir: folder of the test data (None: each data set's default location).
+        progress: ``progress(label, total)`` returns a callback advanced by draws done.
+    """
+    out_dir = Path(out_dir)
+    sweeps, skipped = _sweeps(config, out_dir, data_dir, progress)
+    physics = _physics(config, sweeps, out_dir, data_dir, progress)
+    budget = None
+    if config.budget_model in sweeps:
+        budget = run_budget(load_model(config.budget_model),
+                            sweeps[config.budget_model].to_dict()["points"],
+                            mtj=physics.mtj, config=config.budget,
+                            out=out_dir / f"budget-{config.budget_model}.json")
+    return MainJobResult(config=config, sweeps=sweeps, skipped=skipped, physics=physics,
+                         budget=budget)

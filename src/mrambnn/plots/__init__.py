@@ -1,0 +1,16 @@
+"""Figures for papers: they render results, they compute nothing (matplotlib's object
+API, one style: `mrambnn.plots.style`)."""
+
+from mrambnn.plots.accuracy import plot_accuracy_vs_ber, plot_accuracy_vs_energy
+from mrambnn.plots.budget import plot_budget_breakdown, plot_budget_trends
+from mrambnn.plots.physics import plot_calibration, plot_energy_vs_target_wer, plot_wer_vs_width
+
+__all__ = [
+    "plot_accuracy_vs_ber",
+    "plot_accuracy_vs_energy",
+    "plot_budget_breakdown",
+    "plot_budget_trends",
+    "plot_calibration",
+    "plot_energy_vs_target_wer",
+    "plot_wer_vs_width",
+]
