@@ -116,7 +116,7 @@ def test_closed_forms_match_the_decoder_monte_carlo(name, bers, n_words):
 
 
 def test_closed_form_values_and_inverse():
-    # PHYSICS.md section 5 [D]: at p = 1e-6 SECDED 2.6e-9, DEC(78, 64) 7.6e-14
+    # docs/physics.md section 5 (derived): at p = 1e-6 SECDED 2.6e-9, DEC(78, 64) 7.6e-14
     assert uncorrectable_word_rate("secded-72-64", 1e-6) == pytest.approx(2.556e-9, rel=1e-3)
     assert uncorrectable_word_rate("bch-dec-78-64", 1e-6) == pytest.approx(7.61e-14, rel=1e-2)
     assert residual_ber("none", 1e-3) == 1e-3

@@ -25,7 +25,7 @@ TEN_YEARS = 10 * 365.25 * 24 * 3600
 
 
 def test_read_disturb_reference_values() -> None:
-    # PHYSICS.md s.4 [D]: delta 60, i_r = 0.4, 10 ns: ~2e-15 (b = 1), ~4e-9 (b = 2).
+    # docs/physics.md section 4 (derived): delta 60, i_r = 0.4, 10 ns: ~2e-15 (b = 1), ~4e-9 (b = 2).
     read = {"current": 0.4 * MTJ60.ic0_p2ap, "duration": 10e-9}
     assert read_disturb_probability(replace(MTJ60, b=1.0), **read) == pytest.approx(2.3e-15,
                                                                                    rel=0.05)
@@ -57,7 +57,7 @@ def test_sensing_error() -> None:
 
 
 def test_energy_reference_values() -> None:
-    # PHYSICS.md s.3 (Sun prefactor): delta 60, ic0 50 uA, i = 2, Vdd 0.9 V: 1e-3 ->
+    # docs/physics.md section 3 (Sun prefactor): delta 60, ic0 50 uA, i = 2, Vdd 0.9 V: 1e-3 ->
     # 11.9 ns, 1.07 pJ. The exact macrospin needs a shorter pulse (FPE < Sun), within 15 %.
     mtj = replace(MTJ60, ic0_p2ap=50e-6)
     pulse = pulse_at(mtj, WriteCircuit(c_bitline=0.0), wer=1e-3, current=100e-6)

@@ -25,7 +25,7 @@ PRESET = MTJ(delta=60.0, ic0_p2ap=60e-6, ic0_ap2p=40e-6, tau_d=2e-9)
 
 
 def test_published_reference_point() -> None:
-    # PHYSICS.md [D]: delta = 60, i = 2, t = 5 tau_d -> WER about 2.0e-3.
+    # docs/physics.md section 2 (derived): delta = 60, i = 2, t = 5 tau_d -> WER about 2.0e-3.
     assert fpe_wer(60.0, 2.0, np.array([5.0]))[0] == pytest.approx(2.0e-3, rel=0.05)
 
 

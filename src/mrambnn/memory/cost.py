@@ -25,28 +25,28 @@ __all__ = ["CostConfig", "EnergyBreakdown", "load_cost_config", "system_cost"]
 
 # Each field's source, printed in reports next to its value.
 SOURCES: dict[str, str] = {
-    "pulse_width": "10 ns: the write pulse of the 28 nm FD-SOI macro (PHYSICS.md s.3 anchor)",
+    "pulse_width": "10 ns: the write pulse of a 28 nm FD-SOI STT-MRAM macro (IEEE Access 2019)",
     "switching_fraction": "0.5: random data over random prior content, 1T1R without "
-                          "read-before-write (PHYSICS.md s.4)",
-    "read_energy_per_bit": "0.5 pJ/bit: PHYSICS.md s.6 macro read default (28 nm FD-SOI "
-                           "macro, IEEE Access 2019: 0.9 pJ/bit; NVMExplorer, HPCA 2022: "
+                          "read-before-write: half of the cells must switch (derived)",
+    "read_energy_per_bit": "0.5 pJ/bit: between the 28 nm FD-SOI "
+                           "macro (IEEE Access 2019: 0.9 pJ/bit) and smaller arrays; NVMExplorer, HPCA 2022: "
                            "7-8 pJ per 64-bit read)",
     "compute_energy_per_synapse": "10 fJ: XNOR in a precharge sense amplifier (Bocquet "
-                                  "et al., IEDM 2018; PHYSICS.md s.6 'PCSA 10 fJ')",
+                                  "et al., IEDM 2018)",
     "secded_decoder_energy_per_data_bit": "10 fJ: SECDED(72,64) decoder at 28 nm, "
-                                          "PHYSICS.md s.5 estimate (+-2x)",
-    "secded_decoder_gates": "1250 GE: SECDED(72,64) decoder 1-1.5 kGE (PHYSICS.md s.5)",
-    "secded_decoder_latency": "0.4 ns: 0.3-0.5 ns (PHYSICS.md s.5)",
+                                          "project estimate (within 2x)",
+    "secded_decoder_gates": "1250 GE: SECDED(72,64) decoder 1-1.5 kGE (project estimate)",
+    "secded_decoder_latency": "0.4 ns: 0.3-0.5 ns (project estimate)",
     "bch_complexity_exponent": "2: parallel BCH decoder logic grows about as t^2 relative "
-                               "to SECDED ('several times' for DEC, PHYSICS.md s.5)",
+                               "to SECDED ('several times' for DEC; project estimate)",
     "encoder_fraction": "0.3: an encoder is the syndrome XOR tree alone, about a third of "
                         "a decoder (estimate)",
     "gate_area": "0.2 um^2 per NAND2-equivalent at 28 nm (about 5 M gates/mm^2; estimate)",
     "macro_data_bits": "1 Mbit of data per macro, one decoder each (1 Mb 28 nm macros, "
                        "IEEE Access 2019; assumption)",
     "reads_per_write": "1: weights reloaded for every inference (write-dominated workload, "
-                       "where the weak pulse matters most); the budget sweeps 1..1e6",
-    "feature": "28 nm (PHYSICS.md s.6 node)",
+                       "where the weak pulse matters most; assumption); the budget sweeps 1..1e6",
+    "feature": "28 nm: the node of the FD-SOI macro (IEEE Access 2019)",
 }
 
 

@@ -19,8 +19,8 @@ from mrambnn.bits import pack_bits, unpack_signs
 from mrambnn.engine import Affine, Conv, PackedNet, Threshold, dense_preactivation, predict
 from mrambnn.engine.conv import filter_operand
 from mrambnn.engine.kernels import conv_margins
-from mrambnn.engine.threads import in_blocks
-from mrambnn.montecarlo.conv_draw_kernel import draws_kernel
+from mrambnn.engine.threads import IMAGES_PER_BLOCK, in_blocks
+from mrambnn.montecarlo.conv_draw_kernel import DrawArrays, NetArrays, draws_kernel
 from mrambnn.montecarlo.flips import csr_offsets, flipped_weights
 
 __all__ = ["ConvDrawEvaluator", "supports_conv"]
@@ -124,8 +124,7 @@ class ConvDrawEvaluator:
             x = m >= 0
         return margins, x0
 
-    def _flips(self, draws: Sequence[Sequence[np.ndarray]]
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _flips(self, draws: Sequence[Sequence[np.ndarray]]) -> DrawArrays:
         """CSR over (draw, layer) of the flipped weights: pointers, outputs, and their
         (ky, kx, c) patch positions (3, F)."""
         counts, outs, ins = [], [], []
@@ -143,8 +142,9 @@ class ConvDrawEvaluator:
                 outs.append(out)
                 c, k = self.dims[li, 2], self.dims[li, 4]
                 ins.append(np.stack([inp // (k * c), inp // c % k, inp % c]))
-        return (csr_offsets(counts), np.concatenate(outs).astype(np.int64),
-                np.ascontiguousarray(np.concatenate(ins, axis=1), dtype=np.int64))
+        return DrawArrays(
+            flip_ptr=csr_offsets(counts), flip_out=np.concatenate(outs).astype(np.int64),
+            flip_patch=np.ascontiguousarray(np.concatenate(ins, axis=1), dtype=np.int64))
 
     def predict_draws(self, draws: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
         """Predicted labels (D, N) for D draws, each a sequence of stored weight arrays
@@ -158,14 +158,16 @@ class ConvDrawEvaluator:
             predictions[:, begin:begin + len(images)] = self._chunk(images, flips)
         return predictions
 
-    def _chunk(self, images: np.ndarray, flips: tuple[np.ndarray, ...]) -> np.ndarray:
+    def _chunk(self, images: np.ndarray, flips: DrawArrays) -> np.ndarray:
         """Predictions (D, len(images)): one clean pass, then the kernel on blocks of
         images in threads (`in_blocks`)."""
         margins, x0 = self.clean_margins(images)
         absmax0 = np.abs(x0).max(axis=1, initial=0).astype(np.int64)
-        blocks = in_blocks(lambda start, end: draws_kernel(  # type: ignore[call-arg]
-            margins[start:end], x0[start:end], absmax0[start:end], self.dims, self.wt,
-            self.wt_off, self.pre_off, self.map_off, self.negative, self.neg_off, *flips,
-            self.scale, self.offset, self.max_pre, self.max_pixels, self.max_out),
-            len(images), min_block=4)
+        net = NetArrays(dims=self.dims, wt=self.wt, wt_off=self.wt_off, pre_off=self.pre_off,
+                        map_off=self.map_off, negative=self.negative, neg_off=self.neg_off,
+                        scale=self.scale, offset=self.offset, max_pre=self.max_pre,
+                        max_pixels=self.max_pixels, max_out=self.max_out)
+        blocks = in_blocks(lambda start, end: draws_kernel(
+            net, flips, margins[start:end], x0[start:end], absmax0[start:end]),
+            len(images), min_block=IMAGES_PER_BLOCK)
         return np.concatenate(blocks, axis=1)

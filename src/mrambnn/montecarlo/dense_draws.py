@@ -10,7 +10,8 @@ is the exact change summed.
 - First layer (inputs never change): per draw, for each neuron with flipped weights, the
   images within reach are found by binary search in that neuron's sorted margins
   (`changed_by_flips`), giving each image's list of toggled first-layer bits.
-- Later layers, in a compiled kernel that takes one image at a time and, for each draw,
+- Later layers, in a compiled kernel (`mrambnn.montecarlo.dense_draw_kernel`) that takes
+  one image at a time and, for each draw,
   walks the layers depth-first: the inputs that toggled below (a short list) move every
   neuron by ``-2 x_j w_ij`` (one vectorised column add each), flipped weights are summed
   where within reach, and the neurons whose bit now differs from the clean one are the
@@ -27,8 +28,8 @@ from numba import njit
 
 from mrambnn.bits import unpack_signs
 from mrambnn.engine import Affine, Dense, PackedNet, Threshold, dense_preactivation, forward
-from mrambnn.engine.primitives import best_class, popcount
 from mrambnn.engine.threads import IMAGES_PER_BLOCK, in_blocks
+from mrambnn.montecarlo.dense_draw_kernel import DrawArrays, NetArrays, draws_kernel
 from mrambnn.montecarlo.flips import (
     EMPTY_INDEX,
     changed_by_flips,
@@ -36,7 +37,6 @@ from mrambnn.montecarlo.flips import (
     flipped_weights,
     nonzero_bits,
 )
-from mrambnn.montecarlo.simd import add_signed_bits, copy_lanes, sign_changed_bits, within_bits
 
 __all__ = ["DenseDrawEvaluator", "supports"]
 
@@ -44,153 +44,6 @@ __all__ = ["DenseDrawEvaluator", "supports"]
 def supports(net: PackedNet) -> bool:
     """Whether ``net`` has this evaluator's layout: two or more layers, all dense."""
     return len(net.layers) >= 2 and all(isinstance(layer, Dense) for layer in net.layers)
-
-
-_ALL = np.uint32(0xFFFFFFFF)
-
-
-@njit(inline="always", cache=True)
-def _set_bits(masks, n_words, found):  # type: ignore[no-untyped-def]
-    """The indices of the set bits of the uint32 words ``masks[:n_words]`` into ``found``,
-    ascending; returns how many. One branch per set bit, not one per neuron."""
-    count = 0
-    for w in range(n_words):
-        word = np.uint64(masks[w])
-        while word:
-            lowest = word & (~word + np.uint64(1))
-            found[count] = 32 * w + np.int64(popcount(lowest - np.uint64(1)))
-            count += 1
-            word ^= lowest
-    return count
-
-
-@njit(inline="always", cache=True)
-def _within_masks(values, start, bounds, bounds_start, n_words, tail, masks
-                  ):  # type: ignore[no-untyped-def]
-    """Bit i of ``masks`` set where ``|values[start + i]| <= bounds[bounds_start + i]``;
-    the last word AND ``tail`` (the bits of the neurons that exist)."""
-    for q in range(n_words):
-        masks[q] = within_bits(values, start + 32 * q, bounds, bounds_start + 32 * q)
-    masks[n_words - 1] &= tail
-
-
-@njit(inline="always", cache=True)
-def _flip_change(flat, below, begin, end, flip_in, flip_sign, is_toggled
-                 ):  # type: ignore[no-untyped-def]
-    """``-2 sum w_q x'_q`` over a neuron's flipped weights q in [begin, end) (clean signs
-    w_q), with x' the layer's inputs: the clean bits in ``flat`` from ``below``, toggled
-    where ``is_toggled``."""
-    change = 0
-    for q in range(begin, end):
-        j = flip_in[q]
-        x = 1 if (flat[below + j] >= 0) != is_toggled[j] else -1
-        change -= 2 * flip_sign[q] * x
-    return change
-
-
-def _draws_body(rows, row_offset, columns, column_offset, directions, outs, first_ptr,
-                first_toggled, flip_ptr, ptr_offset, flip_in, flip_sign, bounds, flipped,
-                flipped_offset, scale, offset, images_from, images_to
-                ):  # type: ignore[no-untyped-def]
-    """Predictions (D, images_to - images_from) of D draws on those images; the arrays
-    are `DenseDrawEvaluator`'s.
-
-    rows (N, sum of padded widths): per image, every layer's clean margins (first layer:
-    sign only) then the output pre-activations, layer l at ``row_offset[l]``, each padded
-    to a multiple of 32 neurons; columns: uint32 words, bit i of input j of layer l >= 1
-    set where ``direction_i * w_ij = +1`` (from ``column_offset[l]``, a padded width's
-    words per input); first_ptr / first_toggled the first layer's toggles per (draw,
-    image); flip_ptr, flip_in, flip_sign, bounds, flipped: the draws' flips
-    (`DenseDrawEvaluator._flips`).
-    """
-    n_images, width = rows.shape
-    n_layers = outs.size
-    n_draws = (ptr_offset.size - 1) // n_layers
-    widest = (outs.max() + 31) // 32 * 32
-    n_classes = outs[n_layers - 1]
-    predictions = np.empty((n_draws, images_to - images_from), np.int64)
-    flat = rows.reshape(-1)  # indices, not slices, in the loops: no reference counting
-    cur = np.zeros(widest, rows.dtype)
-    toggled = np.empty(widest, np.int64)
-    near = np.empty(widest, np.int64)
-    is_toggled = np.zeros(widest, np.bool_)
-    masks = np.zeros(widest // 32, np.uint32)
-    for n in range(images_from, images_to):
-        row = n * width  # image n's clean values in flat
-        for d in range(n_draws):
-            start = first_ptr[d * (n_images + 1) + n]
-            n_toggled = first_ptr[d * (n_images + 1) + n + 1] - start
-            for t in range(n_toggled):
-                toggled[t] = first_toggled[start + t]
-                is_toggled[toggled[t]] = True
-            for layer in range(1, n_layers):
-                out = outs[layer]
-                n_words = (out + 31) // 32
-                tail = _ALL >> np.uint32(32 * n_words - out)
-                last = layer == n_layers - 1
-                below = row + row_offset[layer - 1]
-                clean = row + row_offset[layer]  # this layer's clean values in flat
-                segment = d * n_layers + layer
-                p0 = ptr_offset[segment]
-                if n_toggled == 0 and not last and flip_ptr[p0 + out] == flip_ptr[p0]:
-                    continue  # nothing reaches this layer: no toggled input, no flip
-                bound = d * row_offset[n_layers] + row_offset[layer]  # in bounds
-                if n_toggled == 0 and not last:
-                    # inputs unchanged: only flipped neurons within reach can change;
-                    # few of them (low BER): a direct look, else a mask
-                    first, end = flipped_offset[segment], flipped_offset[segment + 1]
-                    if 16 * (end - first) < out:
-                        n_near = 0
-                        for f in range(first, end):
-                            near[n_near] = flipped[f]
-                            n_near += abs(flat[clean + flipped[f]]) <= bounds[bound + flipped[f]]
-                    else:
-                        _within_masks(flat, clean, bounds, bound, n_words, tail, masks)
-                        n_near = _set_bits(masks, n_words, near)
-                    for k in range(n_near):
-                        i = near[k]
-                        change = _flip_change(flat, below, flip_ptr[p0 + i],
-                                              flip_ptr[p0 + i + 1], flip_in, flip_sign,
-                                              is_toggled)
-                        moved = flat[clean + i] + directions[row_offset[layer] + i] * change
-                        if (moved >= 0) != (flat[clean + i] >= 0):
-                            toggled[n_toggled] = i
-                            n_toggled += 1
-                    for t in range(n_toggled):
-                        is_toggled[toggled[t]] = True
-                    continue
-                for q in range(n_words):  # the new margins of every neuron, in cur
-                    copy_lanes(cur, 32 * q, flat, clean + 32 * q)
-                for t in range(n_toggled):
-                    # x_j goes from +-1 to -+1: cur += -2 x_j (direction * w_j)
-                    j = toggled[t]
-                    invert = _ALL if flat[below + j] >= 0 else np.uint32(0)
-                    begin = column_offset[layer] + j * n_words
-                    for q in range(n_words):
-                        add_signed_bits(cur, 32 * q, columns[begin + q] ^ invert)
-                # flipped weights, only where they can reach the threshold (bounds:
-                # -1 without flips; at the output, every flipped score is recomputed)
-                _within_masks(cur, 0, bounds, bound, n_words, tail, masks)
-                for k in range(_set_bits(masks, n_words, near)):
-                    i = near[k]
-                    change = _flip_change(flat, below, flip_ptr[p0 + i], flip_ptr[p0 + i + 1],
-                                          flip_in, flip_sign, is_toggled)
-                    cur[i] += directions[row_offset[layer] + i] * change
-                for t in range(n_toggled):
-                    is_toggled[toggled[t]] = False
-                if last:
-                    break
-                for q in range(n_words):
-                    masks[q] = sign_changed_bits(cur, 32 * q, flat, clean + 32 * q)
-                masks[n_words - 1] &= tail
-                n_toggled = _set_bits(masks, n_words, toggled)
-                for t in range(n_toggled):
-                    is_toggled[toggled[t]] = True
-            predictions[d, n - images_from] = best_class(cur, scale, offset, n_classes)
-    return predictions
-
-
-_draws = njit(cache=True, nogil=True)(_draws_body)
 
 
 @njit(cache=True, nogil=True)
@@ -311,7 +164,7 @@ class DenseDrawEvaluator:
             flip_sign.append(sign)
         return first_part, counts, flip_in, flip_sign
 
-    def _flips(self, draws: Sequence[Sequence[np.ndarray]]) -> tuple[np.ndarray, ...]:
+    def _flips(self, draws: Sequence[Sequence[np.ndarray]]) -> DrawArrays:
         """Flat per-(draw, layer) arrays for the kernel; segment (d, l) of each starts at
         its offsets[d * n_layers + l]: CSR of flipped weights by output, each output's
         bound (-1: no flipped weight; the output layer: always recomputed), and the outputs
@@ -340,20 +193,25 @@ class DenseDrawEvaluator:
                 flipped.append(np.flatnonzero(count))
                 flipped_sizes.append(flipped[-1].size)
         sizes = [layer.out_features for layer in self.layers] * len(draws)
-        return (np.concatenate(first_ptr), np.concatenate(first_toggled),
-                np.concatenate(ptr).astype(np.int32), csr_offsets([s + 1 for s in sizes]),
-                np.concatenate(flip_in).astype(np.int32),
-                np.concatenate(flip_sign).astype(np.int8),
-                np.concatenate(bounds).astype(self.rows.dtype),
-                np.concatenate(flipped).astype(np.int64), csr_offsets(flipped_sizes))
+        return DrawArrays(
+            first_ptr=np.concatenate(first_ptr), first_toggled=np.concatenate(first_toggled),
+            flip_ptr=np.concatenate(ptr).astype(np.int32),
+            ptr_offset=csr_offsets([s + 1 for s in sizes]),
+            flip_in=np.concatenate(flip_in).astype(np.int32),
+            flip_sign=np.concatenate(flip_sign).astype(np.int8),
+            bounds=np.concatenate(bounds).astype(self.rows.dtype),
+            flipped=np.concatenate(flipped).astype(np.int64),
+            flipped_offset=csr_offsets(flipped_sizes))
 
     def predict_draws(self, draws: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
         """Predicted labels (D, N) for D draws, each a sequence of stored weight arrays
         (one (out, n_words) uint64 array per layer)."""
         if not draws:
             return np.zeros((0, self.n_images), np.int64)
-        args = (self.rows, self.row_offset, self.columns, self.column_offset,
-                self.directions, self.outs, *self._flips(draws), self.scale, self.offset)
-        blocks = in_blocks(lambda start, end: _draws(*args, start, end),  # type: ignore[call-arg]
+        net = NetArrays(rows=self.rows, row_offset=self.row_offset, columns=self.columns,
+                        column_offset=self.column_offset, directions=self.directions,
+                        outs=self.outs, scale=self.scale, offset=self.offset)
+        flips = self._flips(draws)
+        blocks = in_blocks(lambda start, end: draws_kernel(net, flips, start, end),
                            self.n_images, min_block=IMAGES_PER_BLOCK)
         return np.concatenate(blocks, axis=1)

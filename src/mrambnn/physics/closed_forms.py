@@ -1,6 +1,6 @@
 """Closed-form write error rates in reduced units (i = I / ic0, s = t / tau_d).
 
-Each holds in its own regime only (../shared/PHYSICS.md section 2):
+Each holds in its own regime only (docs/physics.md section 2):
 - thermally activated (i < ~0.8, long pulses): Neel-Brown with spin torque,
 - precessional (i > ~2, short pulses): Sun (thermal initial angle) or Butler's variant.
 """

@@ -1,6 +1,6 @@
 """Write energy, access-transistor width and 1T1R cell area for a write pulse.
 
-Conventions (../shared/PHYSICS.md section 3):
+Conventions (docs/physics.md section 3):
 - energy drawn from the supply per pulse, NVSim convention:
   ``E = V_supply * I * t + C_BL * V_supply^2`` (bit-line charging per pulse);
 - access-transistor width to carry the write current: ``W = I / (k * I_on)``, with
@@ -30,7 +30,7 @@ class WriteCircuit:
     """Write path of a 1T1R cell at one technology node (SI units).
 
     Attributes:
-        v_supply: write-driver supply, V (28 nm: 0.9 V; PHYSICS.md section 6).
+        v_supply: write-driver supply, V (28 nm: 0.9 V, range 0.8-1.0 V).
         c_bitline: bit-line capacitance charged per pulse, F (10-50 fF; 20 fF default).
         i_on: NMOS drive current per unit width, A/m (28 nm: 0.5-1 mA/um; 0.75 mA/um).
         derating: k, fraction of ``i_on`` available during a write (0.5-0.7; 0.6).
@@ -45,8 +45,8 @@ class WriteCircuit:
     derating: float = 0.6
     feature: float = 28e-9
     min_cell_area_f2: float = 20.0
-    source: str = ("PHYSICS.md s.3 and s.6: 28 nm FD-SOI values; NVSim (Dong et al., "
-                   "IEEE TCAD 31, 994 (2012)) energy convention and sample cells")
+    source: str = ("typical 28 nm FD-SOI values; NVSim (Dong et al., IEEE TCAD 31, 994 "
+                   "(2012)) energy convention and sample cells")
 
     def __post_init__(self) -> None:
         for name in ("v_supply", "i_on", "derating", "feature", "min_cell_area_f2"):

@@ -1,6 +1,6 @@
 """`MTJ`: the parameters of a perpendicular magnetic tunnel junction, in SI units.
 
-Derived quantities follow the macrospin relations of ../shared/PHYSICS.md section 1:
+Derived quantities follow the macrospin relations of docs/physics.md section 1:
 ``delta = mu0 Ms Hk_eff V / (2 kB T)``, ``ic0 = (4 e alpha kB T / (hbar eta)) delta``,
 ``tau_d = (1 + alpha^2) / (alpha gamma mu0 Hk_eff)``, ``r_p = RA / area``,
 ``r_ap = r_p (1 + TMR)``.

@@ -7,13 +7,14 @@ __all__ = ["PRESETS", "get_preset"]
 
 PRESETS: dict[str, MTJ] = {
     # Paper-era perpendicular CoFeB/MgO MTJ, 40 nm, delta 60: the defaults of
-    # ../shared/PHYSICS.md section 6 (macrospin-consistent: Ms = 1.0 MA/m,
+    # docs/physics.md section 6 (macrospin-consistent: Ms = 1.0 MA/m,
     # mu0 Hk_eff = 0.3 T, t_FL = 1.3 nm, alpha = 0.01 give delta ~ 59, ic0 ~ 50 uA,
     # tau_d ~ 1.9 ns), in the range of Ikeda et al., Nat. Mater. 9, 721 (2010).
     "pmtj-40nm": MTJ(
         delta=60.0, ic0_p2ap=60 * uA, ic0_ap2p=40 * uA, tau_d=2 * ns, tau0=1 * ns, b=2.0,
         r_p=4 * kohm, tmr0=1.5, v_h=0.5, diameter=40 * nm, temperature=300.0,
-        source="PHYSICS.md s.6 defaults; Ikeda et al., Nat. Mater. 9, 721 (2010) range"),
+        source="macrospin-consistent 40 nm pMTJ (Ms 1.0 MA/m, mu0 Hk_eff 0.3 T, alpha 0.01); "
+               "Ikeda et al., Nat. Mater. 9, 721 (2010) range"),
     # Ikeda et al., Nat. Mater. 9, 721 (2010): 40 nm CoFeB/MgO pMTJ with delta ~ 40,
     # Ic0 ~ 49 uA (one value for both directions), TMR ~ 120 %; tau_d from the macrospin
     # relation with alpha = 0.01 and mu0 Hk_eff = 0.3 T (not reported).

@@ -1,4 +1,4 @@
-"""Read disturb, retention and sensing errors (../shared/PHYSICS.md section 4).
+"""Read disturb, retention and sensing errors (docs/physics.md section 4).
 
 - Read disturb (one read of duration t_read at current I_read < ic0, thermally activated):
   ``P = 1 - exp(-(t_read / tau0) exp(-delta (1 - i_r)^b))``, i_r = I_read / ic0 of the

@@ -1,0 +1,80 @@
+"""The main job end to end on a tiny configuration: the report and its numbers equal
+stored golden values (tests/report/golden_main_job.json), and every figure is written.
+
+The golden values are exact accuracies (counts of 300 images) and physics-derived floats
+(compared to 1e-9 relative): a change that moves any of them is a change of behaviour.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mrambnn.experiments import SweepConfig
+from mrambnn.experiments.energy_sweep import EnergySweepConfig
+from mrambnn.experiments.main_job import MainJobConfig, run_main_job
+from mrambnn.report import render_report
+
+GOLDEN = Path(__file__).with_name("golden_main_job.json")
+TINY = MainJobConfig(
+    models=("mnist-mlp",),
+    sweep=SweepConfig(bers=(0.0, 1e-5, 1e-3, 1e-2, 1e-1), n_draws=2, n_images=300),
+    workers=1,
+    energy_sweep=EnergySweepConfig(width=10e-9, currents=(70e-6, 100e-6, 180e-6), n_draws=2,
+                                   n_images=300))
+
+
+def _numbers(result) -> dict:  # type: ignore[no-untyped-def]
+    """The figures the report states, as plain JSON values."""
+    sweep = result.sweeps["mnist-mlp"]
+    physics, budget = result.physics, result.budget
+    return {
+        "sweep": {str(p.ber): list(p.accuracies) for p in sweep.points},
+        "energy": {str(p.current): list(p.accuracies) for p in physics.energy_sweep.points},
+        "energy_per_bit": [p.energy_per_bit for p in physics.energy_sweep.points],
+        "marked_energy": physics.marked_energy,
+        "strong_pulse_energy": physics.strong_pulse.energy,
+        "fit_error": physics.fit_error,
+        "tolerable_ber": budget.tolerable_ber,
+        "energy_ratio": budget.table.energy_ratio,
+        "area_ratio": budget.table.area_ratio,
+        "best_ecc": budget.table.best_ecc,
+        "optimum_code": budget.optimum.cost.code,
+    }
+
+
+def _same(got, want, where=""):  # type: ignore[no-untyped-def]
+    if isinstance(want, dict):
+        assert set(got) == set(want), where
+        for key in want:
+            _same(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list):
+        assert len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            _same(g, w, f"{where}[{i}]")
+    elif isinstance(want, float):
+        assert got == pytest.approx(want, rel=1e-9), where
+    else:
+        assert got == want, where
+
+
+@pytest.mark.slow
+def test_tiny_main_job_reproduces_its_golden_numbers(tmp_path: Path) -> None:
+    result = run_main_job(tmp_path, TINY)
+    _same(json.loads(json.dumps(_numbers(result))), json.loads(GOLDEN.read_text()))
+    report = render_report(result, tmp_path, wall_seconds=1.0).read_text()
+    sweep = result.sweeps["mnist-mlp"]
+    clean, at = (100 * sweep.point(b).summary().mean for b in (0.0, 1e-3))
+    assert f"clean {clean:.2f} %, at BER 0.001 {at:.2f} %" in report
+    assert f"**{result.budget.tolerable_ber:.2e}**" in report
+    assert f"**{result.budget.table.energy_ratio:.2f}x**" in report
+    for figure in ("accuracy_vs_ber", "wer_vs_width", "calibration", "energy_vs_target_wer",
+                   "accuracy_vs_energy", "budget-mnist-mlp", "budget-trends-mnist-mlp"):
+        assert (tmp_path / f"{figure}.png").read_bytes()[:4] == b"\x89PNG", figure
+        assert f"({figure}.png)" in report
+    for data in ("sweep-mnist-mlp.json", "sweep-mnist-mlp.csv", "energy-mnist-mlp.json",
+                 "budget-mnist-mlp.json"):
+        assert (tmp_path / data).stat().st_size > 0
+    # a second run resumes the finished sweep points and says the same
+    again = run_main_job(tmp_path, TINY)
+    assert again.sweeps["mnist-mlp"].points == sweep.points
