@@ -25,7 +25,8 @@ TEN_YEARS = 10 * 365.25 * 24 * 3600
 
 
 def test_read_disturb_reference_values() -> None:
-    # docs/physics.md section 4 (derived): delta 60, i_r = 0.4, 10 ns: ~2e-15 (b = 1), ~4e-9 (b = 2).
+    # docs/physics.md section 4 (derived): delta 60, i_r = 0.4, 10 ns: ~2e-15 (b = 1),
+    # ~4e-9 (b = 2).
     read = {"current": 0.4 * MTJ60.ic0_p2ap, "duration": 10e-9}
     assert read_disturb_probability(replace(MTJ60, b=1.0), **read) == pytest.approx(2.3e-15,
                                                                                    rel=0.05)

@@ -28,8 +28,8 @@ SOURCES: dict[str, str] = {
     "pulse_width": "10 ns: the write pulse of a 28 nm FD-SOI STT-MRAM macro (IEEE Access 2019)",
     "switching_fraction": "0.5: random data over random prior content, 1T1R without "
                           "read-before-write: half of the cells must switch (derived)",
-    "read_energy_per_bit": "0.5 pJ/bit: between the 28 nm FD-SOI "
-                           "macro (IEEE Access 2019: 0.9 pJ/bit) and smaller arrays; NVMExplorer, HPCA 2022: "
+    "read_energy_per_bit": "0.5 pJ/bit: between the 28 nm FD-SOI macro (IEEE Access 2019: "
+                           "0.9 pJ/bit) and smaller arrays (NVMExplorer, HPCA 2022: "
                            "7-8 pJ per 64-bit read)",
     "compute_energy_per_synapse": "10 fJ: XNOR in a precharge sense amplifier (Bocquet "
                                   "et al., IEDM 2018)",

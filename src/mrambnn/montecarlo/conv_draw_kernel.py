@@ -289,7 +289,7 @@ def _pooled_windows(li, net, state):  # type: ignore[no-untyped-def]
 def _undo_draw(net, state):  # type: ignore[no-untyped-def]
     """Every map back to the clean image, every list emptied."""
     for li in range(net.dims.shape[0] - 1):
-        h, w, o_n, pool = net.dims[li, 0], net.dims[li, 1], net.dims[li, 3], net.dims[li, 5]
+        w, o_n, pool = net.dims[li, 1], net.dims[li, 3], net.dims[li, 5]
         out_w = w // 2 if pool else w
         for e in range(state.n_toggles[li]):
             b = net.map_off[li] + e
