@@ -1,13 +1,17 @@
-"""The import direction of DESIGN.md, and a core that imports without torch or matplotlib."""
+"""The layers of the package: imports point down, whole levels, the README's table says the
+same; the core imports without torch, matplotlib or the Monte Carlo evaluators; importing
+changes nothing in the importing process."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "mrambnn"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "mrambnn"
 
 # Level of each top-level module or package; a module may import only lower levels, or
 # its own unit. `datasets` is NumPy-only data access at level 0 (see README).
@@ -62,16 +66,59 @@ def test_imports_point_down(path: Path) -> None:
             f"(level {LEVELS[target]})")
 
 
-def test_core_imports_without_torch_and_matplotlib() -> None:
-    script = """
+def test_levels_are_whole_and_cover_the_tree() -> None:
+    assert all(isinstance(level, int) for level in LEVELS.values())
+    units = {p.name.removesuffix(".py") for p in PACKAGE.iterdir()
+             if (p.suffix == ".py" and p.name != "__init__.py")
+             or (p.is_dir() and (p / "__init__.py").exists())}
+    assert units == set(LEVELS)
+
+
+def test_readme_architecture_table_matches_the_levels() -> None:
+    """Each row `| level | unit, unit | ... |` of README's table names units of that level."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("| level | package |"):].split("\n\n")[0]
+    listed = {}
+    for row in table.splitlines()[2:]:
+        level, names = row.split("|")[1:3]
+        for name in re.findall(r"`(\w+)", names):
+            listed[name] = int(level)
+    assert listed == LEVELS
+
+
+_FRESH = """
 import sys
 class Block:
     def find_spec(self, name, path=None, target=None):
         if name.split('.')[0] in ('torch', 'matplotlib'):
             raise ImportError('blocked: ' + name)
 sys.meta_path.insert(0, Block())
-import mrambnn.bits, mrambnn.units, mrambnn.engine, mrambnn.memory, mrambnn.physics
+"""
+
+
+def test_core_imports_without_torch_matplotlib_or_the_evaluators() -> None:
+    script = _FRESH + """
+import mrambnn.engine
+assert not any(m.startswith('mrambnn.montecarlo') for m in sys.modules), 'engine imports montecarlo'
+import mrambnn.bits, mrambnn.units, mrambnn.memory, mrambnn.physics, mrambnn.montecarlo
 import mrambnn.experiments, mrambnn.datasets, mrambnn.models
 assert 'torch' not in sys.modules and 'matplotlib' not in sys.modules
+"""
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_importing_changes_nothing_in_the_process() -> None:
+    """No environment variable, no numba threading layer or thread count is set by an
+    import of any module of the package."""
+    modules = sorted(".".join(("mrambnn", *p.relative_to(PACKAGE).with_suffix("").parts))
+                     .removesuffix(".__init__") for p in PACKAGE.rglob("*.py"))
+    script = f"""
+import os, numba
+before = (dict(os.environ), numba.config.THREADING_LAYER, numba.get_num_threads())
+import importlib
+for name in {modules!r}:
+    importlib.import_module(name)
+after = (dict(os.environ), numba.config.THREADING_LAYER, numba.get_num_threads())
+assert before == after, [k for k in set(before[0]) ^ set(after[0])] or after[1:]
 """
     subprocess.run([sys.executable, "-c", script], check=True)

@@ -24,6 +24,7 @@ from mrambnn.experiments import (
     run_ber_sweep,
     write_atomic,
 )
+from mrambnn.memory.ecc import CODE_NAMES
 from mrambnn.models import SHIPPED_MODELS, load_model
 
 __all__ = ["main"]
@@ -85,7 +86,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
         "architecture": args.arch, "dataset": args.dataset, "train_config": vars(config),
         "seed": args.seed, "history": history,
         "command": "mrambnn " + " ".join(sys.argv[1:]),
-        "train_seconds": time.perf_counter() - began,
+        "command_seconds": time.perf_counter() - began,  # a resumed run: its own part
         "init_from_sha256": _sha256(args.init_from) if args.init_from else ""})
     engine_accuracy = accuracy(net, data.x_test, data.y_test)
     net.metadata.update(test_accuracy=engine_accuracy, n_weights=net.n_weights)
@@ -258,8 +259,8 @@ def _parser() -> argparse.ArgumentParser:
     sweep_p.add_argument("--n-images", type=int, default=None,
                          help="use the first N test images (default all)")
     sweep_p.add_argument("--code", default="none",
-                         help="memory code in the loop: none, secded-72-64, bch-dec-78-64, "
-                         "bch-tec-85-64, bch-dec-532-512 (BER = raw BER of stored bits)")
+                         help=f"memory code in the loop: {', '.join(CODE_NAMES)} "
+                         "(BER = raw BER of stored bits)")
     sweep_p.add_argument("--workers", type=int, default=2,
                          help="parallel workers: kernel threads or processes (same results)")
     sweep_p.add_argument("--engine", default="incremental", choices=("incremental", "full"),

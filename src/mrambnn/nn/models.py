@@ -19,6 +19,17 @@ __all__ = ["MODEL_NAMES", "BinaryConvNet", "BinaryMLP", "build_model"]
 BN_EPS = 1e-5
 
 
+def _dense_stack(width: int, hidden: tuple[int, ...], n_classes: int) -> list[nn.Module]:
+    """Binary dense layers of the given hidden widths (BatchNorm, sign), then the output
+    layer with its BatchNorm (the class scores), fed ``width`` inputs."""
+    modules: list[nn.Module] = []
+    for size in hidden:
+        modules += [BinaryLinear(width, size), nn.BatchNorm1d(size, eps=BN_EPS),
+                    SignActivation()]
+        width = size
+    return [*modules, BinaryLinear(width, n_classes), nn.BatchNorm1d(n_classes, eps=BN_EPS)]
+
+
 class BinaryMLP(nn.Sequential):
     """Binary MLP: [BinaryLinear - BatchNorm - sign] x len(hidden), BinaryLinear - BatchNorm.
 
@@ -29,14 +40,7 @@ class BinaryMLP(nn.Sequential):
     input_offset = 0
 
     def __init__(self, in_features: int, hidden: tuple[int, ...], n_classes: int) -> None:
-        modules: list[nn.Module] = []
-        width = in_features
-        for size in hidden:
-            modules += [BinaryLinear(width, size), nn.BatchNorm1d(size, eps=BN_EPS),
-                        SignActivation()]
-            width = size
-        modules += [BinaryLinear(width, n_classes), nn.BatchNorm1d(n_classes, eps=BN_EPS)]
-        super().__init__(*modules)
+        super().__init__(*_dense_stack(in_features, hidden, n_classes))
 
 
 class BinaryConvNet(nn.Sequential):
@@ -62,13 +66,7 @@ class BinaryConvNet(nn.Sequential):
             modules += [nn.BatchNorm2d(out_channels, eps=BN_EPS), SignActivation()]
             channels = out_channels
         modules.append(nn.Flatten())
-        width = channels * h * w
-        for size in dense:
-            modules += [BinaryLinear(width, size), nn.BatchNorm1d(size, eps=BN_EPS),
-                        SignActivation()]
-            width = size
-        modules += [BinaryLinear(width, n_classes), nn.BatchNorm1d(n_classes, eps=BN_EPS)]
-        super().__init__(*modules)
+        super().__init__(*modules, *_dense_stack(channels * h * w, dense, n_classes))
 
 
 def _mlp(hidden: tuple[int, ...]) -> Callable[[tuple[int, int, int], int], nn.Module]:
