@@ -50,7 +50,11 @@ def _pack_rows(bits, n_words_out):  # type: ignore[no-untyped-def]
 
 
 def pack_bits(bits: np.ndarray) -> np.ndarray:
-    """Pack 0/1 values (..., n) into uint64 words (..., n_words(n))."""
+    """Pack 0/1 values (..., n) into uint64 words (..., n_words(n)).
+
+    Compiled rather than ``np.packbits(..., bitorder="little")``: that measured as fast on
+    MNIST-width rows but 5-15 % slower through the CIFAR-10 net's 48-channel maps, whose
+    rows it must copy into whole words."""
     bits = np.asarray(bits)
     n = bits.shape[-1]
     flat = np.ascontiguousarray(bits.reshape(-1, n) if bits.size else bits.reshape(0, n))

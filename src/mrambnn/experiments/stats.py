@@ -38,7 +38,6 @@ def mean_interval(values: np.ndarray, *, confidence: float = 0.95) -> MeanInterv
 
 def binomial_interval(k: int, n: int, *, confidence: float = 0.95) -> tuple[float, float]:
     """Clopper-Pearson (exact) interval for a proportion with k successes in n trials."""
-    alpha = 1 - confidence
-    low = 0.0 if k == 0 else float(stats.beta.ppf(alpha / 2, k, n - k + 1))
-    high = 1.0 if k == n else float(stats.beta.ppf(1 - alpha / 2, k + 1, n - k))
-    return low, high
+    interval = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence,
+                                                              method="exact")
+    return float(interval.low), float(interval.high)

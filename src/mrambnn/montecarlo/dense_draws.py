@@ -48,7 +48,8 @@ def supports(net: PackedNet) -> bool:
 
 @njit(cache=True, nogil=True)
 def _group_by_image(images, neurons, n_images):  # type: ignore[no-untyped-def]
-    """Counting sort of (image, neuron) pairs by image: (N + 1,) offsets, neurons."""
+    """Counting sort of (image, neuron) pairs by image: (N + 1,) offsets, neurons.
+    (A stable ``argsort`` with ``bincount`` offsets measured 5-12x slower.)"""
     offsets = np.zeros(n_images + 1, np.int64)
     for n in images:
         offsets[n + 1] += 1
