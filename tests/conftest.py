@@ -1,5 +1,6 @@
-"""Shared fixtures: the MNIST data (fetched by scripts/setup.sh), a seeded generator, and
-the kernels' thread count for one test."""
+"""Shared fixtures: the MNIST data (fetched by scripts/setup.sh), a seeded generator, the
+kernels' thread count for one test, and a random two-layer packed network with images
+labelled by its own clean predictions."""
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -8,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mrambnn.bits import pack_signs
 from mrambnn.datasets import DataError, load_dataset
+from mrambnn.engine import Affine, Dense, PackedNet, Threshold, predict
 from mrambnn.engine.threads import kernel_threads
 
 
@@ -36,3 +39,22 @@ def kernel_thread_count() -> Iterator[Callable[[int], None]]:
     comes back after the test, whatever it raised."""
     with ExitStack() as stack:
         yield lambda n: stack.enter_context(kernel_threads(n))
+
+
+@pytest.fixture(scope="session")
+def make_toy():
+    def build(hidden: int, n_images: int):
+        rng = np.random.default_rng(0)
+        w1 = pack_signs(rng.choice(np.array([-1, 1], np.int8), (hidden, 49)))
+        w2 = pack_signs(rng.choice(np.array([-1, 1], np.int8), (4, hidden)))
+        net = PackedNet(layers=(
+            Dense(weight_words=w1, in_features=49, integer_input=True,
+                  head=Threshold(threshold=np.zeros(hidden, np.int64),
+                                 direction=np.ones(hidden, np.int8))),
+            Dense(weight_words=w2, in_features=hidden, integer_input=False,
+                  head=Affine(scale=np.ones(4), offset=np.zeros(4)))), input_shape=(7, 7, 1),
+            metadata={"dataset": "toy"})
+        images = rng.integers(0, 256, (n_images, 7, 7, 1), dtype=np.uint8)
+        return net, images, predict(net, images)
+
+    return build

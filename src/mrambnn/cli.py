@@ -6,11 +6,14 @@ folder). Errors in the input are reported in one line with a non-zero exit statu
 
 import argparse
 import hashlib
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from mrambnn import __version__
@@ -24,6 +27,7 @@ from mrambnn.experiments import (
     run_ber_sweep,
     write_atomic,
 )
+from mrambnn.experiments.outputs import check_writable
 from mrambnn.memory.ecc import CODE_NAMES
 from mrambnn.models import SHIPPED_MODELS, load_model
 
@@ -44,6 +48,21 @@ def _probabilities(text: str) -> tuple[float, ...]:
         if not 0.0 <= v <= 1.0:
             raise argparse.ArgumentTypeError(f"BER {v} is outside [0, 1]")
     return values
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text}") from error
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _workers(text: str) -> int:
+    """1 or more; more than this machine's cores would only compete, so capped there."""
+    return min(_positive(text), os.cpu_count() or 1)
 
 
 def _layers(text: str) -> tuple[int, ...]:
@@ -71,6 +90,9 @@ def _cmd_train(args: argparse.Namespace) -> None:
                          batch_size=args.batch_size, lr=args.lr, lr_final=args.lr_final,
                          max_shift=args.max_shift, hflip=args.hflip, seed=args.seed,
                          init_from=str(args.init_from or ""), average_from=args.average_from)
+    check_writable(Path(args.out).parent)
+    if args.checkpoint is not None:
+        check_writable(Path(args.checkpoint).parent)
     data = load_dataset(args.dataset, args.data_dir)
     began = time.perf_counter()
     model, history = train(config, data, checkpoint=args.checkpoint, threads=args.threads,
@@ -90,7 +112,15 @@ def _cmd_train(args: argparse.Namespace) -> None:
         "init_from_sha256": _sha256(args.init_from) if args.init_from else ""})
     engine_accuracy = accuracy(net, data.x_test, data.y_test)
     net.metadata.update(test_accuracy=engine_accuracy, n_weights=net.n_weights)
-    save_packed_net(net, args.out)
+    try:
+        save_packed_net(net, args.out)
+    except OSError as error:  # the trained weights are not lost: saved elsewhere, said
+        handle, spare = tempfile.mkstemp(prefix=f"mrambnn-{Path(args.out).stem}-",
+                                         suffix=".npz")
+        os.close(handle)
+        save_packed_net(net, Path(spare))
+        raise ValueError(f"cannot write {args.out} ({error.strerror or error}); the trained "
+                         f"model is saved in {spare}") from error
     print(f"test accuracy (packed engine) {100 * engine_accuracy:.2f} % -> {args.out}")
 
 
@@ -101,16 +131,19 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
                          layers=args.layers, n_images=args.n_images, code=args.code)
     result = run_ber_sweep(net, data.x_test, data.y_test, config, out=args.out,
                            workers=args.workers, progress=_bar("BER sweep", config.total_draws),
-                           engine=args.engine)
-    for row in result.to_dict()["points"]:
-        print(f"BER {row['ber']:<8g} accuracy {100 * row['mean']:.2f} % "
-              f"[{100 * row['ci_low']:.2f}, {100 * row['ci_high']:.2f}]")
+                           engine=args.engine, force=args.force)
+    for point in result.points:
+        s = point.summary(config.confidence)
+        interval = ("(one draw: no interval)" if np.isnan(s.low)
+                    else f"[{100 * s.low:.2f}, {100 * s.high:.2f}]")
+        print(f"BER {point.ber:<8g} accuracy {100 * s.mean:.2f} % {interval}")
     print(f"-> {args.out} and {Path(args.out).with_suffix('.csv')}")
 
 
 def _cmd_plot(args: argparse.Namespace) -> None:
     from mrambnn.plots import plot_accuracy_vs_ber
 
+    check_writable(Path(args.out).parent)
     results = [SweepResult.from_dict(read_json(p)) for p in args.results]
     labels = [r.model.get("architecture", Path(p).stem)
               for r, p in zip(results, args.results, strict=True)]
@@ -118,7 +151,13 @@ def _cmd_plot(args: argparse.Namespace) -> None:
 
 
 def _cmd_wer(args: argparse.Namespace) -> None:
-    from mrambnn.physics.energy import WriteCircuit, energy_optimal_pulse, pulse_at, pulse_energy
+    from mrambnn.physics.energy import (
+        WriteCircuit,
+        check_drivable,
+        energy_optimal_pulse,
+        pulse_at,
+        pulse_energy,
+    )
     from mrambnn.physics.presets import get_preset
     from mrambnn.physics.switching import current_for_wer, write_error_rate
 
@@ -126,6 +165,7 @@ def _cmd_wer(args: argparse.Namespace) -> None:
     circuit = WriteCircuit(v_supply=args.vdd)
     if args.current_ua is not None and args.width_ns is not None:
         current, width = args.current_ua * 1e-6, args.width_ns * 1e-9
+        check_drivable(mtj, circuit, current, args.direction)
         wer = float(write_error_rate(mtj, current=current, width=width, direction=args.direction))
         energy = pulse_energy(circuit, current=current, width=width)
         print(f"{args.preset} {args.direction}: {current * 1e6:.1f} uA x {width * 1e9:.2f} ns "
@@ -134,11 +174,13 @@ def _cmd_wer(args: argparse.Namespace) -> None:
     rows = []
     for target in args.targets:
         if args.current_ua is not None:
+            check_drivable(mtj, circuit, args.current_ua * 1e-6, args.direction)
             pulse = pulse_at(mtj, circuit, wer=target, current=args.current_ua * 1e-6,
                              direction=args.direction)
         elif args.width_ns is not None:
             current = current_for_wer(mtj, target, width=args.width_ns * 1e-9,
                                       direction=args.direction)
+            check_drivable(mtj, circuit, current, args.direction)
             pulse = pulse_at(mtj, circuit, wer=target, current=current,
                              direction=args.direction)
         else:
@@ -165,8 +207,17 @@ def _cmd_budget(args: argparse.Namespace) -> None:
     net = load_model(args.model)
     name = Path(args.model).stem
     out = Path(args.out)
+    check_writable(out)
     if args.sweep is not None:
-        points = SweepResult.from_dict(read_json(args.sweep)).to_dict()["points"]
+        sweep = SweepResult.from_dict(read_json(args.sweep))
+        measured = sweep.fingerprint.get("model_sha256")
+        if measured != net.content_sha256():
+            raise ValueError(f"{args.sweep} is a sweep of another model than {args.model} "
+                             f"({sweep.model.get('architecture', 'unknown')} on "
+                             f"{sweep.model.get('dataset', 'unknown data')})" if measured else
+                             f"{args.sweep} does not say which model it measured; run the "
+                             "sweep again")
+        points = sweep.to_dict()["points"]
     else:
         data = load_dataset(net.metadata.get("dataset", "mnist"), args.data_dir)
         config = SweepConfig(n_draws=args.draws, n_images=args.n_images)
@@ -198,6 +249,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> None:
     config = MainJobConfig(models=tuple(args.models), workers=args.workers,
                              sweep=SweepConfig(bers=args.bers, n_draws=args.draws,
                                                seed=args.seed))
+    check_writable(args.out)
     began = time.perf_counter()
     report = reproduce(args.out, config, data_dir=args.data_dir, progress=_bar)
     print(f"report: {report} ({time.perf_counter() - began:.0f} s)")
@@ -222,8 +274,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="architecture: mlp-3x1024, mlp-3x2048, mlp-tiny, vgg-binarynet, "
                          "vgg-narrow, conv-small, conv-fashion, conv-tiny")
     train_p.add_argument("--dataset", default="mnist", choices=DATASET_NAMES)
-    train_p.add_argument("--epochs", type=int, default=50, help="passes over the training set")
-    train_p.add_argument("--batch-size", type=int, default=100, help="images per step")
+    train_p.add_argument("--epochs", type=_positive, default=50,
+                         help="passes over the training set")
+    train_p.add_argument("--batch-size", type=_positive, default=100, help="images per step")
     train_p.add_argument("--lr", type=float, default=5e-3, help="initial Adam learning rate")
     train_p.add_argument("--lr-final", type=float, default=2e-5,
                          help="learning rate of the last epoch (exponential decay)")
@@ -231,7 +284,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="random translation augmentation, pixels (0 = off)")
     train_p.add_argument("--hflip", action="store_true", help="random horizontal flips")
     train_p.add_argument("--seed", type=int, default=1, help="initialisation and data-order seed")
-    train_p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    train_p.add_argument("--threads", type=_positive, default=2, help="torch CPU threads")
     train_p.add_argument("--recalibrate-bn", action="store_true",
                          help="after training, recompute BatchNorm statistics over the "
                          "training set (recorded in the model's metadata)")
@@ -252,7 +305,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep_p.add_argument("--model", default="mnist-mlp", help=model_help)
     sweep_p.add_argument("--bers", type=_probabilities, default=DEFAULT_BERS,
                          help="comma-separated raw bit error rates in [0, 1]")
-    sweep_p.add_argument("--draws", type=int, default=20, help="fault patterns per BER")
+    sweep_p.add_argument("--draws", type=_positive, default=20, help="fault patterns per BER")
     sweep_p.add_argument("--seed", type=int, default=2019, help="root seed of the draws")
     sweep_p.add_argument("--layers", type=_layers, default=None,
                          help="comma-separated indices of the exposed layers (default all)")
@@ -261,7 +314,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep_p.add_argument("--code", default="none",
                          help=f"memory code in the loop: {', '.join(CODE_NAMES)} "
                          "(BER = raw BER of stored bits)")
-    sweep_p.add_argument("--workers", type=int, default=2,
+    sweep_p.add_argument("--workers", type=_workers, default=2,
                          help="parallel workers: kernel threads or processes (same results)")
     sweep_p.add_argument("--engine", default="incremental", choices=("incremental", "full"),
                          help="evaluate only what each draw changes, or every image "
@@ -269,6 +322,8 @@ def _parser() -> argparse.ArgumentParser:
     sweep_p.add_argument("--data-dir", type=Path, help="folder of the test data")
     sweep_p.add_argument("--out", type=Path, default=Path("sweep.json"),
                          help="result JSON (a CSV is written beside it); resumed if present")
+    sweep_p.add_argument("--force", action="store_true",
+                         help="replace a CSV beside --out that this sweep did not write")
     sweep_p.set_defaults(func=_cmd_sweep)
 
     plot_p = sub.add_parser("plot", help="plot accuracy vs BER from sweep result files")
@@ -295,7 +350,7 @@ def _parser() -> argparse.ArgumentParser:
     bud.add_argument("--model", default="mnist-mlp", help=model_help)
     bud.add_argument("--sweep", type=Path, help="the model's BER sweep JSON (default: run "
                      "one with --draws)")
-    bud.add_argument("--draws", type=int, default=5, help="draws per BER if sweeping")
+    bud.add_argument("--draws", type=_positive, default=5, help="draws per BER if sweeping")
     bud.add_argument("--n-images", type=int, default=None, help="test subset if sweeping")
     bud.add_argument("--tolerance", type=float, default=0.5,
                      help="accepted accuracy drop, points (default 0.5)")
@@ -304,7 +359,7 @@ def _parser() -> argparse.ArgumentParser:
     bud.add_argument("--preset", default="pmtj-40nm", help="MTJ preset")
     bud.add_argument("--config", type=Path, help="TOML file overriding cost parameters")
     bud.add_argument("--reads-per-write", type=float, help="inferences per deployment")
-    bud.add_argument("--workers", type=int, default=2,
+    bud.add_argument("--workers", type=_workers, default=2,
                          help="parallel workers: kernel threads or processes (same results)")
     bud.add_argument("--data-dir", type=Path, help="folder of the test data")
     bud.add_argument("--out", type=Path, default=Path("budget"), help="output folder")
@@ -317,9 +372,10 @@ def _parser() -> argparse.ArgumentParser:
                      help=model_help)
     rep.add_argument("--bers", type=_probabilities, default=DEFAULT_BERS,
                      help="comma-separated raw bit error rates")
-    rep.add_argument("--draws", type=int, default=20, help="fault patterns per BER (>= 10)")
+    rep.add_argument("--draws", type=_positive, default=20,
+                     help="fault patterns per BER (>= 10)")
     rep.add_argument("--seed", type=int, default=2019, help="root seed of the draws")
-    rep.add_argument("--workers", type=int, default=2,
+    rep.add_argument("--workers", type=_workers, default=2,
                          help="parallel workers: kernel threads or processes (same results)")
     rep.add_argument("--data-dir", type=Path, help="folder of the test data")
     rep.set_defaults(func=_cmd_reproduce)
@@ -331,8 +387,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, TypeError, DataError, ModelFileError, FileNotFoundError) as error:
+    except (ValueError, TypeError, DataError, ModelFileError) as error:
         print(f"mrambnn: error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into a reader that stopped (e.g. head)
+        return 0
+    except (OSError, MemoryError) as error:  # unwritable folder, full disk, ...
+        print(f"mrambnn: error: {type(error).__name__}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("mrambnn: interrupted; finished results are saved, run again to resume",

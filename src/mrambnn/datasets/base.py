@@ -52,6 +52,22 @@ class Dataset:
         return (h, w, c)
 
 
+def as_pixels(x: np.ndarray, where: str) -> np.ndarray:
+    """``x`` if it holds uint8 pixels; any other type is refused with a DataError naming
+    ``where``: a cast would turn floats in [0, 1] into black images."""
+    if x.dtype != np.uint8:
+        raise DataError(f"{where}: images are {x.dtype}, expected uint8 pixels 0..255 (for "
+                        "floats in [0, 1]: np.round(x * 255).astype(np.uint8))")
+    return x
+
+
+def as_labels(y: np.ndarray, where: str) -> np.ndarray:
+    """Integer labels 0..255 as uint8; other values or types raise a DataError."""
+    if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() > 255)):
+        raise DataError(f"{where}: labels must be integers 0..255, got {y.dtype}")
+    return y.astype(np.uint8, copy=False)
+
+
 def default_data_dir() -> Path:
     """Folder for fetched data: ``$MRAMBNN_DATA_DIR``, else ``./data``."""
     return Path(os.environ.get("MRAMBNN_DATA_DIR", "data"))

@@ -40,6 +40,9 @@ def _read_batch(blob: bytes, member: str) -> tuple[np.ndarray, np.ndarray]:
         raise
     except Exception as error:
         raise DataError(f"CIFAR-10 batch {member} is corrupt: {error}") from error
+    if not isinstance(content, dict):
+        raise DataError(f"CIFAR-10 batch {member} is a {type(content).__name__}, not a dict "
+                        "of data and labels")
     data, labels = content.get(b"data"), content.get(b"labels")
     if not isinstance(data, np.ndarray) or labels is None or data.shape[1:] != (3072,):
         raise DataError(f"CIFAR-10 batch {member} lacks (N, 3072) data and labels")

@@ -19,7 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from mrambnn.datasets.base import DATASET_NAMES, DataError, Dataset, default_data_dir, sha256_of
+from mrambnn.datasets.base import (
+    DATASET_NAMES,
+    DataError,
+    Dataset,
+    as_labels,
+    as_pixels,
+    default_data_dir,
+    sha256_of,
+)
 from mrambnn.datasets.cifar_archive import read_cifar10_python_archive
 from mrambnn.datasets.idx import read_idx
 
@@ -114,10 +122,11 @@ def _load_cifar(source: Path) -> dict:
             raise DataError(f"cifar10: missing {file}; {_HOW_TO_GET['cifar10']}")
         try:
             with open(file, "rb") as stream, np.load(stream, allow_pickle=False) as content:
-                arrays[f"x_{split}"] = content["x"].astype(np.uint8, copy=False)
-                arrays[f"y_{split}"] = content["y"].astype(np.uint8, copy=False)
+                x, y = content["x"], content["y"]
         except (OSError, ValueError, KeyError) as error:
             raise DataError(f"cifar10: {file} is corrupt: {error}") from error
+        arrays[f"x_{split}"] = as_pixels(x, f"cifar10: {file}")
+        arrays[f"y_{split}"] = as_labels(y, f"cifar10: {file}")
     return arrays
 
 

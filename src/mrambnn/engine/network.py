@@ -1,5 +1,6 @@
 """`PackedNet`: a sequence of packed layers, and inference on uint8 images."""
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,6 +36,9 @@ class PackedNet:
     def __post_init__(self) -> None:
         if not self.layers:
             raise ValueError("a PackedNet needs at least one layer")
+        if not 0 <= self.input_offset <= 255:
+            raise ValueError(f"input_offset must be in 0..255 (pixels are uint8), got "
+                             f"{self.input_offset}")
         for layer in self.layers[:-1]:
             if not isinstance(layer.head, Threshold):
                 raise ValueError("every hidden layer must end in a Threshold head")
@@ -56,8 +60,26 @@ class PackedNet:
 
     def first_input(self, images: np.ndarray) -> np.ndarray:
         """What the first layer sees: ``pixel - input_offset``, int16, for (N, H, W, C)
-        uint8 ``images``."""
-        return np.asarray(images).astype(np.int16) - np.int16(self.input_offset)
+        uint8 ``images``; other types are refused (a cast would change the pixels)."""
+        images = np.asarray(images)
+        if images.dtype != np.uint8:
+            raise TypeError(f"images must be uint8 pixels 0..255, got {images.dtype}")
+        return images.astype(np.int16) - np.int16(self.input_offset)
+
+    def content_sha256(self) -> str:
+        """SHA-256 of everything that decides the network's outputs: input shape and
+        offset, each layer's kind, shape, weights and head (metadata excluded)."""
+        digest = hashlib.sha256(repr((tuple(self.input_shape), self.input_offset)).encode())
+        for layer in self.layers:
+            shape = (layer.in_shape, layer.filter_size, layer.pool) if isinstance(layer, Conv) \
+                else (layer.in_features,)
+            digest.update(repr((type(layer).__name__, shape, layer.integer_input)).encode())
+            head = layer.head
+            parts = ((head.threshold, head.direction) if isinstance(head, Threshold)
+                     else (head.scale, head.offset))
+            for array in (layer.weight_words, *parts):
+                digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
 
     @property
     def weight_words(self) -> tuple[np.ndarray, ...]:

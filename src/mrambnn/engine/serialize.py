@@ -62,14 +62,36 @@ def save_packed_net(net: PackedNet, path: Path) -> None:
         raise
 
 
+# Deflate compresses at most about 1032:1: an array declaring more bytes than that many
+# times its compressed size (plus a margin) cannot be in the file.
+_MAX_RATIO = 1100
+
+
+def _check_declared_sizes(path: Path) -> None:
+    """Refuse a file whose array headers declare more data than the file can hold (such
+    a header would make loading allocate it all before failing)."""
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            with archive.open(member) as stream:
+                version = np.lib.format.read_magic(stream)
+                shape, _, dtype = (np.lib.format.read_array_header_1_0(stream)
+                                   if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0(stream))
+            declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            if declared > _MAX_RATIO * member.compress_size + 2**20:
+                raise ModelFileError(f"{path}: array {member.filename} declares {declared} "
+                                     "bytes, more than the file holds")
+
+
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
-        raise ModelFileError(f"model file {path} does not exist")
+        raise ModelFileError(f"model file {path} does not exist or is not a regular file")
     try:
+        _check_declared_sizes(path)
         # Open the file ourselves: np.load leaks its handle when the zip is truncated.
         with open(path, "rb") as stream, np.load(stream, allow_pickle=False) as content:
             return {key: content[key] for key in content.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, MemoryError) as error:
         raise ModelFileError(f"{path} is not a readable .npz model file: {error}") from error
 
 

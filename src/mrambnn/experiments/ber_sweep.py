@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -21,8 +22,9 @@ import numpy as np
 from mrambnn.engine import PackedNet
 from mrambnn.experiments.deploy import check_layers
 from mrambnn.experiments.draws import DrawPlan, evaluate_points
+from mrambnn.experiments.outputs import claim_output, data_sha256, readable_result
 from mrambnn.experiments.results import provenance, read_json, write_atomic
-from mrambnn.experiments.stats import MeanInterval, mean_interval
+from mrambnn.experiments.stats import MeanInterval, exact_value, json_number, mean_interval
 from mrambnn.memory import BitFlip, FaultModel
 from mrambnn.memory.ecc import get_code
 from mrambnn.memory.ecc_channel import ECCProtected
@@ -30,6 +32,7 @@ from mrambnn.memory.faults import check_probability
 
 __all__ = ["DEFAULT_BERS", "BerPoint", "SweepConfig", "SweepResult", "run_ber_sweep"]
 
+CSV_HEADER = ("ber", "mean_accuracy", "std", "ci_low", "ci_high", "n_draws")
 DEFAULT_BERS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 
 
@@ -88,7 +91,11 @@ class BerPoint:
     accuracies: tuple[float, ...]
 
     def summary(self, confidence: float = 0.95) -> MeanInterval:
-        return mean_interval(np.array(self.accuracies), confidence=confidence)
+        """Mean accuracy and its interval within [0, 1]; at BER 0 (no fault: every draw
+        the same) the exact value."""
+        if self.ber == 0:
+            return exact_value(float(np.mean(self.accuracies)), len(self.accuracies))
+        return mean_interval(np.array(self.accuracies), confidence=confidence, bounds=(0, 1))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +105,7 @@ class SweepResult:
     config: SweepConfig
     model: dict[str, Any]
     points: tuple[BerPoint, ...]
+    fingerprint: dict[str, str] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=provenance)
 
     def point(self, ber: float) -> BerPoint:
@@ -110,30 +118,45 @@ class SweepResult:
         rows = []
         for p in self.points:
             s = p.summary(self.config.confidence)
-            rows.append({"ber": p.ber, "mean": s.mean, "std": s.std, "ci_low": s.low,
-                         "ci_high": s.high, "n_draws": s.n, "accuracies": list(p.accuracies)})
+            rows.append({"ber": p.ber, "mean": s.mean, "std": json_number(s.std),
+                         "ci_low": json_number(s.low), "ci_high": json_number(s.high),
+                         "n_draws": s.n, "accuracies": list(p.accuracies)})
         return {"kind": "ber_sweep", "config": asdict(self.config), "model": self.model,
-                "versions": self.versions, "points": rows}
+                "fingerprint": self.fingerprint, "versions": self.versions, "points": rows}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SweepResult":
-        if data.get("kind") != "ber_sweep":
+        """The result a `to_dict` wrote; anything else (another kind of file, a missing or
+        mistyped field, an accuracy outside [0, 1], a point off the grid or with another
+        number of draws) raises ValueError saying what is wrong."""
+        if not isinstance(data, dict) or data.get("kind") != "ber_sweep":
             raise ValueError("not a BER sweep result file")
-        raw = dict(data["config"])
-        raw["bers"] = tuple(raw["bers"])
-        raw["layers"] = None if raw["layers"] is None else tuple(raw["layers"])
-        points = tuple(BerPoint(ber=float(r["ber"]), accuracies=tuple(r["accuracies"]))
-                       for r in data["points"])
-        return cls(config=SweepConfig(**raw), model=data["model"], points=points,
+        try:
+            raw = dict(data["config"])
+            raw["bers"] = tuple(raw["bers"])
+            raw["layers"] = None if raw["layers"] is None else tuple(raw["layers"])
+            config = SweepConfig(**raw)
+            points = tuple(BerPoint(ber=float(r["ber"]),
+                                    accuracies=tuple(_accuracy(a) for a in r["accuracies"]))
+                           for r in data["points"])
+            model, fingerprint = dict(data["model"]), dict(data.get("fingerprint", {}))
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not a valid BER sweep result: {error!r}") from error
+        for p in points:
+            if p.ber not in config.bers or len(p.accuracies) != config.draws_at(p.ber):
+                raise ValueError(f"not a valid BER sweep result: the point at BER {p.ber} "
+                                 f"has {len(p.accuracies)} draws, the grid "
+                                 f"{config.draws_at(p.ber) if p.ber in config.bers else 0}")
+        return cls(config=config, model=model, points=points, fingerprint=fingerprint,
                    versions=data.get("versions", {}))
 
     def to_csv(self) -> str:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["ber", "mean_accuracy", "std", "ci_low", "ci_high", "n_draws"])
+        writer.writerow(CSV_HEADER)
         for row in self.to_dict()["points"]:
-            writer.writerow([row["ber"], row["mean"], row["std"], row["ci_low"],
-                             row["ci_high"], row["n_draws"]])
+            writer.writerow(["" if row[k] is None else row[k]
+                             for k in ("ber", "mean", "std", "ci_low", "ci_high", "n_draws")])
         return out.getvalue()
 
     def save(self, path: Path) -> None:
@@ -143,12 +166,20 @@ class SweepResult:
         write_atomic(path.with_suffix(".csv"), self.to_csv())
 
 
-def _resume(path: Path | None, config: SweepConfig) -> dict[float, BerPoint]:
-    if path is None or not Path(path).exists():
+def _resume(path: Path | None, config: SweepConfig, fingerprint: dict[str, str]
+            ) -> dict[float, BerPoint]:
+    """The finished points of ``path`` if it holds this very sweep (same configuration,
+    model and data); a file of another sweep is an error naming what differs."""
+    if path is None or not readable_result(path):
         return {}
     previous = SweepResult.from_dict(read_json(path))
-    if previous.config != config:
-        raise ValueError(f"{path} holds a sweep with another configuration; "
+    differs = [what for what, same in (
+        ("configuration", previous.config == config),
+        ("model", previous.fingerprint.get("model_sha256") == fingerprint["model_sha256"]),
+        ("test data", previous.fingerprint.get("data_sha256") == fingerprint["data_sha256"]),
+    ) if not same]
+    if differs:
+        raise ValueError(f"{path} holds a sweep with another {' and '.join(differs)}; "
                          "remove it or choose another output file")
     return {p.ber: p for p in previous.points}
 
@@ -163,6 +194,7 @@ def run_ber_sweep(
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
     engine: str = "incremental",
+    force: bool = False,
 ) -> SweepResult:
     """Accuracy of ``net`` on (``images`` (N,H,W,C), ``labels`` (N,)) at every BER.
 
@@ -173,11 +205,26 @@ def run_ber_sweep(
             parallel (results do not depend on it).
         progress: called with the number of draws just finished.
         engine: 'incremental' or 'full' evaluation of each draw (identical results).
+        force: replace a CSV beside ``out`` that this sweep did not write.
+    Refused (ValueError): an ``out`` that is not a .json file or not a regular file, one
+    holding another sweep (configuration, model or test data), one another run is
+    writing, an unwritable folder (`mrambnn.experiments.outputs.claim_output`).
     """
     check_layers(net, config.layers)
     if config.n_images is not None:
         images, labels = images[: config.n_images], labels[: config.n_images]
-    done = _resume(out, config)
+    fingerprint = {"model_sha256": net.content_sha256(),
+                   "data_sha256": data_sha256(images, labels)}
+    with claim_output(out, suffix=".json", sidecars=(".csv",), force=force) if out else \
+            nullcontext():
+        return _sweep(net, images, labels, config, fingerprint, out=out, workers=workers,
+                      progress=progress, engine=engine)
+
+
+def _sweep(net: PackedNet, images: np.ndarray, labels: np.ndarray, config: SweepConfig,
+           fingerprint: dict[str, str], *, out: Path | None, workers: int,
+           progress: Callable[[int], None] | None, engine: str) -> SweepResult:
+    done = _resume(out, config, fingerprint)
     plan = DrawPlan(fault_for=partial(_fault, config.code), seed=config.seed,
                     layers=config.layers, engine=engine)
     todo = [(ber, config.draws_at(ber)) for ber in config.bers if ber not in done]
@@ -186,9 +233,17 @@ def run_ber_sweep(
         done[ber] = BerPoint(ber=ber, accuracies=draws)
         finished = tuple(done[b] for b in config.bers if b in done)
         if out is not None:
-            SweepResult(config=config, model=net.metadata, points=finished).save(out)
+            SweepResult(config=config, model=net.metadata, points=finished,
+                        fingerprint=fingerprint).save(out)
     points = tuple(done[b] for b in config.bers)
-    return SweepResult(config=config, model=net.metadata, points=points)
+    return SweepResult(config=config, model=net.metadata, points=points,
+                       fingerprint=fingerprint)
+
+
+def _accuracy(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"accuracy {value!r} is not a number in [0, 1]")
+    return float(value)
 
 
 def _fault(code: str, ber: float) -> FaultModel:

@@ -9,6 +9,7 @@ calling process: two runs in one process do not interfere (worker processes keep
 run in a module variable of their own).
 """
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ from mrambnn.montecarlo import DrawEvaluator
 __all__ = ["ENGINES", "DrawPlan", "draw_rng", "evaluate_points"]
 
 ENGINES = ("incremental", "full")
+# Draws evaluated together at most: their stored weights are held in memory at once, so a
+# point of 20,000 draws streams through in blocks (the usual 20 draws: one block).
+DRAWS_PER_BLOCK = 32
 
 
 def draw_rng(seed: int, key: float, draw: int) -> np.random.Generator:
@@ -65,11 +69,17 @@ class _Run:
                            rng=draw_rng(plan.seed, key, draw)).weight_words
 
     def accuracies(self, key: float, draws: Sequence[int]) -> list[float]:
-        """Accuracies of the draws ``draws`` at ``key``, evaluated together."""
+        """Accuracies of the draws ``draws`` at ``key``, evaluated together in blocks of
+        `DRAWS_PER_BLOCK`."""
         if self.evaluator is None:  # the 'full' engine: every image through the packed net
             return [accuracy(self.net.with_weight_words(self.words(key, d)), self.images,
                              self.labels) for d in draws]
-        return self.evaluator.accuracies([self.words(key, d) for d in draws], self.labels)
+        found: list[float] = []
+        for begin in range(0, len(draws), DRAWS_PER_BLOCK):
+            block = draws[begin:begin + DRAWS_PER_BLOCK]
+            found += self.evaluator.accuracies([self.words(key, d) for d in block],
+                                               self.labels)
+        return found
 
 
 _FORKED: dict[str, _Run] = {}  # in a worker process only: the run it serves
@@ -102,11 +112,13 @@ def evaluate_points(
     ``workers`` or on the order of ``todo``.
     """
     check_layers(net, plan.layers)
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
     if not todo:
         return
     run = _Run(net, images, labels, plan)
     together = run.evaluator is not None and run.evaluator.batched
-    pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"),
+    pool = (ProcessPoolExecutor(min(workers, os.cpu_count() or 1), mp_context=get_context("fork"),
                                 initializer=_start_worker, initargs=(run,))
             if workers > 1 and not together else None)
     try:

@@ -18,7 +18,7 @@ from mrambnn.engine import PackedNet
 from mrambnn.experiments.accuracy_drop import log_crossing
 from mrambnn.experiments.draws import DrawPlan, evaluate_points
 from mrambnn.experiments.results import provenance, write_atomic
-from mrambnn.experiments.stats import MeanInterval, mean_interval
+from mrambnn.experiments.stats import MeanInterval, json_number, mean_interval
 from mrambnn.memory.faults import FaultModel
 from mrambnn.memory.mram import MRAM, WritePulseCondition
 from mrambnn.physics.energy import WriteCircuit
@@ -59,7 +59,7 @@ class EnergyPoint:
 
     @property
     def summary(self) -> MeanInterval:
-        return mean_interval(np.array(self.accuracies))
+        return mean_interval(np.array(self.accuracies), bounds=(0, 1))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,7 +85,8 @@ class EnergySweepResult:
             s = p.summary
             rows.append({"current": p.current, "width": p.width, "wer_ap2p": p.wer_ap2p,
                          "wer_p2ap": p.wer_p2ap, "energy_per_bit": p.energy_per_bit,
-                         "mean": s.mean, "ci_low": s.low, "ci_high": s.high,
+                         "mean": s.mean, "ci_low": json_number(s.low),
+                         "ci_high": json_number(s.high),
                          "accuracies": list(p.accuracies)})
         return {"kind": "energy_sweep", "config": asdict(self.config), "mtj": asdict(self.mtj),
                 "circuit": asdict(self.circuit), "prior": self.prior, "model": self.model,

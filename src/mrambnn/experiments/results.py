@@ -32,10 +32,13 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def read_json(path: Path) -> Any:
-    """Parse a JSON file; a corrupt file raises ValueError naming it."""
+    """Parse a JSON file; a missing, non-regular (a device, a folder) or corrupt file
+    raises ValueError naming it."""
+    if not Path(path).is_file():
+        raise ValueError(f"{path} does not exist or is not a regular file")
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{path} is not valid JSON: {error}") from error
 
 

@@ -78,6 +78,11 @@ class CostConfig:
             raise ValueError("switching_fraction must be in (0, 1]")
         if self.pulse_width <= 0 or self.feature <= 0:
             raise ValueError("pulse_width and feature must be > 0")
+        if not 64 <= self.macro_data_bits <= 2**50:
+            raise ValueError(f"macro_data_bits must be in [64, 2^50] (one 64-bit word to a "
+                             f"petabit), got {self.macro_data_bits!r}")
+        if self.reads_per_write > 1e18:
+            raise ValueError(f"reads_per_write must be <= 1e18, got {self.reads_per_write!r}")
 
     def logic_scale(self, code: BlockCode) -> float:
         """Decoder size relative to SECDED(72, 64) for the same number of data bits."""
@@ -104,6 +109,10 @@ def load_cost_config(path: Path | str | None, **overrides: Any) -> CostConfig:
                 data = tomllib.load(stream)
         except (OSError, tomllib.TOMLDecodeError) as error:
             raise ValueError(f"cannot read cost config {path}: {error}") from error
+        if "cost" in data and len(data) > 1:
+            others = ", ".join(sorted(k for k in data if k != "cost"))
+            raise ValueError(f"{path}: top-level key(s) {others} beside the [cost] table "
+                             "would be ignored; put cost parameters under [cost]")
         values.update(data.get("cost", data))
     values.update(overrides)
     valid = {f.name for f in fields(CostConfig)}

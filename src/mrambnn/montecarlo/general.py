@@ -63,12 +63,21 @@ class _DenseState:
                       else self.x.min(axis=1, initial=0).astype(np.int64))
         self.x_max = (np.ones(layer.in_features, np.int64) if self.packed
                       else self.x.max(axis=1, initial=0).astype(np.int64))
-        a = dense_preactivation(layer, x)
+        a = dense_preactivation(layer, x).astype(np.int64)
         self.weights_t = np.ascontiguousarray(
             unpack_signs(layer.weight_words, layer.in_features).T)  # (in, out) int8
+        # no weights (faulty or not) take |a| past the reach: a threshold beyond it is
+        # clipped to reach + 1 (every bit kept), so that margins fit int32
+        largest = 1 if self.packed else int(max(-self.x_min.min(initial=0),
+                                                 self.x_max.max(initial=0)))
+        reach = layer.in_features * largest
+        if reach >= 2**29:
+            raise ValueError(f"a dense layer's sums reach {reach}: beyond the int32 margins "
+                             "of incremental evaluation; use the full path")
         if isinstance(layer.head, Threshold):
+            threshold = np.clip(layer.head.threshold, -reach - 1, reach + 1)
             self.margin = np.ascontiguousarray(
-                layer.head.direction * a - layer.head.threshold, dtype=np.int32)  # (N, out)
+                layer.head.direction * a - threshold, dtype=np.int32)  # (N, out)
             self.order = np.argsort(self.margin.T, axis=1, kind="stable").astype(np.int32)
             self.sorted_margin = np.take_along_axis(self.margin.T, self.order, axis=1)
             self.out_packed = pack_bits(self.margin >= 0)  # (N, n_words(out))

@@ -152,6 +152,21 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     os.replace(temporary, path)
 
 
+def _read_checkpoint(path: Path) -> dict:
+    """A training checkpoint's state (never unpickled: ``weights_only``); a file that is
+    not one raises ValueError naming it."""
+    if not path.is_file():
+        raise ValueError(f"checkpoint {path} is not a regular file")
+    try:
+        state = torch.load(path, weights_only=True)
+    except Exception as error:  # torch raises many kinds for a foreign or truncated file
+        raise ValueError(f"checkpoint {path} is not a readable mrambnn training checkpoint: "
+                         f"{type(error).__name__}") from error
+    if not isinstance(state, dict) or "config" not in state:
+        raise ValueError(f"checkpoint {path} is not a mrambnn training checkpoint")
+    return state
+
+
 def _initial_weights(path: Path, architecture: str) -> dict:
     """Model weights of the training checkpoint ``path``, checked to be of ``architecture``."""
     if not path.is_file():
@@ -197,15 +212,18 @@ def train(
     start_epoch = 0
     averaged: AveragedModel | None = None
     if checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=True)
+        state = _read_checkpoint(checkpoint)
         if state["config"] != asdict(config):
             raise ValueError(f"checkpoint {checkpoint} was made with another configuration")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        history, start_epoch = list(state["history"]), int(state["epoch"])
-        if "averaged" in state:  # stopped inside the averaging window
-            averaged = AveragedModel(model)
-            averaged.load_state_dict(state["averaged"])
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            history, start_epoch = list(state["history"]), int(state["epoch"])
+            if "averaged" in state:  # stopped inside the averaging window
+                averaged = AveragedModel(model)
+                averaged.load_state_dict(state["averaged"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            raise ValueError(f"checkpoint {checkpoint} is corrupt: {error}") from error
     elif config.init_from:
         model.load_state_dict(_initial_weights(Path(config.init_from), config.model))
     x_train = torch.as_tensor(data.x_train)

@@ -21,6 +21,7 @@ from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.switching import MAX_REDUCED_CURRENT, pulse_width_for_wer
 
 __all__ = ["AREA_INTERCEPT_F2", "AREA_SLOPE", "WriteCircuit", "WritePulse", "cell_area",
+           "check_drivable",
            "energy_optimal_pulse", "max_current", "pulse_at", "pulse_energy",
            "transistor_width"]
 
@@ -102,6 +103,16 @@ def max_current(mtj: MTJ, circuit: WriteCircuit, direction: str) -> float:
     """Largest current the supply can push through the junction's initial state, A."""
     headroom = circuit.v_supply / mtj.resistance_before(direction)
     return min(headroom, MAX_REDUCED_CURRENT * mtj.ic0(direction))
+
+
+def check_drivable(mtj: MTJ, circuit: WriteCircuit, current: float, direction: str) -> None:
+    """Raise ValueError if the supply cannot push ``current`` (A) through the junction in
+    its state before a ``direction`` write (`max_current`)."""
+    top = max_current(mtj, circuit, direction)
+    if current > top:
+        raise ValueError(f"the pulse needs {current * 1e6:.1f} uA but the supply (Vdd "
+                         f"{circuit.v_supply:g} V) drives at most {top * 1e6:.1f} uA through "
+                         f"the junction ({direction})")
 
 
 def pulse_at(mtj: MTJ, circuit: WriteCircuit, *, wer: float, current: float,

@@ -3,11 +3,14 @@ the physics and budget sections (`render_report`)."""
 
 from pathlib import Path
 
+import numpy as np
+
 from mrambnn import __version__
 from mrambnn.experiments import SweepResult, write_atomic
 from mrambnn.experiments.main_job import CLAIM_BER, MainJobResult
 from mrambnn.plots import plot_accuracy_vs_ber
 from mrambnn.report.budget_section import budget_section
+from mrambnn.report.formatting import percent_interval
 from mrambnn.report.physics_section import physics_section
 
 __all__ = ["CLAIM_TOLERANCE_POINTS", "render_report"]
@@ -18,8 +21,8 @@ CLAIM_TOLERANCE_POINTS = 1.0
 
 def _row(result: SweepResult, ber: float) -> str:
     s = result.point(ber).summary(result.config.confidence)
-    return (f"| {ber:g} | {100 * s.mean:.2f} | {100 * s.std:.2f} | "
-            f"[{100 * s.low:.2f}, {100 * s.high:.2f}] |")
+    std = "n/a" if np.isnan(s.std) else f"{100 * s.std:.2f}"
+    return f"| {ber:g} | {100 * s.mean:.2f} | {std} | {percent_interval(s.low, s.high)} |"
 
 
 def _claim_line(name: str, result: SweepResult) -> str:

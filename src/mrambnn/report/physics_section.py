@@ -16,6 +16,7 @@ from mrambnn.plots import (
     plot_energy_vs_target_wer,
     plot_wer_vs_width,
 )
+from mrambnn.report.formatting import percent_interval
 
 __all__ = ["physics_section"]
 
@@ -43,7 +44,7 @@ def physics_section(result: PhysicsResult, out_dir: Path, *, mtj_preset: str,
     saving = f"{strong.energy / marked:.2f}x" if marked else "n/a"
     table = [f"| {p.current * 1e6:.1f} | {p.energy_per_bit * 1e12:.3f} | "
              f"{p.wer_ap2p:.2e} | {p.wer_p2ap:.2e} | {100 * p.summary.mean:.2f} | "
-             f"[{100 * p.summary.low:.2f}, {100 * p.summary.high:.2f}] |"
+             f"{percent_interval(p.summary.low, p.summary.high)} |"
              for p in sorted(sweep.points, key=lambda p: p.current)]
     drop = 100 * ENERGY_DROP
     return [
