@@ -18,9 +18,10 @@ def test_every_default_has_a_source():
 
 def test_toml_overrides_each_key_and_rejects_unknown_ones(tmp_path):
     for f in fields(CostConfig):
+        value = 4096.0 if f.name == "macro_data_bits" else 0.25
         file = tmp_path / f"{f.name}.toml"
-        file.write_text(f"[cost]\n{f.name} = 0.25\n")
-        assert getattr(load_cost_config(file), f.name) == 0.25
+        file.write_text(f"[cost]\n{f.name} = {value}\n")
+        assert getattr(load_cost_config(file), f.name) == value
     top_level = tmp_path / "flat.toml"
     top_level.write_text("read_energy_per_bit = 1e-13\n")
     assert load_cost_config(top_level).read_energy_per_bit == 1e-13
