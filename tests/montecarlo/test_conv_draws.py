@@ -24,7 +24,7 @@ def _threshold(rng: np.random.Generator, n_out: int, spread: float, limit: int) 
 
 def _random_conv_net(rng: np.random.Generator, first_filter_size: int = 3) -> PackedNet:
     """12x8x3 images -> k3 conv (5 ch, pool) -> k3 conv (70 ch) -> k5 conv (9 ch, pool)
-    -> dense 20 -> 4 classes: odd channel counts, 70 > 64 bits per pixel, a wide kernel
+    -> dense 20 -> 4 classes: odd channel counts, 70 > 64 bits per pixel, a wide filter
     on a 6x4 map (most offsets in the padding)."""
     shape, layers = (12, 8, 3), []
     for index, (n_out, k, pool) in enumerate([(5, first_filter_size, True), (70, 3, False),
@@ -67,7 +67,7 @@ def test_conv_draws_equal_full_reevaluation(seed, threads, kernel_thread_count):
 
 
 def test_single_flips_in_every_layer():
-    """One flipped weight at a time, in each layer and at kernel corners (padding)."""
+    """One flipped weight at a time, in each layer and at filter corners (padding)."""
     rng = np.random.default_rng(7)
     net = _random_conv_net(rng)
     images = rng.integers(0, 256, (40, 12, 8, 3), dtype=np.uint8)

@@ -149,7 +149,7 @@ def _integer_sums(acc, xp, i, y, xx, w, k):  # type: ignore[no-untyped-def]
     """acc[o] = exact sum of output pixel (y, xx) of image i; xp: the zero-padded maps,
     each row's (W + k - 1, C) values flat.
 
-    For each kernel row, the k * C inputs it covers are contiguous in ``xp``: they are
+    For each filter row, the k * C inputs it covers are contiguous in ``xp``: they are
     multiplied four at a time into the accumulators (loaded and stored once per four)."""
     span = w.shape[1]  # k * C
     for o in range(acc.size):

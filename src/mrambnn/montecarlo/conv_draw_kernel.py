@@ -177,7 +177,7 @@ def _add_toggled_inputs(li, n_in, x0_row, net, state):  # type: ignore[no-untype
             ch, y, xx = (y * below_w + xx) * below_c + ch, 0, 0
         step = np.int16(2 * _input(li, (y * w + xx) * c + ch, x0_row, state.cur_out,
                                    net.map_off))
-        # the output pixels of one kernel row are adjacent, and so are their weight
+        # the output pixels of one filter row are adjacent, and so are their weight
         # columns (kx reversed): one long loop per row
         kx_lo, kx_hi = max(0, xx + r - w + 1), min(k, xx + r + 1)
         qx_first = xx + r - (kx_hi - 1)

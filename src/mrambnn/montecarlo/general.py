@@ -93,7 +93,8 @@ class _DenseState:
 
 
 class _ConvState:
-    """A conv layer's clean input (kernel layout) and output bits (N, H', W', C')."""
+    """A conv layer's clean input (as the conv kernels take it) and output bits
+    (N, H', W', C')."""
 
     def __init__(self, layer: Conv, x: np.ndarray, out: np.ndarray) -> None:
         self.layer = layer
@@ -102,8 +103,8 @@ class _ConvState:
 
     def bits(self, words: np.ndarray, x: np.ndarray, channels: np.ndarray | None = None
              ) -> np.ndarray:
-        """Output bits with weights ``words`` on kernel-layout inputs ``x``, for output
-        ``channels`` only (None: all)."""
+        """Output bits with weights ``words`` on inputs ``x`` (as the conv kernels take
+        them), for output ``channels`` only (None: all)."""
         layer = self.layer
         chosen = slice(None) if channels is None else channels
         return conv_bits(x, filter_operand(layer, words[chosen]), layer.in_shape[2],
