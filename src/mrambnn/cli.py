@@ -255,6 +255,41 @@ def _cmd_reproduce(args: argparse.Namespace) -> None:
     print(f"report: {report} ({time.perf_counter() - began:.0f} s)")
 
 
+def _cmd_campaign(args: argparse.Namespace) -> None:
+    from mrambnn.experiments.campaign import (
+        DaskBackend,
+        LocalBackend,
+        campaign_status,
+        load_campaign,
+        run_campaign,
+    )
+
+    campaign = load_campaign(args.file)
+    out = args.out or Path(args.file).parent / campaign.name
+    if args.action == "status":
+        rows = campaign_status(campaign, out)
+        for row in rows:
+            print(f"{row.model:>20} {row.fault:>28} {row.done:>6} / {row.total} tasks")
+        done, total = sum(r.done for r in rows), sum(r.total for r in rows)
+        print(f"{done} of {total} tasks finished in {out}")
+        return
+    scheduler = args.scheduler or campaign.scheduler
+    backend = DaskBackend(scheduler) if scheduler else LocalBackend(args.workers)
+    print(f"campaign {campaign.name}: running on {backend.description}", file=sys.stderr)
+
+    def bar(total: int, done: int) -> Callable[[int], None]:
+        return tqdm(total=total, initial=done, desc=campaign.name, unit="task",
+                    file=sys.stderr).update
+
+    try:
+        paths = run_campaign(campaign, out, backend, progress=bar)
+    finally:
+        if isinstance(backend, DaskBackend):
+            backend.close()
+    for path in paths:
+        print(f"-> {path}")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mrambnn", description="Binarized neural networks with weights in error-prone "
@@ -364,6 +399,19 @@ def _parser() -> argparse.ArgumentParser:
     bud.add_argument("--data-dir", type=Path, help="folder of the test data")
     bud.add_argument("--out", type=Path, default=Path("budget"), help="output folder")
     bud.set_defaults(func=_cmd_budget)
+
+    camp = sub.add_parser("campaign", help="many models x fault models x grids from one "
+                          "TOML file, here or on a Dask cluster (resumable)")
+    camp.add_argument("action", choices=("run", "status"), help="run it (resuming finished "
+                      "tasks), or show how many tasks are finished")
+    camp.add_argument("file", type=Path, help="campaign file (TOML; see README)")
+    camp.add_argument("--out", type=Path, help="output folder (default: the campaign's name "
+                      "beside its file)")
+    camp.add_argument("--workers", type=_workers, default=2,
+                      help="local worker processes (default 2)")
+    camp.add_argument("--scheduler", help="address of a Dask scheduler (tcp://HOST:8786): "
+                      "run the tasks there instead of locally")
+    camp.set_defaults(func=_cmd_campaign)
 
     rep = sub.add_parser("reproduce", help="main job: sweeps, figures and report.md")
     rep.add_argument("--out", type=Path, default=Path("report"), help="report folder")

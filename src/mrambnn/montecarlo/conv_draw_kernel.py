@@ -17,7 +17,11 @@ are given; for each draw the kernel walks the layers and touches only what chang
 ``a' - a = W (x' - x) + (W' - W) x'`` holds exactly in integers, so the predictions equal
 a full re-evaluation. After a draw every change is undone, ready for the next one.
 
-Arguments come in groups (`NetArrays`, `DrawArrays`, `State`), described there.
+Arguments come in groups (`NetArrays`, `DrawArrays`), described there and taken apart
+once per call. The steps stay in one loop nest rather than in helper functions: numba
+updates the reference count of every array handed to an inlined helper at each call, and
+with calls per layer, image and draw that made the kernel 15-25 % slower at low BER
+(measured).
 """
 
 from typing import NamedTuple
@@ -62,31 +66,6 @@ class DrawArrays(NamedTuple):
     flip_ptr: np.ndarray
     flip_out: np.ndarray
     flip_patch: np.ndarray
-
-
-class State(NamedTuple):
-    """One image's working arrays under a draw (all back to clean after each draw).
-
-    cur_out, cur_pre: every layer's output maps and pre-pool bits (+-1); delta: the
-    current layer's margin changes; touched, touched_list: its pixels that inputs reached;
-    toggles, n_toggles: per layer the (y, x, c) of output bits that changed (the next
-    layer's toggled inputs); changes, n_changes: the same before pooling; flags,
-    in_flipped: per output channel; scores: the output layer's pre-activations.
-    """
-
-    cur_out: np.ndarray
-    cur_pre: np.ndarray
-    delta: np.ndarray
-    touched: np.ndarray
-    touched_list: np.ndarray
-    toggles: np.ndarray
-    n_toggles: np.ndarray
-    changes: np.ndarray
-    n_changes: np.ndarray
-    flags: np.ndarray
-    in_flipped: np.ndarray
-    scores: np.ndarray
-
 
 
 @njit(inline="always", cache=True)
@@ -144,222 +123,182 @@ def _push(lists, counts, base, li, y, x, c):  # type: ignore[no-untyped-def]
 
 
 @njit(inline="always", cache=True)
-def _record(li, y, x, o, o_n, w, pool, net, state):  # type: ignore[no-untyped-def]
+def _record(li, y, x, o, o_n, w, pool, cur_pre, cur_out, pre_off, map_off, changes, toggles,
+            n_changes, n_toggles):  # type: ignore[no-untyped-def]
     """Flip output (y, x, o) of layer li: in the pre-pool map and change list of a pooled
     layer, else in the output map and the toggle list (the next layer's input)."""
     idx = (y * w + x) * o_n + o
     if pool:
-        state.cur_pre[net.pre_off[li] + idx] *= -1
-        _push(state.changes, state.n_changes, net.pre_off[li], li, y, x, o)
+        cur_pre[pre_off[li] + idx] *= -1
+        _push(changes, n_changes, pre_off[li], li, y, x, o)
     else:
-        state.cur_out[net.map_off[li] + idx] *= -1
-        _push(state.toggles, state.n_toggles, net.map_off[li], li, y, x, o)
+        cur_out[map_off[li] + idx] *= -1
+        _push(toggles, n_toggles, map_off[li], li, y, x, o)
 
-
-@njit(inline="always", cache=True)
-def _add_toggled_inputs(li, n_in, x0_row, net, state):  # type: ignore[no-untyped-def]
-    """Step 1: each toggled input adds ``2 v`` times its column of ``direction * w`` to
-    the output pixels it feeds; returns how many pixels it touched (in touched_list)."""
-    h, w, c, o_n, k = net.dims[li, 0], net.dims[li, 1], net.dims[li, 2], net.dims[li, 3], \
-        net.dims[li, 4]
-    r = k // 2
-    toggles, delta, touched, touched_list = (state.toggles, state.delta, state.touched,
-                                             state.touched_list)
-    n_touched = 0
-    t_base = net.map_off[li - 1] if li > 0 else 0
-    # a dense layer after a conv one reads its output map flattened
-    flat = li > 0 and h == 1 and w == 1 and net.dims[li - 1, 0] > 1
-    below_w = net.dims[li - 1, 1] // (2 if net.dims[li - 1, 5] else 1) if li > 0 else 1
-    below_c = net.dims[li - 1, 3] if li > 0 else 1
-    for t in range(n_in):
-        y, xx, ch = toggles[0, t_base + t], toggles[1, t_base + t], toggles[2, t_base + t]
-        if flat:
-            ch, y, xx = (y * below_w + xx) * below_c + ch, 0, 0
-        step = np.int16(2 * _input(li, (y * w + xx) * c + ch, x0_row, state.cur_out,
-                                   net.map_off))
-        # the output pixels of one filter row are adjacent, and so are their weight
-        # columns (kx reversed): one long loop per row
-        kx_lo, kx_hi = max(0, xx + r - w + 1), min(k, xx + r + 1)
-        qx_first = xx + r - (kx_hi - 1)
-        span = (kx_hi - kx_lo) * o_n
-        for ky in range(max(0, y + r - h + 1), min(k, y + r + 1)):
-            qy = y - ky + r
-            base = net.wt_off[li] + ((ky * c + ch) * k + k - kx_hi) * o_n
-            column = net.wt[base:base + span]
-            start = (qy * w + qx_first) * o_n
-            dq = delta[start:start + span]
-            for o in range(span):
-                dq[o] += np.int16(step * column[o])
-            for q in range(qy * w + qx_first, qy * w + qx_first + kx_hi - kx_lo):
-                if not touched[q]:
-                    touched[q] = True
-                    touched_list[n_touched] = q
-                    n_touched += 1
-    return n_touched
-
-
-@njit(inline="always", cache=True)
-def _flipped_channels(li, m, f_begin, f_end, bound_unit, last, x0_row, net, flips, state
-                      ):  # type: ignore[no-untyped-def]
-    """Step 2: each output channel with flipped weights, pixel by pixel: where the margin
-    (with step 1's changes) is within reach of its flips, their exact effect is added;
-    a bit that changes is recorded (the output layer: its score is set)."""
-    h, w, c, o_n, k, pool = (net.dims[li, 0], net.dims[li, 1], net.dims[li, 2],
-                             net.dims[li, 3], net.dims[li, 4], net.dims[li, 5])
-    r = k // 2
-    flip_out, flip_patch, delta = flips.flip_out, flips.flip_patch, state.delta
-    f = f_begin
-    while f < f_end:
-        o = flip_out[f]
-        g = f
-        while g < f_end and flip_out[g] == o:
-            g += 1
-        state.in_flipped[o] = 1
-        bound = bound_unit * (g - f)
-        for qy in range(h):
-            for qx in range(w):
-                q = qy * w + qx
-                v = np.int64(m[q * o_n + o]) + delta[q * o_n + o]
-                if last or abs(v) <= bound:
-                    for e in range(f, g):
-                        ky, kx = flip_patch[0, e], flip_patch[1, e]
-                        iy, ix = qy + ky - r, qx + kx - r
-                        if 0 <= iy < h and 0 <= ix < w:
-                            t = (ky * c + flip_patch[2, e]) * k + k - 1 - kx
-                            v -= 2 * net.wt[net.wt_off[li] + t * o_n + o] * _input(
-                                li, (iy * w + ix) * c + flip_patch[2, e], x0_row,
-                                state.cur_out, net.map_off)
-                if last:
-                    state.scores[o] = v
-                elif (v >= 0) != (m[q * o_n + o] >= 0):
-                    _record(li, qy, qx, o, o_n, w, pool, net, state)
-        f = g
-
-
-@njit(inline="always", cache=True)
-def _touched_pixels(li, m, n_touched, last, net, state):  # type: ignore[no-untyped-def]
-    """Step 3: the touched pixels' channels without flips: a changed bit is recorded (the
-    output layer: the score set); every change of step 1 goes back to zero."""
-    o_n, w, pool = net.dims[li, 3], net.dims[li, 1], net.dims[li, 5]
-    flags, in_flipped = state.flags, state.in_flipped
-    for s in range(n_touched):
-        q = state.touched_list[s]
-        state.touched[q] = False
-        mq = m[q * o_n:q * o_n + o_n]
-        dq = state.delta[q * o_n:q * o_n + o_n]
-        if last:
-            for o in range(o_n):
-                if not in_flipped[o]:
-                    state.scores[o] = np.int64(mq[o]) + dq[o]
-        else:
-            any_flag = 0
-            for o in range(o_n):
-                moved = np.int16(mq[o] + dq[o])
-                flag = np.uint8((moved >= 0) != (mq[o] >= 0)) & ~in_flipped[o]
-                flags[o] = flag
-                any_flag |= flag
-            if any_flag & 1:
-                for o in range(o_n):
-                    if flags[o] & 1:
-                        _record(li, q // w, q % w, o, o_n, w, pool, net, state)
-        for o in range(o_n):
-            dq[o] = 0
-
-
-@njit(inline="always", cache=True)
-def _pooled_windows(li, net, state):  # type: ignore[no-untyped-def]
-    """Step 4: a changed bit of a pooled layer recomputes its 2 x 2 window; the windows
-    whose bit changed are the next layer's toggled inputs."""
-    h, w, o_n = net.dims[li, 0], net.dims[li, 1], net.dims[li, 3]
-    pre_off, changes = net.pre_off, state.changes
-    half = w // 2
-    pre = state.cur_pre[pre_off[li]:pre_off[li] + h * w * o_n]
-    for e in range(state.n_changes[li]):
-        py = changes[0, pre_off[li] + e] // 2
-        px = changes[1, pre_off[li] + e] // 2
-        o = changes[2, pre_off[li] + e]
-        value = _pooled(pre, py, px, o, w, o_n, net.negative[net.neg_off[li] + o])
-        out_idx = net.map_off[li] + (py * half + px) * o_n + o
-        if state.cur_out[out_idx] != value:
-            state.cur_out[out_idx] = value
-            _push(state.toggles, state.n_toggles, net.map_off[li], li, py, px, o)
-
-
-@njit(inline="always", cache=True)
-def _undo_draw(net, state):  # type: ignore[no-untyped-def]
-    """Every map back to the clean image, every list emptied."""
-    for li in range(net.dims.shape[0] - 1):
-        w, o_n, pool = net.dims[li, 1], net.dims[li, 3], net.dims[li, 5]
-        out_w = w // 2 if pool else w
-        for e in range(state.n_toggles[li]):
-            b = net.map_off[li] + e
-            idx = (state.toggles[0, b] * out_w + state.toggles[1, b]) * o_n \
-                + state.toggles[2, b]
-            state.cur_out[net.map_off[li] + idx] *= -1
-        for e in range(state.n_changes[li]):
-            b = net.pre_off[li] + e
-            idx = (state.changes[0, b] * w + state.changes[1, b]) * o_n + state.changes[2, b]
-            state.cur_pre[net.pre_off[li] + idx] *= -1
-        state.n_toggles[li] = 0
-        state.n_changes[li] = 0
-
-
-@njit(inline="always", cache=True)
-def _new_state(net):  # type: ignore[no-untyped-def]
-    n_layers = net.dims.shape[0]
-    return State(
-        cur_out=np.empty(net.map_off[-1], np.int8), cur_pre=np.zeros(net.pre_off[-1], np.int8),
-        delta=np.zeros(net.max_pre, np.int16), touched=np.zeros(net.max_pixels, np.bool_),
-        touched_list=np.empty(net.max_pixels, np.int64),
-        toggles=np.empty((3, net.map_off[-1]), np.int32),  # per layer from map_off
-        n_toggles=np.zeros(n_layers, np.int64),
-        changes=np.empty((3, net.pre_off[-1]), np.int32),  # pooled layers, from pre_off
-        n_changes=np.zeros(n_layers, np.int64), flags=np.zeros(net.max_out, np.uint8),
-        in_flipped=np.zeros(net.max_out, np.uint8),
-        scores=np.empty(net.dims[n_layers - 1, 3], np.int64))
 
 
 def _draws_body(net, flips, margins, x0, absmax0):  # type: ignore[no-untyped-def]
     """Predictions (D, N) of D draws on N images: margins (N, sum of H*W*out) int16
     clean margins, x0 (N, H*W*C) int16 first-layer inputs, absmax0 (N,) their largest
     |x|."""
+    (dims, wt, wt_off, pre_off, map_off, negative, neg_off, scale, offset, max_pre,
+     max_pixels, max_out) = net
+    flip_ptr, flip_out, flip_patch = flips
     n_images = margins.shape[0]
-    dims = net.dims
     n_layers = dims.shape[0]
-    n_draws = (flips.flip_ptr.size - 1) // n_layers
+    n_draws = (flip_ptr.size - 1) // n_layers
     n_classes = dims[n_layers - 1, 3]
     predictions = np.empty((n_draws, n_images), np.int64)
-    state = _new_state(net)
+    cur_out = np.empty(map_off[-1], np.int8)
+    cur_pre = np.zeros(pre_off[-1], np.int8)
+    delta = np.zeros(max_pre, np.int16)
+    touched = np.zeros(max_pixels, np.bool_)
+    touched_list = np.empty(max_pixels, np.int64)
+    toggles = np.empty((3, map_off[-1]), np.int32)  # (y, x, c) per layer from map_off
+    n_toggles = np.zeros(n_layers, np.int64)
+    changes = np.empty((3, pre_off[-1]), np.int32)  # pooled layers, from pre_off
+    n_changes = np.zeros(n_layers, np.int64)
+    flags = np.zeros(max_out, np.uint8)
+    in_flipped = np.zeros(max_out, np.uint8)
+    scores = np.empty(n_classes, np.int64)
     for n in range(n_images):
         row = margins[n]
         x0_row = x0[n]
-        _init_image(row, dims, net.pre_off, net.map_off, net.negative, net.neg_off,
-                    state.cur_pre, state.cur_out)
+        _init_image(row, dims, pre_off, map_off, negative, neg_off, cur_pre, cur_out)
         for d in range(n_draws):
             for li in range(n_layers):
-                h, w, o_n = dims[li, 0], dims[li, 1], dims[li, 3]
+                h, w, c, o_n, k, pool = (dims[li, 0], dims[li, 1], dims[li, 2], dims[li, 3],
+                                         dims[li, 4], dims[li, 5])
+                r = k // 2
                 last = li == n_layers - 1
-                m = row[net.pre_off[li]:net.pre_off[li] + h * w * o_n]
+                m = row[pre_off[li]:pre_off[li] + h * w * o_n]
                 seg = d * n_layers + li
-                f_begin, f_end = flips.flip_ptr[seg], flips.flip_ptr[seg + 1]
-                n_in = state.n_toggles[li - 1] if li > 0 else 0
-                state.n_toggles[li] = 0
-                state.n_changes[li] = 0
+                f_begin, f_end = flip_ptr[seg], flip_ptr[seg + 1]
+                n_in = n_toggles[li - 1] if li > 0 else 0
+                n_toggles[li] = 0
+                n_changes[li] = 0
                 if last:
                     for o in range(o_n):
-                        state.scores[o] = m[o]
+                        scores[o] = m[o]
                 if n_in == 0 and f_begin == f_end:
                     continue
-                n_touched = _add_toggled_inputs(li, n_in, x0_row, net, state)
-                _flipped_channels(li, m, f_begin, f_end, 2 * (absmax0[n] if li == 0 else 1),
-                                  last, x0_row, net, flips, state)
-                _touched_pixels(li, m, n_touched, last, net, state)
+                # 1. toggled inputs: column adds into the pixels they feed
+                n_touched = 0
+                t_base = map_off[li - 1] if li > 0 else 0
+                # a dense layer after a conv one reads its output map flattened
+                flat = li > 0 and h == 1 and w == 1 and dims[li - 1, 0] > 1
+                below_w = dims[li - 1, 1] // (2 if dims[li - 1, 5] else 1) if li > 0 else 1
+                below_c = dims[li - 1, 3] if li > 0 else 1
+                for t in range(n_in):
+                    y, xx, ch = (toggles[0, t_base + t], toggles[1, t_base + t],
+                                 toggles[2, t_base + t])
+                    if flat:
+                        ch, y, xx = (y * below_w + xx) * below_c + ch, 0, 0
+                    step = np.int16(2 * _input(li, (y * w + xx) * c + ch, x0_row, cur_out,
+                                               map_off))
+                    # the output pixels of one kernel row are adjacent, and so are
+                    # their weight columns (kx reversed): one long loop per row
+                    kx_lo, kx_hi = max(0, xx + r - w + 1), min(k, xx + r + 1)
+                    qx_first = xx + r - (kx_hi - 1)
+                    span = (kx_hi - kx_lo) * o_n
+                    for ky in range(max(0, y + r - h + 1), min(k, y + r + 1)):
+                        qy = y - ky + r
+                        base = wt_off[li] + ((ky * c + ch) * k + k - kx_hi) * o_n
+                        column = wt[base:base + span]
+                        start = (qy * w + qx_first) * o_n
+                        dq = delta[start:start + span]
+                        for o in range(span):
+                            dq[o] += np.int16(step * column[o])
+                        for q in range(qy * w + qx_first, qy * w + qx_first + kx_hi - kx_lo):
+                            if not touched[q]:
+                                touched[q] = True
+                                touched_list[n_touched] = q
+                                n_touched += 1
+                # 2. channels with flipped weights, every pixel
+                bound_unit = 2 * (absmax0[n] if li == 0 else 1)
+                f = f_begin
+                while f < f_end:
+                    o = flip_out[f]
+                    g = f
+                    while g < f_end and flip_out[g] == o:
+                        g += 1
+                    in_flipped[o] = 1
+                    bound = bound_unit * (g - f)
+                    for qy in range(h):
+                        for qx in range(w):
+                            q = qy * w + qx
+                            v = np.int64(m[q * o_n + o]) + delta[q * o_n + o]
+                            if last or abs(v) <= bound:
+                                for e in range(f, g):
+                                    ky, kx = flip_patch[0, e], flip_patch[1, e]
+                                    iy, ix = qy + ky - r, qx + kx - r
+                                    if 0 <= iy < h and 0 <= ix < w:
+                                        t = (ky * c + flip_patch[2, e]) * k + k - 1 - kx
+                                        v -= 2 * wt[wt_off[li] + t * o_n + o] * _input(
+                                            li, (iy * w + ix) * c + flip_patch[2, e],
+                                            x0_row, cur_out, map_off)
+                            if last:
+                                scores[o] = v
+                            elif (v >= 0) != (m[q * o_n + o] >= 0):
+                                _record(li, qy, qx, o, o_n, w, pool, cur_pre, cur_out,
+                                        pre_off, map_off, changes, toggles, n_changes,
+                                        n_toggles)
+                    f = g
+                # 3. touched pixels, channels without flips; delta back to zero
+                for s in range(n_touched):
+                    q = touched_list[s]
+                    touched[q] = False
+                    mq = m[q * o_n:q * o_n + o_n]
+                    dq = delta[q * o_n:q * o_n + o_n]
+                    if last:
+                        for o in range(o_n):
+                            if not in_flipped[o]:
+                                scores[o] = np.int64(mq[o]) + dq[o]
+                    else:
+                        any_flag = 0
+                        for o in range(o_n):
+                            moved = np.int16(mq[o] + dq[o])
+                            flag = np.uint8((moved >= 0) != (mq[o] >= 0)) & ~in_flipped[o]
+                            flags[o] = flag
+                            any_flag |= flag
+                        if any_flag & 1:
+                            for o in range(o_n):
+                                if flags[o] & 1:
+                                    _record(li, q // w, q % w, o, o_n, w, pool, cur_pre,
+                                            cur_out, pre_off, map_off, changes, toggles,
+                                            n_changes, n_toggles)
+                    for o in range(o_n):
+                        dq[o] = 0
                 for e in range(f_begin, f_end):
-                    state.in_flipped[flips.flip_out[e]] = 0
-                if dims[li, 5]:
-                    _pooled_windows(li, net, state)
-            predictions[d, n] = best_class(state.scores, net.scale, net.offset, n_classes)
-            _undo_draw(net, state)
+                    in_flipped[flip_out[e]] = 0
+                # 4. pooled windows whose bit changed
+                if pool:
+                    half = w // 2
+                    pre = cur_pre[pre_off[li]:pre_off[li] + h * w * o_n]
+                    for e in range(n_changes[li]):
+                        py = changes[0, pre_off[li] + e] // 2
+                        px = changes[1, pre_off[li] + e] // 2
+                        o = changes[2, pre_off[li] + e]
+                        value = _pooled(pre, py, px, o, w, o_n, negative[neg_off[li] + o])
+                        out_idx = map_off[li] + (py * half + px) * o_n + o
+                        if cur_out[out_idx] != value:
+                            cur_out[out_idx] = value
+                            _push(toggles, n_toggles, map_off[li], li, py, px, o)
+            predictions[d, n] = best_class(scores, scale, offset, n_classes)
+            # undo the draw: every map back to the clean image
+            for li in range(n_layers - 1):
+                h, w, o_n, pool = dims[li, 0], dims[li, 1], dims[li, 3], dims[li, 5]
+                out_w = w // 2 if pool else w
+                for e in range(n_toggles[li]):
+                    b = map_off[li] + e
+                    idx = (toggles[0, b] * out_w + toggles[1, b]) * o_n + toggles[2, b]
+                    cur_out[map_off[li] + idx] *= -1
+                for e in range(n_changes[li]):
+                    b = pre_off[li] + e
+                    idx = (changes[0, b] * w + changes[1, b]) * o_n + changes[2, b]
+                    cur_pre[pre_off[li] + idx] *= -1
+                n_toggles[li] = 0
+                n_changes[li] = 0
     return predictions
 
 
