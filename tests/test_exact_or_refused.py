@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from mrambnn import cli
+from mrambnn.cli import arguments, commands
 from mrambnn.bits import pack_signs
 from mrambnn.datasets import DataError, load_dataset
 from mrambnn.engine import Affine, Conv, Dense, PackedNet, Threshold, forward, predict
@@ -234,7 +235,7 @@ def test_train_refuses_an_unwritable_output_before_training(tmp_path, capsys) ->
 
 def test_train_keeps_the_model_when_the_final_save_fails(tmp_path, capsys, monkeypatch
                                                          ) -> None:
-    real = cli.save_packed_net
+    real = commands.save_packed_net
     calls = {"n": 0}
 
     def failing_once(net, path):  # type: ignore[no-untyped-def]
@@ -243,7 +244,7 @@ def test_train_keeps_the_model_when_the_final_save_fails(tmp_path, capsys, monke
             raise OSError(28, "No space left on device")
         return real(net, path)
 
-    monkeypatch.setattr(cli, "save_packed_net", failing_once)
+    monkeypatch.setattr(commands, "save_packed_net", failing_once)
     status = cli.main(["train", "--arch", "mlp-tiny", "--epochs", "1", "--threads", "2",
                        "--out", str(tmp_path / "m.npz")])
     err = capsys.readouterr().err
@@ -337,7 +338,7 @@ def test_counts_must_be_positive_and_workers_are_capped(capsys) -> None:
         with pytest.raises(SystemExit):
             cli.main(argv)
         assert "must be >= 1" in capsys.readouterr().err
-    assert cli._workers("300") == (__import__("os").cpu_count() or 1)
+    assert arguments.workers("300") == (__import__("os").cpu_count() or 1)
 
 
 def test_many_draws_stream_through_in_blocks(make_toy, monkeypatch) -> None:

@@ -173,6 +173,9 @@ def _resume(path: Path | None, config: SweepConfig, fingerprint: dict[str, str]
     if path is None or not readable_result(path):
         return {}
     previous = SweepResult.from_dict(read_json(path))
+    if not previous.fingerprint:
+        raise ValueError(f"{path} does not say which model and data it measured (written by "
+                         "an older mrambnn); remove it or choose another output file")
     differs = [what for what, same in (
         ("configuration", previous.config == config),
         ("model", previous.fingerprint.get("model_sha256") == fingerprint["model_sha256"]),

