@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from mrambnn import cli
-from mrambnn.cli import arguments, commands
 from mrambnn.bits import pack_signs
+from mrambnn.cli import arguments, commands
 from mrambnn.datasets import DataError, load_dataset
 from mrambnn.engine import Affine, Conv, Dense, PackedNet, Threshold, forward, predict
 from mrambnn.engine.serialize import ModelFileError, load_packed_net, save_packed_net
