@@ -147,3 +147,16 @@ def test_a_typo_names_the_valid_keys(tmp_path) -> None:
     path.write_text(CAMPAIGN.replace('mtj = "pmtj-40nm"', 'mtj = "pmtj"'))
     with pytest.raises(ValueError, match="unknown mtj 'pmtj'; choose one of pmtj-40nm"):
         load_campaign(path)
+
+
+def test_the_command_line_runs_and_reports_a_campaign(campaign_file, tmp_path, capsys) -> None:
+    from mrambnn.cli import main
+
+    out = tmp_path / "cli"
+    assert main(["campaign", "run", str(campaign_file), "--out", str(out), "--workers", "1"]) == 0
+    assert main(["campaign", "status", str(campaign_file), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    total = len(campaign_tasks(load_campaign(campaign_file)))
+    assert f"{total} of {total} tasks finished" in printed
+    figure = tmp_path / "f.png"
+    assert main(["plot", str(out / "mnist-mlp-bitflip.json"), "--out", str(figure)]) == 0
