@@ -2,11 +2,12 @@
 argparse error naming what is wrong."""
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 
 from tqdm import tqdm
+
+from mrambnn.engine.threads import cores
 
 __all__ = ["bar", "layers", "positive", "probabilities", "workers"]
 
@@ -39,7 +40,7 @@ def positive(text: str) -> int:
 
 def workers(text: str) -> int:
     """1 or more; more than this machine's cores would only compete, so capped there."""
-    return min(positive(text), os.cpu_count() or 1)
+    return min(positive(text), cores())
 
 
 def layers(text: str) -> tuple[int, ...]:

@@ -14,7 +14,8 @@ from typing import TypeVar
 
 import numpy as np
 
-__all__ = ["IMAGES_PER_BLOCK", "in_blocks", "kernel_threads", "thread_count", "use_threads"]
+__all__ = ["IMAGES_PER_BLOCK", "cores", "in_blocks", "kernel_threads", "thread_count",
+           "use_threads"]
 
 T = TypeVar("T")
 
@@ -24,7 +25,7 @@ IMAGES_PER_BLOCK = 16
 _THREADS: ContextVar[int | None] = ContextVar("mrambnn_kernel_threads", default=None)
 
 
-def _cores() -> int:
+def cores() -> int:
     """Cores this process may run on."""
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity else (os.cpu_count() or 1)
@@ -34,7 +35,7 @@ def thread_count() -> int:
     """Threads the kernels may use in this context: set by `kernel_threads` /
     `use_threads`, else one per core."""
     chosen = _THREADS.get()
-    return _cores() if chosen is None else chosen
+    return cores() if chosen is None else chosen
 
 
 def use_threads(n_threads: int) -> None:
@@ -42,7 +43,7 @@ def use_threads(n_threads: int) -> None:
     core); 1 runs every kernel in the calling thread (e.g. in a forked worker process)."""
     if n_threads < 1:
         raise ValueError(f"n_threads must be >= 1, got {n_threads}")
-    _THREADS.set(min(n_threads, _cores()))
+    _THREADS.set(min(n_threads, cores()))
 
 
 @contextmanager
@@ -50,7 +51,7 @@ def kernel_threads(n_threads: int) -> Iterator[None]:
     """`use_threads` for the duration of a ``with`` block, then the previous setting."""
     if n_threads < 1:
         raise ValueError(f"n_threads must be >= 1, got {n_threads}")
-    token = _THREADS.set(min(n_threads, _cores()))
+    token = _THREADS.set(min(n_threads, cores()))
     try:
         yield
     finally:

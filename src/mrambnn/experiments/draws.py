@@ -9,7 +9,6 @@ calling process: two runs in one process do not interfere (worker processes keep
 run in a module variable of their own).
 """
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from multiprocessing import get_context
 import numpy as np
 
 from mrambnn.engine import PackedNet, accuracy
-from mrambnn.engine.threads import kernel_threads, use_threads
+from mrambnn.engine.threads import cores, kernel_threads, use_threads
 from mrambnn.experiments.deploy import check_layers, corrupt_net
 from mrambnn.memory import FaultModel
 from mrambnn.montecarlo import DrawEvaluator
@@ -118,7 +117,7 @@ def evaluate_points(
         return
     run = _Run(net, images, labels, plan)
     together = run.evaluator is not None and run.evaluator.batched
-    pool = (ProcessPoolExecutor(min(workers, os.cpu_count() or 1), mp_context=get_context("fork"),
+    pool = (ProcessPoolExecutor(min(workers, cores()), mp_context=get_context("fork"),
                                 initializer=_start_worker, initargs=(run,))
             if workers > 1 and not together else None)
     try:

@@ -6,12 +6,12 @@ order does not matter (the merge adds integer counts). A Dask worker that dies m
 has its task run again elsewhere by the scheduler, with the same result.
 """
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from typing import Any
 
+from mrambnn.engine.threads import cores
 from mrambnn.experiments.campaign.tasks import Task, run_task
 
 __all__ = ["DaskBackend", "LocalBackend"]
@@ -27,7 +27,7 @@ class LocalBackend:
     def __init__(self, workers: int = 1, *, function: TaskFunction = run_task) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
-        self.workers = min(workers, os.cpu_count() or 1)
+        self.workers = min(workers, cores())
         self.function = function  # another one only to measure the backend itself
         self.description = f"{self.workers} local process(es)"
 
