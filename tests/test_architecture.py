@@ -18,7 +18,7 @@ PACKAGE = ROOT / "src" / "mrambnn"
 LEVELS = {
     "units": 0, "bits": 0, "datasets": 0,
     "physics": 1, "engine": 1,
-    "montecarlo": 2, "memory": 2, "nn": 2, "models": 2,
+    "montecarlo": 2, "memory": 2, "nn": 2, "models": 2, "importers": 2,
     "experiments": 3,
     "plots": 4,
     "report": 5,

@@ -8,15 +8,16 @@ from mrambnn.engine.kernels import conv_bits, conv_margins
 
 
 def _reference(x: np.ndarray, w: np.ndarray, threshold: np.ndarray, direction: np.ndarray,
-               pool: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(bits after pooling, margins before pooling) of a 'same' conv, zero padding.
+               pool: bool, padding: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(bits after pooling, margins before pooling) of a conv with zero padding
+    (default k // 2, 'same').
 
     x (N, H, W, C) integers (+-1 for a binary layer), w (out, k, k, C) +-1. Max-pooling
     the pre-activations before a BatchNorm of negative scale is a min-pool after it: the
     bits of a window are OR-ed, or AND-ed where direction < 0."""
-    n, h, width, _ = x.shape
     k = w.shape[1]
-    r = k // 2
+    r = k // 2 if padding is None else padding
+    n, h, width = x.shape[0], x.shape[1] + 2 * r - k + 1, x.shape[2] + 2 * r - k + 1
     padded = np.pad(x.astype(np.int64), ((0, 0), (r, r), (r, r), (0, 0)))
     a = np.zeros((n, h, width, len(w)), np.int64)
     for ky in range(k):
@@ -32,6 +33,7 @@ def _reference(x: np.ndarray, w: np.ndarray, threshold: np.ndarray, direction: n
 
 
 @pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("padding", [None, 0, 1])
 @pytest.mark.parametrize(("channels", "k", "integer", "scale"), [
     (3, 3, True, 128),  # a CIFAR first layer: int16 sums
     (40, 3, True, 255),  # 3*3*40*255 > 2^15: int32 sums
@@ -40,7 +42,7 @@ def _reference(x: np.ndarray, w: np.ndarray, threshold: np.ndarray, direction: n
     (64, 3, False, 1),
     (5, 5, False, 1),
 ])
-def test_conv_kernels_equal_numpy(channels, k, integer, scale, threads,
+def test_conv_kernels_equal_numpy(channels, k, integer, scale, padding, threads,
                                   kernel_thread_count) -> None:
     rng = np.random.default_rng(channels * 10 + k)
     n, h, width, n_out = 3, 8, 6, 11
@@ -61,15 +63,15 @@ def test_conv_kernels_equal_numpy(channels, k, integer, scale, threads,
         operand_x, operand_w = pack_bits(x > 0), pack_bits(w > 0)
     kernel_thread_count(threads)
     for pool in (False, True):
-        bits, margins = _reference(x, w, threshold, direction, pool)
+        bits, margins = _reference(x, w, threshold, direction, pool, padding)
         got = conv_bits(operand_x, operand_w, channels, threshold, direction, pool=pool,
-                        integer=integer)
+                        integer=integer, padding=padding)
         np.testing.assert_array_equal(got, bits)
         limit = 50
-        stored = np.zeros((n, 3 + h * width * n_out), np.int16)
+        stored = np.zeros((n, 3 + margins[0].size), np.int16)
         got = conv_margins(operand_x, operand_w, channels, threshold, direction,
                            integer=integer, pool=pool, margins=stored, offset=3,
-                           limit=limit)
+                           limit=limit, padding=padding)
         np.testing.assert_array_equal(got, bits)
         np.testing.assert_array_equal(stored[:, 3:], np.clip(margins, -limit, limit)
                                       .reshape(n, -1))

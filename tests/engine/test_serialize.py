@@ -4,6 +4,7 @@ import pytest
 from mrambnn.bits import pack_signs
 from mrambnn.engine import (
     Affine,
+    Conv,
     Dense,
     ModelFileError,
     PackedNet,
@@ -33,6 +34,42 @@ def test_round_trip(tmp_path) -> None:
     images = np.random.default_rng(1).integers(0, 256, (10, 3, 4, 1), dtype=np.uint8)
     np.testing.assert_array_equal(forward(net, images)[0], forward(back, images)[0])
     assert back.metadata == net.metadata and back.input_shape == (3, 4, 1)
+
+
+def test_round_trip_keeps_input_levels_and_valid_padding(tmp_path) -> None:
+    """A table coding of the pixels and a 'valid' convolution survive the file, and both
+    enter the content hash."""
+    rng = np.random.default_rng(2)
+    conv = Conv(weight_words=pack_signs(rng.choice(np.array([-1, 1], np.int8), (4, 18))),
+                in_shape=(6, 6, 2), filter_size=3, pool=True, integer_input=True, padding=0,
+                head=Threshold(threshold=rng.integers(-20, 20, 4), direction=np.ones(4, np.int8)))
+    last = Dense(weight_words=pack_signs(rng.choice(np.array([-1, 1], np.int8), (3, 16))),
+                 in_features=16, integer_input=False,
+                 head=Affine(scale=np.ones(3), offset=np.zeros(3)))
+    levels = np.stack([np.arange(256) // 16 - 8, 2 * (np.arange(256) >= 128) - 1])
+    net = PackedNet(layers=(conv, last), input_shape=(6, 6, 2), input_levels=levels)
+    assert conv.out_shape == (2, 2, 4)
+    images = rng.integers(0, 256, (5, 6, 6, 2), dtype=np.uint8)
+    np.testing.assert_array_equal(net.first_input(images)[..., 1],
+                                  np.where(images[..., 1] >= 128, 1, -1))
+    save_packed_net(net, tmp_path / "m.npz")
+    back = load_packed_net(tmp_path / "m.npz")
+    np.testing.assert_array_equal(back.levels, net.levels)
+    assert isinstance(back.layers[0], Conv) and back.layers[0].padding == 0
+    assert back.content_sha256() == net.content_sha256()
+    np.testing.assert_array_equal(forward(back, images)[0], forward(net, images)[0])
+    same_padding = PackedNet(layers=(Conv(**{**conv.__dict__, "padding": 1, "pool": False}),
+                                     Dense(**{**last.__dict__, "in_features": 4 * 6 * 6,
+                                              "weight_words": np.zeros((3, 3), np.uint64)})),
+                             input_shape=(6, 6, 2), input_levels=levels)
+    offset_coded = PackedNet(layers=net.layers, input_shape=(6, 6, 2))
+    assert len({net.content_sha256(), same_padding.content_sha256(),
+                offset_coded.content_sha256()}) == 3
+    with pytest.raises(ValueError, match="not both"):
+        PackedNet(layers=net.layers, input_shape=(6, 6, 2), input_levels=levels,
+                  input_offset=3)
+    with pytest.raises(ValueError, match="shape"):
+        PackedNet(layers=net.layers, input_shape=(6, 6, 2), input_levels=levels[:1])
 
 
 def test_corrupt_foreign_and_missing_files_are_clear_errors(tmp_path) -> None:

@@ -12,6 +12,7 @@ from mrambnn.memory import BitFlip
 from mrambnn.models import load_model
 from mrambnn.montecarlo import DrawEvaluator
 from mrambnn.montecarlo.conv_draws import ConvDrawEvaluator, supports_conv
+from mrambnn.montecarlo.general import GeneralEvaluator
 
 
 def _threshold(rng: np.random.Generator, n_out: int, spread: float, limit: int) -> Threshold:
@@ -47,12 +48,40 @@ def _random_conv_net(rng: np.random.Generator, first_filter_size: int = 3) -> Pa
     return PackedNet(layers=tuple(layers), input_shape=(12, 8, 3), input_offset=128)
 
 
+def _valid_conv_net(rng: np.random.Generator) -> PackedNet:
+    """14x10x3 images coded by a fixed-point table -> k3 'valid' conv (5 ch, pool) -> k3
+    'valid' conv (70 ch) -> k3 padding-1 conv (9 ch, pool) -> dense 20 -> 4 classes."""
+    shape, layers = (14, 10, 3), []
+    for index, (n_out, pad, pool) in enumerate([(5, 0, True), (70, 0, False), (9, 1, True)]):
+        fan_in = 9 * shape[2]
+        scale = 120 if index == 0 else 1
+        conv = Conv(
+            weight_words=pack_signs(rng.choice(np.array([-1, 1], np.int8), (n_out, fan_in))),
+            in_shape=shape, filter_size=3, pool=pool, integer_input=index == 0,
+            head=_threshold(rng, n_out, scale * np.sqrt(fan_in), scale * fan_in),
+            padding=pad)
+        layers.append(conv)
+        shape = conv.out_shape
+    assert shape == (2, 1, 9)
+    for n_in, n_out in [(18, 20), (20, 4)]:
+        words = pack_signs(rng.choice(np.array([-1, 1], np.int8), (n_out, n_in)))
+        head = (Affine(scale=rng.uniform(0.5, 2.0, n_out), offset=rng.normal(0, 3, n_out))
+                if n_out == 4 else _threshold(rng, n_out, np.sqrt(n_in), n_in))
+        layers.append(Dense(weight_words=words, in_features=n_in, integer_input=False,
+                            head=head))
+    pixels = np.arange(256)
+    levels = np.stack([np.clip((512 * pixels - 65025) // 510, -128, 127),  # Q1.7 of [-1, 1]
+                       pixels - 100, 2 * (pixels >= 128) - 1])
+    return PackedNet(layers=tuple(layers), input_shape=(14, 10, 3), input_levels=levels)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_conv_draws_equal_full_reevaluation(seed, threads, kernel_thread_count):
+@pytest.mark.parametrize(("seed", "valid"), [(0, False), (1, False), (2, False), (3, True),
+                                             (4, True)])
+def test_conv_draws_equal_full_reevaluation(seed, valid, threads, kernel_thread_count):
     rng = np.random.default_rng(seed)
-    net = _random_conv_net(rng)
-    images = rng.integers(0, 256, (90, 12, 8, 3), dtype=np.uint8)
+    net = _valid_conv_net(rng) if valid else _random_conv_net(rng)
+    images = rng.integers(0, 256, (90, *net.input_shape), dtype=np.uint8)
     evaluator = ConvDrawEvaluator(net, images, chunk=32)  # several chunks, a short last one
     np.testing.assert_array_equal(evaluator.clean_predictions, predict(net, images))
     kernel_thread_count(threads)
@@ -66,11 +95,12 @@ def test_conv_draws_equal_full_reevaluation(seed, threads, kernel_thread_count):
                                           err_msg=f"BER {ber}, draw {d}")
 
 
-def test_single_flips_in_every_layer():
+@pytest.mark.parametrize("valid", [False, True])
+def test_single_flips_in_every_layer(valid):
     """One flipped weight at a time, in each layer and at filter corners (padding)."""
     rng = np.random.default_rng(7)
-    net = _random_conv_net(rng)
-    images = rng.integers(0, 256, (40, 12, 8, 3), dtype=np.uint8)
+    net = _valid_conv_net(rng) if valid else _random_conv_net(rng)
+    images = rng.integers(0, 256, (40, *net.input_shape), dtype=np.uint8)
     evaluator = ConvDrawEvaluator(net, images)
     draws = []
     for index, layer in enumerate(net.layers):
@@ -94,6 +124,17 @@ def test_shipped_cifar_network_many_draws():
     together = evaluator.predict_draws([f.weight_words for f in nets])
     for d, faulty in enumerate(nets):
         np.testing.assert_array_equal(together[d], predict(faulty, images))
+
+
+def test_valid_padding_on_the_general_path():
+    rng = np.random.default_rng(12)
+    net = _valid_conv_net(rng)
+    images = rng.integers(0, 256, (30, 14, 10, 3), dtype=np.uint8)
+    evaluator = GeneralEvaluator(net, images)
+    for d in range(3):
+        faulty = corrupt_net(net, BitFlip(ber=3e-2), rng=np.random.default_rng([d, 5]))
+        np.testing.assert_array_equal(evaluator.predict_draws([faulty.weight_words])[0],
+                                      predict(faulty, images))
 
 
 def test_wide_first_layer_uses_the_general_path():

@@ -1,4 +1,5 @@
-"""Packed k x k convolution (odd filter size k) with zero padding, max-pooling on output bits.
+"""Packed k x k convolution (odd filter size k) with zero padding ('same', 'valid' or between),
+max-pooling on output bits.
 
 Binary layers: the input map is packed along channels, one group of words per pixel,
 and the weights of each filter offset (ky, kx) likewise; the pre-activation is the sum
@@ -25,7 +26,7 @@ __all__ = ["Conv", "conv_forward", "filter_operand"]
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Conv:
-    """A binary convolution (stride 1, 'same' zero padding), then optional 2x2 max-pool.
+    """A binary convolution (stride 1, zero padding), then optional 2x2 max-pool.
 
     Attributes:
         weight_words: (out_channels, n_words(k*k*in_channels)) uint64, patch order
@@ -33,6 +34,8 @@ class Conv:
         in_shape: (H, W, C) of the input feature map.
         filter_size: k, odd.
         pool: 2x2 max-pooling (stride 2) after the convolution.
+        padding: zeros added on each side, 0 ('valid') to k // 2 ('same', the default):
+            the map before pooling is (H + 2 padding - k + 1, W + 2 padding - k + 1).
         integer_input: True for a first layer fed integer pixels.
         head: the folded BatchNorm + sign.
     """
@@ -43,17 +46,26 @@ class Conv:
     pool: bool
     integer_input: bool
     head: Threshold
+    padding: int | None = None
 
     def __post_init__(self) -> None:
         if self.filter_size % 2 != 1:
             raise ValueError(f"filter_size must be odd, got {self.filter_size}")
+        if self.padding is None:
+            object.__setattr__(self, "padding", self.filter_size // 2)
+        if not 0 <= int(self.padding) <= self.filter_size // 2:  # type: ignore[arg-type]
+            raise ValueError(f"padding must be in 0..{self.filter_size // 2}, got "
+                             f"{self.padding}")
+        if min(self.conv_shape[:2]) < 1:
+            raise ValueError(f"a {self.filter_size} x {self.filter_size} filter with padding "
+                             f"{self.padding} does not fit a {self.in_shape[:2]} map")
         w = self.weight_words
         if w.dtype != np.uint64 or w.ndim != 2 or w.shape[1] != n_words(self.in_features):
             raise ValueError(f"weight_words must be uint64 (out, {n_words(self.in_features)})")
         if not isinstance(self.head, Threshold) or self.head.threshold.size != w.shape[0]:
             raise ValueError("a Conv layer needs a Threshold head with one entry per channel")
-        if self.pool and (self.in_shape[0] % 2 or self.in_shape[1] % 2):
-            raise ValueError(f"cannot 2x2-pool a {self.in_shape[:2]} map")
+        if self.pool and (self.conv_shape[0] % 2 or self.conv_shape[1] % 2):
+            raise ValueError(f"cannot 2x2-pool a {self.conv_shape[:2]} map")
 
     @property
     def in_features(self) -> int:
@@ -65,9 +77,16 @@ class Conv:
         return int(self.weight_words.shape[0])
 
     @property
-    def out_shape(self) -> tuple[int, int, int]:
+    def conv_shape(self) -> tuple[int, int, int]:
+        """(H', W', out) of the map before pooling."""
         h, w, _ = self.in_shape
-        return (h // 2, w // 2, self.out_features) if self.pool else (h, w, self.out_features)
+        grow = 2 * int(self.padding or 0) - self.filter_size + 1
+        return (h + grow, w + grow, self.out_features)
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        h, w, o = self.conv_shape
+        return (h // 2, w // 2, o) if self.pool else (h, w, o)
 
     @property
     def n_weights(self) -> int:
@@ -92,4 +111,4 @@ def conv_forward(layer: Conv, x: np.ndarray) -> np.ndarray:
     head = layer.head
     return conv_bits(x if layer.integer_input else pack_bits(x), filter_operand(layer),
                      layer.in_shape[2], head.threshold, head.direction, pool=layer.pool,
-                     integer=layer.integer_input)
+                     integer=layer.integer_input, padding=layer.padding)

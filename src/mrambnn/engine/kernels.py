@@ -1,4 +1,4 @@
-"""Compiled XNOR-popcount kernels (numba): dense layers and 'same'-padded convolutions.
+"""Compiled XNOR-popcount kernels (numba): dense layers and zero-padded convolutions.
 
 Each kernel is compiled serial and without the GIL; `mrambnn.engine.threads.in_blocks`
 runs it on blocks of images in `kernel_threads` threads (one per core; worker processes
@@ -114,19 +114,21 @@ def _store_pooled(out_rows, index, pooled, negative):  # type: ignore[no-untyped
         pooled[o] = 0
 
 
-def _conv_body(x, w, k, lo, hi, base, unit, negative, pool, margins, offset, limit, out
-               ):  # type: ignore[no-untyped-def]
+def _conv_body(x, w, k, shift, lo, hi, base, unit, negative, pool, margins, offset, limit,
+               out):  # type: ignore[no-untyped-def]
     # x: (N, H, W, n_words) uint64 packed bits; w: (k * k * n_words, out) uint64, patch
     # order (ky, kx, word), outputs contiguous; lo, hi, base (k * k + 1, out) and unit
     # (out,): `pixel_tables` of the disagreeing-bit count, by the number of offsets
     # inside the map. Output bits, pooled; where margins has columns, each pixel's
     # clipped margins too, at margins[i, offset:].
     # Pooling, branch-free: OR of the bits, or where direction < 0 their AND, which is
-    # the complement of the OR of the complements.
+    # the complement of the OR of the complements. shift = k // 2 - padding: output pixel
+    # (y, x) is centred on input pixel (y + shift, x + shift).
     n, h, width, _ = x.shape
     n_out = w.shape[1]
     step = 2 if pool else 1
-    out_h, out_w = h // step, width // step
+    conv_h, conv_w = h - 2 * shift, width - 2 * shift
+    out_h, out_w = conv_h // step, conv_w // step
     out_rows = out.reshape((n * out_h * out_w, n_out))  # out: (n, out_h, out_w, out) bool
     for i in range(n):
         acc = np.zeros(n_out, np.int32)
@@ -138,8 +140,8 @@ def _conv_body(x, w, k, lo, hi, base, unit, negative, pool, margins, offset, lim
                 for sy in range(step):
                     for sx in range(step):
                         y, xx = py * step + sy, px * step + sx
-                        v = _binary_sums(acc, x, i, y, xx, w, k, patch, rows)
-                        _store_pixel(margins, i, offset + (y * width + xx) * n_out, pooled,
+                        v = _binary_sums(acc, x, i, y + shift, xx + shift, w, k, patch, rows)
+                        _store_pixel(margins, i, offset + (y * conv_w + xx) * n_out, pooled,
                                      acc, lo, hi, base, v, unit, negative, limit)
                 _store_pooled(out_rows, (i * out_h + py) * out_w + px, pooled, negative)
 
@@ -170,7 +172,7 @@ def _integer_sums(acc, xp, i, y, xx, w, k):  # type: ignore[no-untyped-def]
                 acc[o] += v0 * w0[o]
 
 
-def _conv_integer_body(xp, w, k, lo, hi, base, unit, negative, pool, margins, offset,
+def _conv_integer_body(xp, w, k, shift, lo, hi, base, unit, negative, pool, margins, offset,
                        limit, out):  # type: ignore[no-untyped-def]
     # xp: (N, H + k - 1, (W + k - 1) * C) zero-padded int16 or int32 maps; w: (k, k * C,
     # out) +-1 of the same type (`integer_operands` checks no partial sum can overflow
@@ -179,7 +181,8 @@ def _conv_integer_body(xp, w, k, lo, hi, base, unit, negative, pool, margins, of
     n_out = w.shape[2]
     h, width = xp.shape[1] - (k - 1), xp.shape[2] // (w.shape[1] // k) - (k - 1)
     step = 2 if pool else 1
-    out_h, out_w = h // step, width // step
+    conv_h, conv_w = h - 2 * shift, width - 2 * shift
+    out_h, out_w = conv_h // step, conv_w // step
     out_rows = out.reshape((n * out_h * out_w, n_out))  # out: (n, out_h, out_w, out) bool
     for i in range(n):
         acc = np.zeros(n_out, xp.dtype)
@@ -189,8 +192,8 @@ def _conv_integer_body(xp, w, k, lo, hi, base, unit, negative, pool, margins, of
                 for sy in range(step):
                     for sx in range(step):
                         y, xx = py * step + sy, px * step + sx
-                        _integer_sums(acc, xp, i, y, xx, w, k)
-                        _store_pixel(margins, i, offset + (y * width + xx) * n_out, pooled,
+                        _integer_sums(acc, xp, i, y + shift, xx + shift, w, k)
+                        _store_pixel(margins, i, offset + (y * conv_w + xx) * n_out, pooled,
                                      acc, lo, hi, base, 0, unit, negative, limit)
                 _store_pooled(out_rows, (i * out_h + py) * out_w + px, pooled, negative)
 
@@ -218,8 +221,9 @@ def dense_popcount(x_words: np.ndarray, w_words: np.ndarray, n_bits: int) -> np.
 
 
 def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray,
-              direction: np.ndarray, *, pool: bool, integer: bool) -> np.ndarray:
-    """A whole 'same' k x k conv layer: pre-activation, folded threshold, 2x2 pooling.
+              direction: np.ndarray, *, pool: bool, integer: bool,
+              padding: int | None = None) -> np.ndarray:
+    """A whole k x k conv layer (stride 1): pre-activation, folded threshold, 2x2 pooling.
 
     Args:
         x: binary layer: (N, H, W, n_words) uint64, each pixel's channels packed;
@@ -229,21 +233,25 @@ def conv_bits(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray
         channels: C (binary layers: the valid bits per pixel).
         threshold, direction: (out,) folded BatchNorm (`Threshold`).
         pool: 2x2 max-pool the bits (OR where direction > 0, AND where < 0).
+        padding: zero padding p on each side, 0 <= p <= k // 2 (default k // 2, 'same');
+            the map before pooling is (H + 2p - k + 1, W + 2p - k + 1).
     Returns:
         (N, H', W', out) bool output bits; padded neighbours contribute exactly 0.
     """
     return conv_margins(x, w, channels, threshold, direction, integer=integer, pool=pool,
-                        margins=np.zeros((len(x), 0), np.int16), offset=0, limit=0)
+                        margins=np.zeros((len(x), 0), np.int16), offset=0, limit=0,
+                        padding=padding)
 
 
 def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray,
                  direction: np.ndarray, *, integer: bool, pool: bool, margins: np.ndarray,
-                 offset: int, limit: int) -> np.ndarray:
+                 offset: int, limit: int, padding: int | None = None) -> np.ndarray:
     """`conv_bits`, also writing every pixel's margin ``direction * a - threshold``.
 
     Args:
         margins: (N, M) int16, receives image i's margins before pooling, laid out
-            (H, W, out), at ``margins[i, offset:offset + H*W*out]``, each clipped to
+            (H', W', out) before pooling, at ``margins[i, offset:offset + H'*W'*out]``,
+            each clipped to
             +-``limit`` (the sign, hence the bit, is kept); M = 0: bits only.
         the others: as `conv_bits`.
     Returns:
@@ -263,10 +271,16 @@ def conv_margins(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndar
         tables = pixel_tables(threshold, direction, counts=channels * np.arange(k * k + 1),
                                scale=-2, reach=channels * k * k, limit=limit, dtype=np.int32)
         kernel, operand = _conv, binary_operand(w)
+    shift = k // 2 - (k // 2 if padding is None else padding)
+    if not 0 <= shift <= k // 2:
+        raise ValueError(f"padding must be in 0..{k // 2} for a {k} x {k} filter")
     step = 2 if pool else 1
-    n, height, width = len(padded), np.shape(x)[1], np.shape(x)[2]
+    n, height, width = len(padded), np.shape(x)[1] - 2 * shift, np.shape(x)[2] - 2 * shift
+    if height < 1 or width < 1:
+        raise ValueError(f"a {k} x {k} filter with padding {padding} does not fit the "
+                         f"{np.shape(x)[1]} x {np.shape(x)[2]} map")
     out = np.empty((n, height // step, width // step, np.shape(w)[0]), np.bool_)
     in_blocks(lambda start, end: kernel(  # type: ignore[call-arg]
-        padded[start:end], operand, k, *tables, pool, margins[start:end], offset, limit,
-        out[start:end]), n, min_block=IMAGES_PER_BLOCK)
+        padded[start:end], operand, k, shift, *tables, pool, margins[start:end], offset,
+        limit, out[start:end]), n, min_block=IMAGES_PER_BLOCK)
     return out

@@ -23,7 +23,12 @@ class PackedNet:
         layers: the layers in order: convolutions (optional) then dense layers; every one
             but the last ends in a `Threshold`, the last (dense) in an `Affine` head.
         input_shape: (H, W, C) of the uint8 images it classifies.
-        input_offset: the first layer sees the integers ``pixel - input_offset``.
+        input_offset: the first layer sees the integers ``pixel - input_offset``, unless
+            ``input_levels`` is given.
+        input_levels: (C, 256) integers in +-32767 (None: from ``input_offset``): the
+            first layer sees ``input_levels[c, pixel]`` for a pixel of channel c; any
+            integer coding of the pixels (an offset per channel, a fixed-point
+            rescaling, binarization) is one such table.
         metadata: JSON-able provenance: architecture, data set, training config, seed,
             measured accuracy, package version.
     """
@@ -32,6 +37,8 @@ class PackedNet:
     input_shape: tuple[int, int, int]
     input_offset: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
+    input_levels: np.ndarray | None = None
+    _levels: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.layers:
@@ -39,6 +46,22 @@ class PackedNet:
         if not 0 <= self.input_offset <= 255:
             raise ValueError(f"input_offset must be in 0..255 (pixels are uint8), got "
                              f"{self.input_offset}")
+        channels = int(self.input_shape[2])
+        if self.input_levels is None:
+            levels = np.arange(256, dtype=np.int16) - np.int16(self.input_offset)
+            levels = np.tile(levels, (channels, 1))
+        elif self.input_offset:
+            raise ValueError("give input_offset or input_levels, not both")
+        else:
+            levels = np.asarray(self.input_levels)
+            if levels.shape != (channels, 256) or levels.dtype.kind not in "iu":
+                raise ValueError(f"input_levels must be integers of shape ({channels}, 256), "
+                                 f"got {levels.dtype} {levels.shape}")
+            if levels.size and np.abs(levels.astype(np.int64)).max() > 2**15 - 1:
+                raise ValueError("input_levels must lie within +-32767")
+            levels = np.array(levels, dtype=np.int16)
+        levels.setflags(write=False)
+        object.__setattr__(self, "_levels", levels)
         for layer in self.layers[:-1]:
             if not isinstance(layer.head, Threshold):
                 raise ValueError("every hidden layer must end in a Threshold head")
@@ -59,20 +82,37 @@ class PackedNet:
                 shape = (layer.out_features,)
 
     def first_input(self, images: np.ndarray) -> np.ndarray:
-        """What the first layer sees: ``pixel - input_offset``, int16, for (N, H, W, C)
+        """What the first layer sees: ``input_levels[c, pixel]``, int16, for (N, H, W, C)
         uint8 ``images``; other types are refused (a cast would change the pixels)."""
         images = np.asarray(images)
         if images.dtype != np.uint8:
             raise TypeError(f"images must be uint8 pixels 0..255, got {images.dtype}")
-        return images.astype(np.int16) - np.int16(self.input_offset)
+        if self.input_levels is None:
+            return images.astype(np.int16) - np.int16(self.input_offset)
+        return self._levels[np.arange(self._levels.shape[0]), images]
+
+    @property
+    def levels(self) -> np.ndarray:
+        """The (C, 256) int16 table of what the first layer sees for each pixel value
+        (read-only)."""
+        return self._levels
+
+    @property
+    def largest_input(self) -> int:
+        """The largest |value| the first layer can see."""
+        return int(np.abs(self.levels.astype(np.int64)).max(initial=0))
 
     def content_sha256(self) -> str:
         """SHA-256 of everything that decides the network's outputs: input shape and
         offset, each layer's kind, shape, weights and head (metadata excluded)."""
         digest = hashlib.sha256(repr((tuple(self.input_shape), self.input_offset)).encode())
+        if self.input_levels is not None:
+            digest.update(self.levels.tobytes())
         for layer in self.layers:
-            shape = (layer.in_shape, layer.filter_size, layer.pool) if isinstance(layer, Conv) \
-                else (layer.in_features,)
+            shape: tuple[Any, ...] = (layer.in_shape, layer.filter_size, layer.pool) \
+                if isinstance(layer, Conv) else (layer.in_features,)
+            if isinstance(layer, Conv) and layer.padding != layer.filter_size // 2:
+                shape += (layer.padding,)
             digest.update(repr((type(layer).__name__, shape, layer.integer_input)).encode())
             head = layer.head
             parts = ((head.threshold, head.direction) if isinstance(head, Threshold)

@@ -45,8 +45,10 @@ def save_packed_net(net: PackedNet, path: Path) -> None:
                 "integer_input": layer.integer_input, "head": head}
         if isinstance(layer, Conv):
             spec.update(kind="conv", in_shape=list(layer.in_shape),
-                        filter_size=layer.filter_size, pool=layer.pool)
+                        filter_size=layer.filter_size, pool=layer.pool, padding=layer.padding)
         layer_meta.append(spec)
+    if net.input_levels is not None:
+        arrays["input_levels"] = net.levels
     meta = {"format": FORMAT, "input_shape": list(net.input_shape),
             "input_offset": net.input_offset, "layers": layer_meta, "metadata": net.metadata}
     arrays["meta"] = np.array(json.dumps(meta))
@@ -122,7 +124,9 @@ def load_packed_net(path: Path) -> PackedNet:
                 size = spec["filter_size"] if "filter_size" in spec else spec["kernel"]
                 layers.append(Conv(weight_words=words, in_shape=(ih, iw, ic),
                                    filter_size=int(size), pool=bool(spec["pool"]),
-                                   integer_input=bool(spec["integer_input"]), head=head))
+                                   integer_input=bool(spec["integer_input"]), head=head,
+                                   padding=None if spec.get("padding") is None
+                                   else int(spec["padding"])))
             elif spec["kind"] == "dense":
                 layers.append(Dense(weight_words=words, in_features=int(spec["in_features"]),
                                     integer_input=bool(spec["integer_input"]), head=head))
@@ -131,6 +135,7 @@ def load_packed_net(path: Path) -> PackedNet:
         h, w, c = (int(v) for v in meta["input_shape"])
         return PackedNet(layers=tuple(layers), input_shape=(h, w, c),
                          input_offset=int(meta.get("input_offset", 0)),
+                         input_levels=arrays.get("input_levels"),
                          metadata=dict(meta.get("metadata", {})))
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ModelFileError(f"{path} is a corrupt mrambnn model: {error}") from error

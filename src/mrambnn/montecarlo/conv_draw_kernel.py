@@ -1,8 +1,9 @@
 """The compiled kernel of `mrambnn.montecarlo.conv_draws`: many fault draws, image by image.
 
-Every layer is seen as a 'same' k x k convolution on an H x W map (a dense layer is the
-1 x 1 case with C = its inputs), with margins ``m = direction * a - threshold`` (the
-output layer: its pre-activations) laid out (H, W, out). For one image the clean margins
+Every layer is seen as a k x k convolution with zero padding p of an H x W map into an
+H' x W' one, H' = H + 2p - k + 1 (a dense layer is the 1 x 1 case with C = its inputs),
+with margins ``m = direction * a - threshold`` (the output layer: its pre-activations)
+laid out (H', W', out). For one image the clean margins
 are given; for each draw the kernel walks the layers and touches only what changes:
 
 1. each input that toggled (new value v, so ``x' - x = 2 v``) adds ``2 v`` times a column
@@ -37,11 +38,12 @@ __all__ = ["DrawArrays", "NetArrays", "draws_kernel"]
 class NetArrays(NamedTuple):
     """The network, every layer seen as a convolution.
 
-    dims: (L, 6) H, W, C, out, k, pool per layer; wt: int8 ``direction * w`` laid out
-    (ky, C, kx reversed, out) per layer from ``wt_off``; pre_off, map_off: each layer's
-    segment of the margins and of the output maps; negative: (direction < 0) per output
-    from ``neg_off``; scale, offset: the output layer's `Affine` head; max_pre,
-    max_pixels, max_out: the largest H*W*out, H*W and out over the layers.
+    dims: (L, 9) H, W, C, out, k, pool, padding, H', W' per layer; wt: int8
+    ``direction * w`` laid out (ky, C, kx reversed, out) per layer from ``wt_off``;
+    pre_off, map_off: each layer's segment of the margins and of the output maps;
+    negative: (direction < 0) per output from ``neg_off``; scale, offset: the output
+    layer's `Affine` head; max_pre, max_pixels, max_out: the largest H'*W'*out, H*W or
+    H'*W', and out over the layers.
     """
 
     dims: np.ndarray
@@ -82,7 +84,7 @@ def _init_image(margin_row, dims, pre_off, map_off, negative, neg_off, cur_pre, 
     """Clean output maps of every layer from its margins (pooled where it pools)."""
     n_layers = dims.shape[0]
     for li in range(n_layers - 1):
-        h, w, o_n, pool = dims[li, 0], dims[li, 1], dims[li, 3], dims[li, 5]
+        h, w, o_n, pool = dims[li, 7], dims[li, 8], dims[li, 3], dims[li, 5]
         m = margin_row[pre_off[li]:pre_off[li] + h * w * o_n]
         if not pool:
             out = cur_out[map_off[li]:map_off[li] + h * w * o_n]
@@ -169,9 +171,9 @@ def _draws_body(net, flips, margins, x0, absmax0):  # type: ignore[no-untyped-de
             for li in range(n_layers):
                 h, w, c, o_n, k, pool = (dims[li, 0], dims[li, 1], dims[li, 2], dims[li, 3],
                                          dims[li, 4], dims[li, 5])
-                r = k // 2
+                r, ho, wo = dims[li, 6], dims[li, 7], dims[li, 8]  # padding, output map
                 last = li == n_layers - 1
-                m = row[pre_off[li]:pre_off[li] + h * w * o_n]
+                m = row[pre_off[li]:pre_off[li] + ho * wo * o_n]
                 seg = d * n_layers + li
                 f_begin, f_end = flip_ptr[seg], flip_ptr[seg + 1]
                 n_in = n_toggles[li - 1] if li > 0 else 0
@@ -187,7 +189,7 @@ def _draws_body(net, flips, margins, x0, absmax0):  # type: ignore[no-untyped-de
                 t_base = map_off[li - 1] if li > 0 else 0
                 # a dense layer after a conv one reads its output map flattened
                 flat = li > 0 and h == 1 and w == 1 and dims[li - 1, 0] > 1
-                below_w = dims[li - 1, 1] // (2 if dims[li - 1, 5] else 1) if li > 0 else 1
+                below_w = dims[li - 1, 8] // (2 if dims[li - 1, 5] else 1) if li > 0 else 1
                 below_c = dims[li - 1, 3] if li > 0 else 1
                 for t in range(n_in):
                     y, xx, ch = (toggles[0, t_base + t], toggles[1, t_base + t],
@@ -198,18 +200,20 @@ def _draws_body(net, flips, margins, x0, absmax0):  # type: ignore[no-untyped-de
                                                map_off))
                     # the output pixels of one kernel row are adjacent, and so are
                     # their weight columns (kx reversed): one long loop per row
-                    kx_lo, kx_hi = max(0, xx + r - w + 1), min(k, xx + r + 1)
+                    kx_lo, kx_hi = max(0, xx + r - wo + 1), min(k, xx + r + 1)
+                    if kx_lo >= kx_hi:
+                        continue
                     qx_first = xx + r - (kx_hi - 1)
                     span = (kx_hi - kx_lo) * o_n
-                    for ky in range(max(0, y + r - h + 1), min(k, y + r + 1)):
+                    for ky in range(max(0, y + r - ho + 1), min(k, y + r + 1)):
                         qy = y - ky + r
                         base = wt_off[li] + ((ky * c + ch) * k + k - kx_hi) * o_n
                         column = wt[base:base + span]
-                        start = (qy * w + qx_first) * o_n
+                        start = (qy * wo + qx_first) * o_n
                         dq = delta[start:start + span]
                         for o in range(span):
                             dq[o] += np.int16(step * column[o])
-                        for q in range(qy * w + qx_first, qy * w + qx_first + kx_hi - kx_lo):
+                        for q in range(qy * wo + qx_first, qy * wo + qx_first + kx_hi - kx_lo):
                             if not touched[q]:
                                 touched[q] = True
                                 touched_list[n_touched] = q
@@ -224,9 +228,9 @@ def _draws_body(net, flips, margins, x0, absmax0):  # type: ignore[no-untyped-de
                         g += 1
                     in_flipped[o] = 1
                     bound = bound_unit * (g - f)
-                    for qy in range(h):
-                        for qx in range(w):
-                            q = qy * w + qx
+                    for qy in range(ho):
+                        for qx in range(wo):
+                            q = qy * wo + qx
                             v = np.int64(m[q * o_n + o]) + delta[q * o_n + o]
                             if last or abs(v) <= bound:
                                 for e in range(f, g):
@@ -240,7 +244,7 @@ def _draws_body(net, flips, margins, x0, absmax0):  # type: ignore[no-untyped-de
                             if last:
                                 scores[o] = v
                             elif (v >= 0) != (m[q * o_n + o] >= 0):
-                                _record(li, qy, qx, o, o_n, w, pool, cur_pre, cur_out,
+                                _record(li, qy, qx, o, o_n, wo, pool, cur_pre, cur_out,
                                         pre_off, map_off, changes, toggles, n_changes,
                                         n_toggles)
                     f = g
@@ -264,7 +268,7 @@ def _draws_body(net, flips, margins, x0, absmax0):  # type: ignore[no-untyped-de
                         if any_flag & 1:
                             for o in range(o_n):
                                 if flags[o] & 1:
-                                    _record(li, q // w, q % w, o, o_n, w, pool, cur_pre,
+                                    _record(li, q // wo, q % wo, o, o_n, wo, pool, cur_pre,
                                             cur_out, pre_off, map_off, changes, toggles,
                                             n_changes, n_toggles)
                     for o in range(o_n):
@@ -273,13 +277,13 @@ def _draws_body(net, flips, margins, x0, absmax0):  # type: ignore[no-untyped-de
                     in_flipped[flip_out[e]] = 0
                 # 4. pooled windows whose bit changed
                 if pool:
-                    half = w // 2
-                    pre = cur_pre[pre_off[li]:pre_off[li] + h * w * o_n]
+                    half = wo // 2
+                    pre = cur_pre[pre_off[li]:pre_off[li] + ho * wo * o_n]
                     for e in range(n_changes[li]):
                         py = changes[0, pre_off[li] + e] // 2
                         px = changes[1, pre_off[li] + e] // 2
                         o = changes[2, pre_off[li] + e]
-                        value = _pooled(pre, py, px, o, w, o_n, negative[neg_off[li] + o])
+                        value = _pooled(pre, py, px, o, wo, o_n, negative[neg_off[li] + o])
                         out_idx = map_off[li] + (py * half + px) * o_n + o
                         if cur_out[out_idx] != value:
                             cur_out[out_idx] = value
@@ -287,7 +291,7 @@ def _draws_body(net, flips, margins, x0, absmax0):  # type: ignore[no-untyped-de
             predictions[d, n] = best_class(scores, scale, offset, n_classes)
             # undo the draw: every map back to the clean image
             for li in range(n_layers - 1):
-                h, w, o_n, pool = dims[li, 0], dims[li, 1], dims[li, 3], dims[li, 5]
+                w, o_n, pool = dims[li, 8], dims[li, 3], dims[li, 5]
                 out_w = w // 2 if pool else w
                 for e in range(n_toggles[li]):
                     b = map_off[li] + e

@@ -34,7 +34,7 @@ _LIMIT = 16_000
 def _reach(net: PackedNet, layer_index: int) -> int:
     """Largest change of one pre-activation of a layer: 2 * fan-in * max|input|."""
     layer = net.layers[layer_index]
-    largest = max(net.input_offset, 255 - net.input_offset) if layer.integer_input else 1
+    largest = net.largest_input if layer.integer_input else 1
     return 2 * layer.in_features * largest
 
 
@@ -67,19 +67,20 @@ class ConvDrawEvaluator:
             direction = layer.head.direction.astype(np.int64)
             if isinstance(layer, Conv):
                 h, w, c = layer.in_shape
-                k, pool = layer.filter_size, int(layer.pool)
+                k, pool, pad = layer.filter_size, int(layer.pool), int(layer.padding or 0)
+                ho, wo, _ = layer.conv_shape
             else:
-                h, w, c, k, pool = 1, 1, layer.in_features, 1, 0
+                h, w, c, k, pool, pad, ho, wo = 1, 1, layer.in_features, 1, 0, 0, 1, 1
             o = layer.out_features
-            dims.append((h, w, c, o, k, pool))
+            dims.append((h, w, c, o, k, pool, pad, ho, wo))
             signs = unpack_signs(layer.weight_words, layer.in_features)  # (out, k*k*C)
             signed = (signs * direction[:, None].astype(np.int8)).reshape(o, k, k, c)
             # (ky, C, kx reversed, out): see the kernel's step 1
             columns.append(signed[:, :, ::-1, :].transpose(1, 3, 2, 0).ravel())
             negative.append(direction < 0)
-            pre_sizes.append(h * w * o)
+            pre_sizes.append(ho * wo * o)
             if isinstance(layer.head, Threshold):
-                map_sizes.append(h * w * o // (4 if pool else 1))
+                map_sizes.append(ho * wo * o // (4 if pool else 1))
         self.dims = np.array(dims, np.int64)
         self.wt = np.ascontiguousarray(np.concatenate(columns), dtype=np.int8)
         self.wt_off = csr_offsets([c.size for c in columns])
@@ -88,7 +89,7 @@ class ConvDrawEvaluator:
         self.pre_off = csr_offsets(pre_sizes)
         self.map_off = csr_offsets(map_sizes)
         self.max_pre = max(pre_sizes)
-        self.max_pixels = int(max(h * w for h, w, *_ in dims))
+        self.max_pixels = int(max(max(h * w, ho * wo) for h, w, *_, ho, wo in dims))
         self.max_out = int(self.dims[:, 3].max())
         last = net.layers[-1].head
         assert isinstance(last, Affine)
@@ -100,9 +101,9 @@ class ConvDrawEvaluator:
         self.clean_predictions = predict(net, self.images)
 
     def clean_margins(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Margins (N, sum of H*W*out) int16 (clipped to +-16000) of every layer, laid
-        out (H, W, out) each (the output layer: its pre-activations), and the first
-        layer's inputs (N, H*W*C) int16, for (N, H, W, C) uint8 ``images``."""
+        """Margins (N, sum of H'*W'*out) int16 (clipped to +-16000) of every layer, laid
+        out (H', W', out) each, before pooling (the output layer: its pre-activations),
+        and the first layer's inputs (N, H*W*C) int16, for (N, H, W, C) uint8 ``images``."""
         x = self.net.first_input(images)
         x0 = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.int16)
         margins = np.empty((len(x), self.pre_off[-1]), np.int16)
@@ -114,7 +115,8 @@ class ConvDrawEvaluator:
                 x = conv_margins(x if layer.integer_input else pack_bits(x), filters,
                                  layer.in_shape[2], head.threshold, head.direction,
                                  integer=layer.integer_input, pool=layer.pool,
-                                 margins=margins, offset=begin, limit=_LIMIT)
+                                 margins=margins, offset=begin, limit=_LIMIT,
+                                 padding=layer.padding)
                 continue
             flat = x.reshape(len(x), -1)
             a = dense_preactivation(layer, flat).astype(np.int64)

@@ -109,7 +109,7 @@ class _ConvState:
         chosen = slice(None) if channels is None else channels
         return conv_bits(x, filter_operand(layer, words[chosen]), layer.in_shape[2],
                          layer.head.threshold[chosen], layer.head.direction[chosen],
-                         pool=layer.pool, integer=layer.integer_input)
+                         pool=layer.pool, integer=layer.integer_input, padding=layer.padding)
 
 
 class GeneralEvaluator:

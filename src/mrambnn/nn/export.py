@@ -1,23 +1,12 @@
 """Export a trained torch BNN (MLP or conv net) into an `engine.PackedNet` (BatchNorm folded).
 
-Folding a hidden layer: with pre-activation ``a`` (an exact integer), BatchNorm
-``y = gamma (a - mu) / sigma + beta`` with ``sigma = sqrt(var + eps)``, and sign(0) = +1:
-- gamma > 0: ``y >= 0  <=>  a >= tau`` with ``tau = mu - beta sigma / gamma``, so the bit is
-  ``a >= ceil(tau)``;
-- gamma < 0: ``y >= 0  <=>  a <= floor(tau)``, i.e. ``-a >= -floor(tau)``;
-- gamma = 0: the bit is the constant ``beta >= 0``.
-The fold is computed in float64, then settled exactly: the sign of ``gamma (a - mu) + beta
-sigma`` at the integers beside it is decided in rational arithmetic (``sigma`` irrational
-included), so a pre-activation that BatchNorm sends exactly to zero gets +1 as sign(0)
-does. Thresholds beyond +-2^40 (no layer's sum reaches them) are clipped there, never
-wrapped. The output layer's BatchNorm becomes ``a * scale + offset``.
+BatchNorm is folded exactly by `mrambnn.engine.folding` (integer thresholds for hidden
+layers, ``a * scale + offset`` for the output layer).
 
 The exporter refuses, naming the module, what the engine cannot evaluate exactly:
 convolutions other than odd square filters with stride 1, 'same' zero padding (k // 2),
 no dilation, groups or bias; pooling other than 2x2 max-pooling with stride 2.
 """
-
-from fractions import Fraction
 
 import numpy as np
 import torch
@@ -26,73 +15,31 @@ from torch import nn
 from mrambnn import __version__
 from mrambnn.bits import pack_signs
 from mrambnn.engine import Affine, Conv, Dense, Layer, PackedNet, Threshold
+from mrambnn.engine.folding import fold_affine, fold_batchnorm
 from mrambnn.nn.layers import BinaryConv2d, BinaryLinear, SignActivation
 
 __all__ = ["export_packed_net", "fold_threshold"]
 
-_ALWAYS = 2**40  # a threshold no integer pre-activation of a real layer reaches
-
-
-def _sign_at(a: int, gamma: float, beta: float, mu: float, variance: Fraction) -> int:
-    """Exact sign (-1, 0, 1) of ``gamma (a - mu) + beta sqrt(variance)``, whose sign is
-    that of BatchNorm(a) (the float parameters taken as exact rationals)."""
-    x = Fraction(gamma) * (a - Fraction(mu))
-    y = Fraction(beta)
-    if x == 0 or y == 0 or (x > 0) == (y > 0):
-        total = x if y == 0 else y if x == 0 else x
-        return (total > 0) - (total < 0)
-    difference = x * x - y * y * variance  # |x| against |y| sqrt(variance)
-    bigger = x if difference > 0 else y
-    return 0 if difference == 0 else (bigger > 0) - (bigger < 0)
-
-
-def _settle(estimate: float, gamma: float, beta: float, mu: float, variance: Fraction) -> int:
-    """The smallest integer a (gamma > 0) with BatchNorm(a) >= 0, from a float estimate
-    at most a few units off; clipped to +-_ALWAYS."""
-    if not abs(estimate) < _ALWAYS:
-        return int(np.clip(estimate, -_ALWAYS, _ALWAYS))
-    a = int(estimate)
-    while a > -_ALWAYS and _sign_at(a - 1, gamma, beta, mu, variance) >= 0:
-        a -= 1
-    while a < _ALWAYS and _sign_at(a, gamma, beta, mu, variance) < 0:
-        a += 1
-    return a
-
-
 def fold_threshold(bn: nn.modules.batchnorm._BatchNorm) -> Threshold:
     """Integer threshold and direction equivalent to sign(BatchNorm(a)) for integer a,
-    exactly (module docstring); raises ValueError for non-finite parameters or a
+    exactly (`mrambnn.engine.folding`); raises ValueError for non-finite parameters or a
     non-positive variance."""
-    gamma = bn.weight.detach().double().numpy()
-    beta = bn.bias.detach().double().numpy()
-    mu = bn.running_mean.detach().double().numpy()
-    var = bn.running_var.detach().double().numpy()
-    if not all(np.isfinite(v).all() for v in (gamma, beta, mu, var)) or np.any(var + bn.eps <= 0):
-        raise ValueError("BatchNorm parameters must be finite with running_var + eps > 0")
-    sigma = np.sqrt(var + bn.eps)
-    safe_gamma = np.where(gamma == 0, 1.0, gamma)
-    with np.errstate(over="ignore"):
-        tau = mu - beta * sigma / safe_gamma
-    threshold = np.empty(gamma.size, np.int64)
-    for o in range(gamma.size):
-        variance = Fraction(float(var[o])) + Fraction(bn.eps)
-        if gamma[o] > 0:
-            threshold[o] = _settle(float(np.ceil(tau[o])), gamma[o], beta[o], mu[o], variance)
-        elif gamma[o] < 0:  # in b = -a: (-gamma)(b + mu) + beta sigma >= 0, increasing
-            threshold[o] = _settle(float(np.ceil(-tau[o])), -gamma[o], beta[o], -mu[o],
-                                   variance)
-        else:
-            threshold[o] = -_ALWAYS if beta[o] >= 0 else _ALWAYS
-    direction = np.where(gamma < 0, -1, 1).astype(np.int8)
-    return Threshold(threshold=threshold, direction=direction)
+    return fold_batchnorm(**_batchnorm_arrays(bn))
+
+
+def _batchnorm_arrays(bn: nn.modules.batchnorm._BatchNorm) -> dict:
+    """A BatchNorm module's parameters as float64 arrays (keyword arguments of
+    `fold_batchnorm` and `fold_affine`)."""
+    def array(t: torch.Tensor | None) -> np.ndarray:
+        if t is None:
+            raise ValueError("a BatchNorm needs affine parameters and running statistics")
+        return t.detach().double().numpy()
+    return {"mean": array(bn.running_mean), "variance": array(bn.running_var),
+            "gamma": array(bn.weight), "beta": array(bn.bias), "eps": float(bn.eps)}
 
 
 def _fold_affine(bn: nn.BatchNorm1d) -> Affine:
-    gamma = bn.weight.detach().double().numpy()
-    beta = bn.bias.detach().double().numpy()
-    mu = bn.running_mean.detach().double().numpy()
-    scale = gamma / np.sqrt(bn.running_var.detach().double().numpy() + bn.eps)
-    return Affine(scale=scale, offset=beta - mu * scale)
+    return fold_affine(**_batchnorm_arrays(bn), n_out=bn.num_features)
 
 
 def _signs(weight: torch.Tensor) -> np.ndarray:
