@@ -17,8 +17,9 @@ from mrambnn.report import render_report
 
 GOLDEN = Path(__file__).with_name("golden_main_job.json")
 TINY = MainJobConfig(
-    models=("mnist-mlp",),
+    models=("mnist-mlp", "bnn-pynq-cnv"),
     sweep=SweepConfig(bers=(0.0, 1e-5, 1e-3, 1e-2, 1e-1), n_draws=2, n_images=300),
+    subsets=(("bnn-pynq-cnv", 100),), draws=(("bnn-pynq-cnv", 2),),
     workers=1,
     energy_sweep=EnergySweepConfig(width=10e-9, currents=(70e-6, 100e-6, 180e-6), n_draws=2,
                                    n_images=300))
@@ -75,6 +76,14 @@ def test_tiny_main_job_reproduces_its_golden_numbers(tmp_path: Path) -> None:
     for data in ("sweep-mnist-mlp.json", "sweep-mnist-mlp.csv", "energy-mnist-mlp.json",
                  "budget-mnist-mlp.json"):
         assert (tmp_path / data).stat().st_size > 0
+    if "bnn-pynq-cnv" in result.sweeps:  # CIFAR-10 and BNN-PYNQ's files are in ../shared
+        external = result.sweeps["bnn-pynq-cnv"]
+        assert external.config.n_images == 100 and external.config.n_draws == 2
+        assert "- bnn-pynq-cnv (first 100 test images only), trained elsewhere:" in report
+        assert ("The packed engine measures 79.22 % on the whole test set; its publisher "
+                "claims 79.54 %") in report
+    else:
+        assert "bnn-pynq-cnv: NOT RUN" in report
     # a second run resumes the finished sweep points and says the same
     again = run_main_job(tmp_path, TINY)
     assert again.sweeps["mnist-mlp"].points == sweep.points

@@ -4,12 +4,13 @@ argparse error naming what is wrong."""
 import argparse
 import sys
 from collections.abc import Callable
+from fractions import Fraction
 
 from tqdm import tqdm
 
 from mrambnn.engine.threads import cores
 
-__all__ = ["bar", "layers", "positive", "probabilities", "workers"]
+__all__ = ["bar", "fraction", "image_shape", "layers", "positive", "probabilities", "workers"]
 
 
 def bar(label: str, total: int) -> Callable[[int], None]:
@@ -48,3 +49,25 @@ def layers(text: str) -> tuple[int, ...]:
         return tuple(int(v) for v in text.split(","))
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not a list of layer indices: {text}") from error
+
+
+def fraction(text: str) -> Fraction:
+    """An exact positive number: ``1/255``, ``0.0078125``, ``2``."""
+    try:
+        value = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError) as error:
+        raise argparse.ArgumentTypeError(f"not a number or fraction: {text}") from error
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def image_shape(text: str) -> tuple[int, int, int]:
+    """``H,W,C``: the shape of the uint8 images a model classifies."""
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not H,W,C: {text}") from error
+    if len(values) != 3 or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"not three positive sizes H,W,C: {text}")
+    return (values[0], values[1], values[2])

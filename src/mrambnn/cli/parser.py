@@ -4,8 +4,8 @@ import argparse
 from pathlib import Path
 
 from mrambnn import __version__
-from mrambnn.cli import commands
-from mrambnn.cli.arguments import layers, positive, probabilities, workers
+from mrambnn.cli import commands, model_commands
+from mrambnn.cli.arguments import fraction, image_shape, layers, positive, probabilities, workers
 from mrambnn.datasets import DATASET_NAMES
 from mrambnn.experiments import DEFAULT_BERS
 from mrambnn.memory.ecc import CODE_NAMES
@@ -136,6 +136,37 @@ def build_parser() -> argparse.ArgumentParser:
     camp.add_argument("--scheduler", help="address of a Dask scheduler (tcp://HOST:8786): "
                       "run the tasks there instead of locally")
     camp.set_defaults(func=commands.cmd_campaign)
+
+    imp = sub.add_parser("import", help="import a BNN trained elsewhere (torch state_dict, "
+                         "FINN / BNN-PYNQ files, ONNX / QONNX) into a packed .npz model")
+    imp.add_argument("source", type=Path, help="state_dict file (torch), parameter folder "
+                     "(finn) or .onnx file (onnx)")
+    imp.add_argument("--format", required=True, choices=("torch", "finn", "onnx"))
+    imp.add_argument("--out", type=Path, required=True, help="packed model file (.npz)")
+    imp.add_argument("--arch", help="torch: MODULE:FACTORY or FILE.py:FACTORY, the callable "
+                     "that builds the untrained module the state_dict fits")
+    imp.add_argument("--topology", default="cnvW1A1",
+                     help="finn: the published topology (cnvW1A1, lfcW1A1)")
+    imp.add_argument("--input-shape", type=image_shape,
+                     help="H,W,C of the uint8 images (torch; onnx when the graph's are not "
+                     "fixed)")
+    imp.add_argument("--input-scale", type=fraction, default=None,
+                     help="the model sees (pixel - offset) * scale (default 1/255 for torch, "
+                     "1 for onnx)")
+    imp.add_argument("--input-offset", type=int, default=0,
+                     help="integer pixel offset of that coding (default 0)")
+    imp.add_argument("--dataset", choices=DATASET_NAMES,
+                     help="its data set: recorded, and its test accuracy measured")
+    imp.add_argument("--no-accuracy", action="store_true",
+                     help="do not measure the test accuracy")
+    imp.add_argument("--data-dir", type=Path, help="folder of the test data")
+    imp.add_argument("--force", action="store_true", help="replace an existing --out")
+    imp.set_defaults(func=model_commands.cmd_import)
+
+    info = sub.add_parser("info", help="per-layer summary of a model: shapes, weights, "
+                          "MRAM words and bits, thresholds, MACs")
+    info.add_argument("model", help=model_help)
+    info.set_defaults(func=model_commands.cmd_info)
 
     rep = sub.add_parser("reproduce", help="main job: sweeps, figures and report.md")
     rep.add_argument("--out", type=Path, default=Path("report"), help="report folder")

@@ -224,6 +224,7 @@ def build_packed_net(specs: Sequence[LayerSpec], *, input_shape: tuple[int, int,
                              f"({type(spec).__name__})")
         layers.append(layer)
     h, w, c = (int(v) for v in input_shape)
+    info = {"n_weights": sum(layer.n_weights for layer in layers), **(metadata or {})}
     return PackedNet(layers=tuple(layers), input_shape=(h, w, c), input_offset=input_offset,
-                     input_levels=input_levels, metadata=dict(metadata or {}))
+                     input_levels=input_levels, metadata=info)
 

@@ -23,6 +23,7 @@ from mrambnn.experiments.energy_sweep import (
     energy_at_accuracy_drop,
     run_energy_sweep,
 )
+from mrambnn.importers.finn import FinnFormatError, default_cnv_folder, read_finn
 from mrambnn.memory.mram import MRAM
 from mrambnn.models import load_model
 from mrambnn.physics.calibration import AMPLITUDE_CURVE, PULSE_CURVE, switching_probability
@@ -31,8 +32,8 @@ from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.presets import get_preset
 from mrambnn.physics.switching import current_for_wer
 
-__all__ = ["CLAIM_BER", "ENERGY_DROP", "MainJobConfig", "MainJobResult", "PhysicsResult",
-           "run_main_job"]
+__all__ = ["CLAIM_BER", "ENERGY_DROP", "EXTERNAL_MODELS", "MainJobConfig", "MainJobResult",
+           "PhysicsResult", "run_main_job"]
 
 CLAIM_BER = 1e-3  # the paper's claim: little accuracy loss up to this weight BER
 ENERGY_DROP = 0.005  # accuracy drop (0.5 point) at which the write energy is read off
@@ -40,6 +41,12 @@ TARGET_WERS = (1e-3, 1e-6, 1e-9)  # the pulse table's target WERs; the last is "
 CALIBRATED_PRESET = "rehm2023-smtj"  # the preset fitted to measured switching
 
 Progress = Callable[[str, int], Callable[[int], None]]
+
+# Networks trained elsewhere that the main job imports where their files are present:
+# BNN-PYNQ's CNV W1A1 (Xilinx, CIFAR-10), read from ../shared/data/bnn-pynq.
+EXTERNAL_MODELS: dict[str, Callable[[], PackedNet]] = {
+    "bnn-pynq-cnv": lambda: read_finn(default_cnv_folder()),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,15 +58,17 @@ class MainJobConfig:
         sweep: the BER grid, draws per point and seed shared by every model.
         subsets: (model, n) pairs: evaluate only the first n test images of that model
             (said in the report).
+        draws: (model, n) pairs: n draws per BER for that model instead of the sweep's.
         workers: parallel workers for the Monte Carlo draws (kernel threads, or worker
             processes where an evaluation is not batched).
         mtj_preset: the device of the physics and budget sections.
         energy_model, budget_model: the networks of those sections.
     """
 
-    models: tuple[str, ...] = ("mnist-mlp", "fashion-conv", "cifar-vgg")
+    models: tuple[str, ...] = ("mnist-mlp", "fashion-conv", "cifar-vgg", "bnn-pynq-cnv")
     sweep: SweepConfig = SweepConfig(bers=DEFAULT_BERS, n_draws=20)
-    subsets: tuple[tuple[str, int], ...] = ()
+    subsets: tuple[tuple[str, int], ...] = (("bnn-pynq-cnv", 1000),)
+    draws: tuple[tuple[str, int], ...] = (("bnn-pynq-cnv", 10),)
     workers: int = 2
     mtj_preset: str = "pmtj-40nm"
     energy_model: str = "mnist-mlp"
@@ -119,15 +128,19 @@ def _sweeps(config: MainJobConfig, out_dir: Path, data_dir: Path | None,
     results: dict[str, SweepResult] = {}
     skipped: dict[str, str] = {}
     for name in config.models:
-        net = load_model(name)
         try:
+            net = EXTERNAL_MODELS[name]() if name in EXTERNAL_MODELS else load_model(name)
             data = load_dataset(net.metadata["dataset"], data_dir)
-        except DataError as error:  # e.g. CIFAR-10 not on this machine: say so, go on
+        except (DataError, FinnFormatError) as error:  # e.g. CIFAR-10 not on this machine
             skipped[name] = str(error)
             continue
+        if "test_accuracy" not in net.metadata:  # an imported network: measure it here
+            net.metadata["test_accuracy"] = accuracy(net, data.x_test, data.y_test)
         sweep = config.sweep
         if name in dict(config.subsets):
             sweep = replace(sweep, n_images=dict(config.subsets)[name])
+        if name in dict(config.draws):
+            sweep = replace(sweep, n_draws=dict(config.draws)[name])
         if CLAIM_BER not in sweep.bers or 0.0 not in sweep.bers:
             sweep = replace(sweep, bers=tuple(sorted({*sweep.bers, 0.0, CLAIM_BER})))
         tick = progress(f"{name} BER sweep", sweep.total_draws) if progress else None

@@ -68,6 +68,8 @@ class FinnTopology:
     input_fraction: int
     threshold_fraction: int
     dataset: str
+    claimed_accuracy: float | None = None
+    claim_source: str = ""
 
 
 CNV_W1A1 = FinnTopology(
@@ -76,7 +78,9 @@ CNV_W1A1 = FinnTopology(
             FinnLayer(128, 576, 16, 32, 3), FinnLayer(128, 1152, 16, 32, 3, pool=True),
             FinnLayer(256, 1152, 4, 32, 3), FinnLayer(256, 2304, 1, 32, 3),
             FinnLayer(512, 256, 1, 4), FinnLayer(512, 512, 1, 8), FinnLayer(10, 512, 4, 1)),
-    input_fraction=7, threshold_fraction=8)
+    input_fraction=7, threshold_fraction=8, claimed_accuracy=0.7954,
+    claim_source="BNN-PYNQ bnn/src/training/README.md: test error 20.46 % of the float "
+    "training run")
 LFC_W1A1 = FinnTopology(
     name="lfcW1A1", input_shape=(28, 28, 1), dataset="mnist",
     layers=(FinnLayer(1024, 784, 32, 64), FinnLayer(1024, 1024, 64, 32),
@@ -180,6 +184,9 @@ def read_finn(folder: Path | str, topology: FinnTopology = CNV_W1A1) -> PackedNe
     metadata = {"source": f"FINN / BNN-PYNQ {topology.name} ({folder.name})",
                 "architecture": topology.name, "dataset": topology.dataset,
                 "importer": "finn", "package_version": __version__}
+    if topology.claimed_accuracy is not None:
+        metadata.update(claimed_accuracy=topology.claimed_accuracy,
+                        claim_source=topology.claim_source)
     try:
         return build_packed_net(specs, input_shape=topology.input_shape,
                                 input_levels=input_levels(topology), metadata=metadata)

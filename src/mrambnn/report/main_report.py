@@ -32,9 +32,31 @@ def _claim_line(name: str, result: SweepResult) -> str:
     verdict = "holds" if drop <= CLAIM_TOLERANCE_POINTS else "does NOT hold"
     subset = result.config.n_images
     scope = f" (first {subset} test images only)" if subset else ""
+    if "importer" in result.model:
+        scope += ", trained elsewhere"
     return (f"- {name}{scope}: clean {100 * clean:.2f} %, at BER {CLAIM_BER:g} {100 * at:.2f} % "
             f"(drop {drop:.2f} points): the claim {verdict} "
             f"(tolerance {CLAIM_TOLERANCE_POINTS:g} point).")
+
+
+def _provenance(model: dict) -> list[str]:
+    """Where an imported network comes from, and its accuracy there and here."""
+    if "importer" not in model:
+        return []
+    line = (f"Trained elsewhere, imported bit for bit ({model['importer']} importer): "
+            f"{model.get('source', '?')}.")
+    if "test_accuracy" in model:
+        line += (f" The packed engine measures {100 * float(model['test_accuracy']):.2f} % "
+                 "on the whole test set")
+        if "claimed_accuracy" in model:
+            line += (f"; its publisher claims {100 * float(model['claimed_accuracy']):.2f} % "
+                     f"({model.get('claim_source', 'no source given')})")
+        line += "."
+    if model.get("importer") == "finn":
+        line += (" The import computes what the FINN hardware computes: thresholds rounded "
+                 "to integers, the output layer's BatchNorm reduced to its sign (class "
+                 "scores are popcounts), which the float training run did not.")
+    return ["", line]
 
 
 def _sweep_section(name: str, result: SweepResult) -> list[str]:
@@ -47,6 +69,7 @@ def _sweep_section(name: str, result: SweepResult) -> list[str]:
         f"Architecture {model.get('architecture', '?')}, data set {model.get('dataset', '?')}, "
         f"{model.get('n_weights', '?')} binary weights, test images "
         f"{config.n_images or 'all'}, {config.n_draws} draws per BER > 0, seed {config.seed}.",
+        *_provenance(model),
         "",
         f"| BER | mean accuracy (%) | std (%) | {int(100 * config.confidence)} % CI (%) |",
         "|---|---|---|---|",
