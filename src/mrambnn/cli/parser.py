@@ -8,6 +8,7 @@ from mrambnn.cli import commands, model_commands
 from mrambnn.cli.arguments import fraction, image_shape, layers, positive, probabilities, workers
 from mrambnn.datasets import DATASET_NAMES
 from mrambnn.experiments import DEFAULT_BERS
+from mrambnn.experiments.main_job import EXTERNAL_MODELS, MainJobConfig
 from mrambnn.memory.ecc import CODE_NAMES
 from mrambnn.models import SHIPPED_MODELS
 
@@ -170,9 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("reproduce", help="main job: sweeps, figures and report.md")
     rep.add_argument("--out", type=Path, default=Path("report"), help="report folder")
-    rep.add_argument("--models", nargs="+",
-                     default=["mnist-mlp", "fashion-conv", "cifar-vgg"],
-                     help=model_help)
+    rep.add_argument("--models", nargs="+", default=list(MainJobConfig().models),
+                     help=f"{model_help}; or {', '.join(EXTERNAL_MODELS)} (imported from "
+                     "../shared/data/bnn-pynq)")
     rep.add_argument("--bers", type=probabilities, default=DEFAULT_BERS,
                      help="comma-separated raw bit error rates")
     rep.add_argument("--draws", type=positive, default=20,

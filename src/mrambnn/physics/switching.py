@@ -59,20 +59,34 @@ class SwitchingTable:
     log_times: np.ndarray
     ln_wer: np.ndarray
 
+    @functools.cached_property
+    def _extrapolation(self) -> tuple[np.ndarray, ...]:
+        """Per current: the last reliable column (ln WER >= ln 1e-14, at least 1), its log
+        time, value and time, and the slope in time of the last reliable segment, beyond
+        which ln WER is extended linearly in time (the exponential tail)."""
+        reliable = self.ln_wer >= _RELIABLE_LN_WER
+        columns = np.arange(self.ln_wer.shape[1])
+        last = np.maximum(np.where(reliable, columns, 0).max(axis=1), 1)
+        times = np.exp(self.log_times)
+        rows = np.arange(len(self.currents))
+        slope = ((self.ln_wer[rows, last - 1] - self.ln_wer[rows, last])
+                 / (times[last] - times[last - 1]))
+        return self.log_times[last], self.ln_wer[rows, last], times[last], slope
+
     def rows_at(self, s: np.ndarray) -> np.ndarray:
-        """log(WER) of every tabulated current at reduced widths s: (I, len(s))."""
+        """log(WER) of every tabulated current at reduced widths s: (I, len(s)): linear
+        in log time between grid points, the exponential tail beyond each current's last
+        reliable point (vectorised over currents and widths)."""
         s = np.atleast_1d(np.asarray(s, dtype=np.float64))
         log_s = np.log(np.clip(s, np.exp(self.log_times[0]), None))
-        times = np.exp(self.log_times)
-        out = np.empty((len(self.currents), s.size))
-        for k, row in enumerate(self.ln_wer):
-            reliable = np.nonzero(row >= _RELIABLE_LN_WER)[0]
-            last = int(reliable[-1]) if reliable.size else 1
-            last = max(last, 1)
-            slope = (row[last - 1] - row[last]) / (times[last] - times[last - 1])
-            inside = np.interp(log_s, self.log_times[: last + 1], row[: last + 1])
-            beyond = row[last] - slope * (s - times[last])
-            out[k] = np.where(log_s <= self.log_times[last], inside, beyond)
+        grid = self.log_times
+        j = np.clip(np.searchsorted(grid, log_s, side="right") - 1, 0, len(grid) - 2)
+        slopes = (self.ln_wer[:, j + 1] - self.ln_wer[:, j]) / (grid[j + 1] - grid[j])
+        inside = slopes * np.minimum(log_s - grid[j], grid[j + 1] - grid[j]) \
+            + self.ln_wer[:, j]
+        last_log_time, last_value, last_time, slope = self._extrapolation
+        beyond = last_value[:, None] - slope[:, None] * (s[None, :] - last_time[:, None])
+        out = np.where(log_s[None, :] <= last_log_time[:, None], inside, beyond)
         return np.minimum.accumulate(out, axis=0)
 
 
