@@ -35,11 +35,16 @@ def corrupt_net(
         layers: indices of the layers whose weights are exposed (None = all); the others
             are kept exact (e.g. stored in a reliable memory).
         rng: the random stream of this draw; layers consume it in order.
+        fault: a `FaultModel`, or a layer-aware channel of a chip with per-cell
+            parameters (``corrupt_layer(index, words, n_bits, rng=)``,
+            `mrambnn.memory.cell_faults`).
     """
     exposed = set(check_layers(net, layers))
+    by_layer = getattr(fault, "corrupt_layer", None)  # per-cell channels know each layer
     words = [
-        fault.corrupt(layer.weight_words, layer.in_features, rng=rng) if i in exposed
-        else layer.weight_words
+        (by_layer(i, layer.weight_words, layer.in_features, rng=rng) if by_layer
+         else fault.corrupt(layer.weight_words, layer.in_features, rng=rng))
+        if i in exposed else layer.weight_words
         for i, layer in enumerate(net.layers)
     ]
     return net.with_weight_words(words)
