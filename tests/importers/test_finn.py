@@ -78,6 +78,28 @@ def test_files_written_by_the_format_read_back_as_the_hardware_computes(tmp_path
         np.testing.assert_array_equal(mine, reference)
 
 
+def test_binary_input_topology_as_lfc(tmp_path) -> None:
+    """An LFC-like all-dense network with binarized pixels (+1 from 2p/255 - 1 >= 0) and
+    a first layer padded to a multiple of 64 synapses: popcount thresholds throughout."""
+    topology = FinnTopology(name="lfc-like", input_shape=(5, 5, 1), dataset="mnist",
+                            input_fraction=0, threshold_fraction=0,
+                            layers=(FinnLayer(out=7, fan_in=25, pe=2, simd=8),
+                                    FinnLayer(out=3, fan_in=7, pe=1, simd=7)))
+    rng = np.random.default_rng(3)
+    bits = [rng.integers(0, 2, (7, 25)), rng.integers(0, 2, (3, 7))]
+    thresholds = rng.integers(8, 17, 7)
+    _write_layer(tmp_path, 0, bits[0], thresholds, topology.layers[0], 8)
+    _write_layer(tmp_path, 1, bits[1], None, topology.layers[1], 64)
+    net = read_finn(tmp_path, topology)
+    images = rng.integers(0, 256, (300, 5, 5, 1), dtype=np.uint8)
+    x = images.reshape(300, 25) >= 128
+    h = (x[:, None, :] == bits[0][None].astype(bool)).sum(-1) > thresholds
+    scores = (h[:, None, :] == bits[1][None].astype(bool)).sum(-1)
+    got, hidden = forward(net, images, keep_hidden=True)
+    np.testing.assert_array_equal(hidden[0], h)
+    np.testing.assert_array_equal(got, scores)
+
+
 def test_pixel_coding_is_rounded_fixed_point_of_the_scaled_image() -> None:
     """2 p / 255 - 1 rounded half up to 7 fractional bits, saturated at 127 / 128."""
     levels = input_levels(TOPOLOGY)[0]
