@@ -57,3 +57,24 @@ def test_bad_pulse_is_rejected() -> None:
         WritePulseCondition(current=-1e-6, width=1e-9)
     with pytest.raises(ValueError, match="> 0 s"):
         EnergySweepConfig(width=0.0)
+
+
+def test_energy_sweep_over_a_chip_with_variability(toy) -> None:
+    """Without spread the chip path is the nominal path; with spread the chip's mean WER
+    and the accuracies change, and the same chip seed gives the same sweep."""
+    net, images, labels = toy
+    mram = MRAM(mtj=MTJ)
+    base = EnergySweepConfig(width=10e-9, currents=(80e-6, 100e-6), n_draws=3)
+    nominal = run_energy_sweep(net, images, labels, mram, base)
+    with pytest.raises(ValueError, match="unknown spread"):
+        EnergySweepConfig(spread="huge")
+    spread = EnergySweepConfig(width=10e-9, currents=(80e-6, 100e-6), n_draws=3,
+                               spread="pmtj-array", chip_seed=4)
+    varied = run_energy_sweep(net, images, labels, mram, spread)
+    again = run_energy_sweep(net, images, labels, mram, spread)
+    assert varied.points == again.points
+    for a, b in zip(nominal.points, varied.points, strict=True):
+        assert a.energy_per_bit == b.energy_per_bit
+        assert a.wer_p2ap != b.wer_p2ap and 0.3 < b.wer_p2ap / a.wer_p2ap < 3
+    assert any(a.accuracies != b.accuracies for a, b in zip(nominal.points, varied.points,
+                                                             strict=True))

@@ -19,10 +19,12 @@ from mrambnn.experiments.accuracy_drop import log_crossing
 from mrambnn.experiments.draws import DrawPlan, evaluate_points
 from mrambnn.experiments.results import provenance, write_atomic
 from mrambnn.experiments.stats import MeanInterval, json_number, mean_interval
+from mrambnn.memory.cell_faults import Chip
 from mrambnn.memory.faults import FaultModel
 from mrambnn.memory.mram import MRAM, WritePulseCondition
 from mrambnn.physics.energy import WriteCircuit
 from mrambnn.physics.mtj import MTJ
+from mrambnn.physics.variability import SPREAD_PRESETS
 
 __all__ = ["EnergyPoint", "EnergySweepConfig", "EnergySweepResult", "energy_at_accuracy_drop",
            "run_energy_sweep"]
@@ -30,25 +32,33 @@ __all__ = ["EnergyPoint", "EnergySweepConfig", "EnergySweepResult", "energy_at_a
 
 @dataclass(frozen=True, kw_only=True)
 class EnergySweepConfig:
-    """Pulse width (s), write currents (A), draws per current, seed, test subset."""
+    """Pulse width (s), write currents (A), draws per current, seed, test subset; and the
+    device-to-device spread of the cells (a `SPREAD_PRESETS` name; 'none': every cell is
+    the nominal device) with the seed of the one chip drawn for the whole sweep."""
 
     width: float = 10e-9
     currents: tuple[float, ...] = tuple(np.geomspace(40e-6, 220e-6, 13))
     n_draws: int = 10
     seed: int = 2019
     n_images: int | None = None
+    spread: str = "none"
+    chip_seed: int = 0
 
     def __post_init__(self) -> None:
         if self.n_draws < 1 or not self.currents:
             raise ValueError("need n_draws >= 1 and at least one current")
+        if self.spread not in SPREAD_PRESETS:
+            raise ValueError(f"unknown spread {self.spread!r}; choose one of "
+                             f"{', '.join(SPREAD_PRESETS)}")
         for current in self.currents:
             WritePulseCondition(current=current, width=self.width)
 
 
 @dataclass(frozen=True, kw_only=True)
 class EnergyPoint:
-    """One write current: its pulse, each direction's WER, the energy per stored bit (J)
-    and the accuracy of each draw."""
+    """One write current: its pulse, each direction's WER (with variability: the mean over
+    the chip's cells, i.e. the array's BER of cells that must switch), the energy per
+    stored bit (J, of the nominal device) and the accuracy of each draw."""
 
     current: float
     width: float
@@ -109,16 +119,36 @@ def run_energy_sweep(
     if config.n_images is not None:
         images, labels = images[: config.n_images], labels[: config.n_images]
     pulses = {c: WritePulseCondition(current=c, width=config.width) for c in config.currents}
+    chip = None
+    if config.spread != "none":  # one chip, fixed over every write of the sweep
+        chip = Chip.for_shapes(mram.mtj, SPREAD_PRESETS[config.spread],
+                               [(layer.out_features, layer.in_features)
+                                for layer in net.layers],
+                               rng=np.random.default_rng([config.chip_seed, 19]))
+    faults: dict[float, Any] = {}
 
     def fault_for(current: float) -> FaultModel:
-        return mram.fault(pulses[current])
+        if chip is None:
+            return mram.fault(pulses[current])
+        if current not in faults:
+            faults[current] = chip.write_failure(current=current, width=config.width,
+                                                 prior=mram.prior)
+        return faults[current]  # type: ignore[no-any-return]
+
+    def error_rates(current: float) -> tuple[float, float]:
+        if chip is None:
+            return mram.write_error_rates(pulses[current])
+        fault = fault_for(current)
+        weights = [w.size for w in fault.wer_ap2p]  # type: ignore[attr-defined]
+        return tuple(float(np.average([w.mean() for w in rates], weights=weights))
+                     for rates in (fault.wer_ap2p, fault.wer_p2ap))  # type: ignore
 
     plan = DrawPlan(fault_for=fault_for, seed=config.seed, layers=None)
     todo = [(c, config.n_draws) for c in config.currents]
     points = []
     for current, draws in evaluate_points(net, images, labels, plan, todo, workers=workers,
                                           progress=progress):
-        ap2p, p2ap = mram.write_error_rates(pulses[current])
+        ap2p, p2ap = error_rates(current)
         points.append(EnergyPoint(current=current, width=config.width, wer_ap2p=ap2p,
                                   wer_p2ap=p2ap,
                                   energy_per_bit=mram.energy_per_bit(pulses[current]),
