@@ -12,7 +12,11 @@ from mrambnn.memory.write_faults import WriteFailure
 from mrambnn.models import load_model
 from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.presets import get_preset
-from mrambnn.physics.reliability import read_disturb_probability, retention_failure
+from mrambnn.physics.reliability import (
+    read_disturb_probability,
+    retention_bit_error,
+    retention_failure,
+)
 from mrambnn.physics.switching import switching_table, write_error_rate
 from mrambnn.physics.variability import SPREAD_PRESETS, CellArray, CellSpread, cell_wer
 
@@ -58,8 +62,10 @@ def test_thinning_samples_each_cell_at_its_probability() -> None:
 
 
 def test_retention_with_spread_matches_the_averaged_closed_form() -> None:
-    """Over a chip with sigma_delta / delta = 10 %, the fraction of flipped cells after
-    time t equals `retention_failure` averaged over the same Gaussian delta."""
+    """Over a chip with sigma_delta / delta = 10 %, the fraction of wrong cells after time
+    t equals `retention_bit_error` averaged over the same Gaussian delta; the weakest
+    cells, nearly random by then, make it smaller than the first-flip probability
+    `retention_failure`."""
     mtj = MTJ(delta=30.0, ic0_p2ap=60e-6, ic0_ap2p=40e-6, tau_d=2e-9)
     spread = CellSpread(delta=0.10)
     chip = Chip.for_shapes(mtj, spread, [(1000, 1000)], rng=np.random.default_rng(2))
@@ -67,9 +73,22 @@ def test_retention_with_spread_matches_the_averaged_closed_form() -> None:
     words = np.random.default_rng(3).integers(0, 2**64, (1000, 16), dtype=np.uint64)
     channel = CellRetention(chip=chip, time=time)
     flipped = corrupt_net_words(channel, words, 1000)
-    expected = retention_failure(mtj, time=time, delta_sigma=0.10 * mtj.delta)
+    expected = retention_bit_error(mtj, time=time, delta_sigma=0.10 * mtj.delta)
     assert 1e-4 < expected < 1e-2
+    assert expected < retention_failure(mtj, time=time, delta_sigma=0.10 * mtj.delta)
     assert stats.binomtest(flipped, 10**6, expected).pvalue > 1e-4
+
+
+def test_retention_without_spread_matches_the_first_flip_closed_form() -> None:
+    mtj = MTJ(delta=30.0, ic0_p2ap=60e-6, ic0_ap2p=40e-6, tau_d=2e-9)
+    chip = Chip.for_shapes(mtj, SPREAD_PRESETS["none"], [(1000, 1000)],
+                           rng=np.random.default_rng(8))
+    words = np.random.default_rng(9).integers(0, 2**64, (1000, 16), dtype=np.uint64)
+    flipped = corrupt_net_words(CellRetention(chip=chip, time=20.0), words, 1000)
+    first_flip = retention_failure(mtj, time=20.0)
+    assert 5e-4 < first_flip < 1e-2  # small: the two forms agree to 0.1 %
+    assert retention_bit_error(mtj, time=20.0) == pytest.approx(first_flip, rel=5e-3)
+    assert stats.binomtest(flipped, 10**6, first_flip).pvalue > 1e-4
 
 
 def corrupt_net_words(channel, words: np.ndarray, n_bits: int) -> int:

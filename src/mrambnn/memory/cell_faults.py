@@ -108,7 +108,8 @@ class CellWriteFailure:
 @dataclass(frozen=True, kw_only=True, eq=False)
 class CellRetention:
     """Flips after writing, per cell with its own delta: thermally activated reversal
-    during ``time`` (s) without access, ``1 - exp(-(t / tau0) e^-delta)``, and
+    during ``time`` (s) without access (two-state relaxation, ``(1 - exp(-2 k t)) / 2``
+    with ``k = e^-delta / tau0``), and
     ``n_reads`` reads of ``read_current`` (A) for ``read_duration`` (s) pushing towards
     ``read_direction`` ('p2ap': only P cells, bit 1, can be disturbed)."""
 
@@ -130,7 +131,10 @@ class CellRetention:
         """(p of a stored 1 flipping, p of a stored 0 flipping), (rows, n_bits) each."""
         cells = self.chip.cells(index, n_rows, n_bits)
         mtj = self.chip.mtj
-        retention = -np.expm1(-(self.time / mtj.tau0) * np.exp(-cells.delta))
+        # a symmetric two-state cell relaxes towards equilibrium: it reads flipped with
+        # probability (1 - exp(-2 k t)) / 2, k = e^-delta / tau0 (the first-flip
+        # probability 1 - exp(-k t) of `physics.reliability` to first order, never > 1/2)
+        retention = -np.expm1(-2 * (self.time / mtj.tau0) * np.exp(-cells.delta)) / 2
         disturb = np.zeros_like(retention)
         if self.n_reads and self.read_current > 0:
             i_r = self.read_current / cells.ic0(self.read_direction)
