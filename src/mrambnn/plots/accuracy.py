@@ -19,8 +19,14 @@ def plot_accuracy_vs_ber(results: Sequence[SweepResult], labels: Sequence[str], 
     The error-free accuracy (BER 0) of each network is drawn as a dashed line, since 0
     has no place on a log axis. Writes ``path`` (PNG or PDF by suffix) and returns it.
     """
+    common = {(r.config.n_draws, r.config.n_images) for r in results}
+    n, subset = next(iter(common)) if len(common) == 1 else (None, None)
     with new_figure(4.6, 3.2) as (fig, ax):
         for result, label in zip(results, labels, strict=True):
+            if len(common) > 1:  # say each curve's own draws and test subset
+                images = result.config.n_images
+                label = (f"{label} ({result.config.n_draws} draws"
+                         + (f", {images} images)" if images else ")"))
             rows = result.to_dict()["points"]
             clean = [r for r in rows if r["ber"] == 0]
             noisy = sorted((r for r in rows if r["ber"] > 0), key=lambda r: r["ber"])
@@ -36,9 +42,10 @@ def plot_accuracy_vs_ber(results: Sequence[SweepResult], labels: Sequence[str], 
         ax.set_xlabel("weight bit error rate (raw BER)")
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(title)
-        n = results[0].config.n_draws if results else 0
         confidence = int(100 * results[0].config.confidence) if results else 95
-        ax.legend(title=f"mean, {confidence} % CI, {n} draws", title_fontsize=6)
+        header = f"mean, {confidence} % CI" + (f", {n} draws" if n else "") \
+            + (f", {subset} images" if subset else "")
+        ax.legend(title=header, title_fontsize=6)
         return save(fig, path)
 
 
