@@ -137,3 +137,19 @@ def test_bad_inputs_are_one_line_errors(tmp_path) -> None:
         _one_line_error(_run(*args, "--out", str(out)) if args[0] == "import"
                         else _run(*args), needle)
         assert not out.exists()
+
+
+def test_lifetime_command(tmp_path) -> None:
+    out = tmp_path / "life.json"
+    result = _run("lifetime", "--model", "mnist-mlp", "--deltas", "28,45", "--points", "5",
+                  "--last", "1", "--draws", "2", "--n-images", "300", "--workers", "1",
+                  "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    saved = json.loads(out.read_text())
+    low, high = saved["curves"]
+    assert low["delta"] == 28 and high["delta"] == 45
+    assert low["refresh_interval"] < high["refresh_interval"]
+    assert high["interval_is_lower_bound"] and "or longer" in result.stdout
+    assert len(low["points"]) == 5 and saved["refresh_pulse"]["energy_per_bit"] > 0
+    _one_line_error(_run("lifetime", "--spread", "huge", "--out", str(out)),
+                    "unknown spread")

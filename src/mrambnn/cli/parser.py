@@ -4,13 +4,14 @@ import argparse
 from pathlib import Path
 
 from mrambnn import __version__
-from mrambnn.cli import commands, model_commands
+from mrambnn.cli import commands, lifetime_command, model_commands
 from mrambnn.cli.arguments import fraction, image_shape, layers, positive, probabilities, workers
 from mrambnn.datasets import DATASET_NAMES
 from mrambnn.experiments import DEFAULT_BERS
 from mrambnn.experiments.main_job import EXTERNAL_MODELS, MainJobConfig
 from mrambnn.memory.ecc import CODE_NAMES
 from mrambnn.models import SHIPPED_MODELS
+from mrambnn.physics.variability import SPREAD_PRESETS
 
 __all__ = ["build_parser"]
 
@@ -137,6 +138,35 @@ def build_parser() -> argparse.ArgumentParser:
     camp.add_argument("--scheduler", help="address of a Dask scheduler (tcp://HOST:8786): "
                       "run the tasks there instead of locally")
     camp.set_defaults(func=commands.cmd_campaign)
+
+    life = sub.add_parser("lifetime", help="accuracy vs time since writing (retention, read "
+                          "disturb; per cell) for several deltas, and the refresh interval")
+    life.add_argument("--model", default="mnist-mlp", help=model_help)
+    life.add_argument("--deltas", type=lambda t: tuple(float(v) for v in t.split(",")),
+                      default=(30.0, 35.0, 40.0, 45.0, 50.0, 60.0),
+                      help="comma-separated thermal stability factors")
+    life.add_argument("--preset", default="pmtj-40nm",
+                      help="MTJ preset (its delta replaced by each of --deltas)")
+    life.add_argument("--spread", default="none",
+                      help=f"device-to-device spread: {', '.join(SPREAD_PRESETS)}")
+    life.add_argument("--first", type=float, default=1.0, help="first time, s")
+    life.add_argument("--last", type=float, default=10.0, help="last time, years")
+    life.add_argument("--points", type=positive, default=17, help="times (log-spaced)")
+    life.add_argument("--reads-per-second", type=float, default=0.0,
+                      help="inferences per second (each reads every weight once)")
+    life.add_argument("--read-current-ua", type=float, default=0.0,
+                      help="read current, microampere (read disturb; 0 = none)")
+    life.add_argument("--tolerance", type=float, default=0.5,
+                      help="accepted accuracy drop, points (sets the refresh interval)")
+    life.add_argument("--refresh-wer", type=float, default=1e-9,
+                      help="WER of the refresh pulse (10 ns), which sets its energy")
+    life.add_argument("--draws", type=positive, default=5, help="draws per time")
+    life.add_argument("--seed", type=int, default=2019, help="root seed of the draws")
+    life.add_argument("--n-images", type=int, default=None, help="first N test images")
+    life.add_argument("--workers", type=workers, default=2, help="parallel workers")
+    life.add_argument("--data-dir", type=Path, help="folder of the test data")
+    life.add_argument("--out", type=Path, default=Path("lifetime.json"), help="result JSON")
+    life.set_defaults(func=lifetime_command.cmd_lifetime)
 
     imp = sub.add_parser("import", help="import a BNN trained elsewhere (torch state_dict, "
                          "FINN / BNN-PYNQ files, ONNX / QONNX) into a packed .npz model")
