@@ -151,5 +151,6 @@ def test_lifetime_command(tmp_path) -> None:
     assert low["refresh_interval"] < high["refresh_interval"]
     assert high["interval_is_lower_bound"] and "or longer" in result.stdout
     assert len(low["points"]) == 5 and saved["refresh_pulse"]["energy_per_bit"] > 0
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     _one_line_error(_run("lifetime", "--spread", "huge", "--out", str(out)),
                     "unknown spread")

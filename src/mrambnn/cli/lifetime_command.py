@@ -64,4 +64,12 @@ def cmd_lifetime(args: argparse.Namespace) -> None:
                                 "wer": args.refresh_wer},
               "tolerance_points": args.tolerance, "curves": rows}
     write_atomic(args.out, json.dumps(result, indent=1))
-    print(f"-> {args.out}")
+    figure = args.out.with_suffix(".png")
+    try:
+        from mrambnn.plots import plot_lifetime
+    except ImportError:  # matplotlib is optional: the JSON holds every number
+        figure = None
+    else:
+        plot_lifetime(curves, figure, model=str(args.model), device=args.preset,
+                      spread=args.spread, drop=args.tolerance / 100)
+    print(f"-> {args.out}" + (f" and {figure}" if figure else ""))

@@ -3,6 +3,7 @@ API, one style: `mrambnn.plots.style`)."""
 
 from mrambnn.plots.accuracy import plot_accuracy_vs_ber, plot_accuracy_vs_energy
 from mrambnn.plots.budget import plot_budget_breakdown, plot_budget_trends
+from mrambnn.plots.lifetime import plot_lifetime
 from mrambnn.plots.physics import plot_calibration, plot_energy_vs_target_wer, plot_wer_vs_width
 
 __all__ = [
@@ -12,5 +13,6 @@ __all__ = [
     "plot_budget_trends",
     "plot_calibration",
     "plot_energy_vs_target_wer",
+    "plot_lifetime",
     "plot_wer_vs_width",
 ]
