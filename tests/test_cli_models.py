@@ -154,3 +154,22 @@ def test_lifetime_command(tmp_path) -> None:
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     _one_line_error(_run("lifetime", "--spread", "huge", "--out", str(out)),
                     "unknown spread")
+
+
+def test_energy_command_with_and_without_spread(tmp_path) -> None:
+    outs = []
+    for spread in ("none", "pmtj-array"):
+        out = tmp_path / f"energy-{spread}.json"
+        result = _run("energy", "--model", "mnist-mlp", "--currents-ua", "84,100,150",
+                      "--draws", "2", "--n-images", "300", "--workers", "1", "--spread",
+                      spread, "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        assert "point drop at" in result.stdout
+        assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+        outs.append(json.loads(out.read_text()))
+    nominal, varied = (o["points"] for o in outs)
+    assert outs[1]["config"]["spread"] == "pmtj-array"
+    assert [p["energy_per_bit"] for p in nominal] == [p["energy_per_bit"] for p in varied]
+    assert all(a["wer_p2ap"] != b["wer_p2ap"] for a, b in zip(nominal, varied, strict=True))
+    _one_line_error(_run("energy", "--spread", "huge", "--out", str(tmp_path / "e.json")),
+                    "unknown spread")

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from mrambnn import __version__
-from mrambnn.cli import commands, lifetime_command, model_commands
+from mrambnn.cli import commands, energy_command, lifetime_command, model_commands
 from mrambnn.cli.arguments import fraction, image_shape, layers, positive, probabilities, workers
 from mrambnn.datasets import DATASET_NAMES
 from mrambnn.experiments import DEFAULT_BERS
@@ -138,6 +138,28 @@ def build_parser() -> argparse.ArgumentParser:
     camp.add_argument("--scheduler", help="address of a Dask scheduler (tcp://HOST:8786): "
                       "run the tasks there instead of locally")
     camp.set_defaults(func=commands.cmd_campaign)
+
+    energy = sub.add_parser("energy", help="accuracy vs write energy per bit over write "
+                            "currents (one chip, optional device-to-device spread)")
+    energy.add_argument("--model", default="mnist-mlp", help=model_help)
+    energy.add_argument("--preset", default="pmtj-40nm", help="MTJ preset")
+    energy.add_argument("--width-ns", type=float, default=10.0, help="pulse width, ns")
+    energy.add_argument("--currents-ua", type=lambda t: tuple(float(v) for v in t.split(",")),
+                        default=(70.0, 78.0, 84.0, 88.0, 92.0, 96.0, 100.0, 108.0, 125.0,
+                                 150.0, 180.0),
+                        help="comma-separated write currents, microampere")
+    energy.add_argument("--spread", default="none",
+                        help=f"device-to-device spread: {', '.join(SPREAD_PRESETS)}")
+    energy.add_argument("--chip-seed", type=int, default=0, help="seed of the chip's cells")
+    energy.add_argument("--tolerance", type=float, default=0.5,
+                        help="accuracy drop, points, at which the energy is read off")
+    energy.add_argument("--draws", type=positive, default=10, help="draws per current")
+    energy.add_argument("--seed", type=int, default=2019, help="root seed of the draws")
+    energy.add_argument("--n-images", type=int, default=None, help="first N test images")
+    energy.add_argument("--workers", type=workers, default=2, help="parallel workers")
+    energy.add_argument("--data-dir", type=Path, help="folder of the test data")
+    energy.add_argument("--out", type=Path, default=Path("energy.json"), help="result JSON")
+    energy.set_defaults(func=energy_command.cmd_energy)
 
     life = sub.add_parser("lifetime", help="accuracy vs time since writing (retention, read "
                           "disturb; per cell) for several deltas, and the refresh interval")

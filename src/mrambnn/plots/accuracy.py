@@ -65,9 +65,10 @@ def plot_accuracy_vs_energy(result: EnergySweepResult, clean_accuracy: float, pa
         if marked_energy is not None:
             ax.axvline(marked_energy * 1e12, color="C3", lw=0.9,
                        label=f"0.5-point drop at {marked_energy * 1e12:.3f} pJ")
-        ax.set_ylim(max(0, 100 * clean_accuracy - 10), 100 * clean_accuracy + 1)
+        ax.set_ylim(0, 100 * clean_accuracy + 3)  # the whole fall, not only its top
         ax.set_xlabel(f"write energy per bit (pJ), {result.config.width * 1e9:g} ns pulses")
         ax.set_ylabel("test accuracy (%)")
         ax.set_title("Accuracy vs write energy")
-        ax.legend()
+        ax.set_xscale("log")
+        ax.legend(loc="lower right")
         return save(fig, path)
