@@ -137,6 +137,20 @@ def test_valid_padding_on_the_general_path():
                                       predict(faulty, images))
 
 
+def test_general_path_when_only_dense_layers_after_convolutions_change():
+    """No conv output changes, many flips per dense output: the dense layer is recomputed
+    in full from the (empty) changes the convolutions hand it."""
+    rng = np.random.default_rng(13)
+    net = _valid_conv_net(rng)
+    images = rng.integers(0, 256, (30, 14, 10, 3), dtype=np.uint8)
+    evaluator = GeneralEvaluator(net, images)
+    for d in range(3):
+        faulty = corrupt_net(net, BitFlip(ber=0.6), layers=[3, 4],
+                             rng=np.random.default_rng([d, 6]))
+        np.testing.assert_array_equal(evaluator.predict_draws([faulty.weight_words])[0],
+                                      predict(faulty, images))
+
+
 def test_wide_first_layer_uses_the_general_path():
     """7x7x3 integer patches can move a margin past int16: the general path takes it."""
     rng = np.random.default_rng(11)

@@ -151,7 +151,8 @@ class GeneralEvaluator:
             if isinstance(state, _ConvState):
                 rows, maps = self._conv(state, faulty, changes)
                 after = self.states[i + 1]
-                changes = (rows, pack_bits(maps.reshape(len(maps), -1 if len(maps) else 0))
+                # packed rows of the dense layer's width, also when no image changed
+                changes = (rows, pack_bits(maps.reshape(len(maps), after.layer.in_features))
                            if isinstance(after, _DenseState) else maps)
             else:
                 changes = self._dense(state, faulty, changes)
