@@ -28,13 +28,8 @@ import numpy as np
 
 from mrambnn import __version__
 from mrambnn.engine import PackedNet
-from mrambnn.engine.builder import (
-    BatchNormSpec,
-    ConvSpec,
-    DenseSpec,
-    LayerSpec,
-    build_packed_net,
-)
+from mrambnn.engine.builder import BatchNormSpec, build_packed_net
+from mrambnn.engine.chain import LayerChain
 
 __all__ = ["OnnxImportError", "import_onnx"]
 
@@ -57,46 +52,18 @@ def _attributes(node: Any) -> dict[str, Any]:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
-class _Walk:
-    """The chain's state as in `mrambnn.nn.importer`: 'input', 'pre', 'normed', 'soft',
-    'bits'; the input coding's scale and offset while still at the input."""
+class _Walk(LayerChain):
+    """The chain (`LayerChain`), the graph's constants, and the input coding's scale and
+    offset while still at the input."""
 
     def __init__(self, constants: dict[str, np.ndarray], input_scale: Fraction,
                  input_offset: Fraction) -> None:
+        super().__init__(_refuse, "Sign or BipolarQuant")
         self.constants = constants
-        self.specs: list[dict[str, Any]] = []
-        self.state = "input"
-        self.flattened = False
-        self.softmax = False
-        self.binary_input = False
         self.scale, self.offset = input_scale, input_offset
 
     def constant(self, name: str) -> np.ndarray | None:
         return self.constants.get(name)
-
-    def begin(self, node: Any, kind: str, signs: np.ndarray, bias: np.ndarray | None,
-              padding: int | None) -> None:
-        if self.softmax:
-            raise _refuse(node, "a layer after Softmax")
-        if self.state in ("pre", "normed", "soft"):
-            raise _refuse(node, "its input is not binarized (Sign or BipolarQuant)")
-        if kind == "dense" and self.specs and self.specs[-1]["kind"] == "conv" \
-                and not self.flattened:
-            raise _refuse(node, "a dense layer on an unflattened feature map")
-        self.state = "pre"
-        self.specs.append({"node": node, "kind": kind, "signs": signs, "bias": bias,
-                           "padding": padding, "bn": None, "pool": None})
-        self.flattened = False
-
-    def activation(self, node: Any, hard: bool) -> None:
-        if self.state == "input" and not hard and not self.specs:
-            self.binary_input = True
-            return
-        if self.state not in ("pre", "normed", "soft"):
-            raise _refuse(node, "an activation that is not after a layer")
-        if self.state == "pre":
-            self.specs[-1]["sign_of_raw"] = True
-        self.state = "soft" if hard else "bits"
 
 
 def _signed(node: Any, values: np.ndarray, how: str) -> np.ndarray:
@@ -202,25 +169,21 @@ def _step(walk: _Walk, node: Any, op: str, names: list[str]) -> None:
         bias = constant(names[1])
         if bias is None:
             raise _refuse(node, "an Add of a non-constant")
-        walk.specs[-1]["bias"] = bias.reshape(-1)
+        walk.add_bias(node, bias)
     elif op in ("Mul", "Div", "Sub", "Add") and walk.state == "input" and not walk.specs:
         _fold_input(walk, node, op, constant(names[1]))
     elif op == "BatchNormalization":
-        if walk.state != "pre":
-            raise _refuse(node, "a BatchNorm not right after a layer (or pooling)")
         gamma, beta, mean, var = (constant(n) for n in names[1:5])
         if any(v is None for v in (gamma, beta, mean, var)):
             raise _refuse(node, "BatchNorm parameters that are not constants")
-        walk.specs[-1]["bn"] = BatchNormSpec(mean=mean, variance=var, gamma=gamma,
-                                             beta=beta, eps=float(a.get("epsilon", 1e-5)))
-        walk.state = "normed"
+        walk.batchnorm(node, BatchNormSpec(mean=mean, variance=var, gamma=gamma, beta=beta,
+                                           eps=float(a.get("epsilon", 1e-5))))
     elif op == "MaxPool":
         found = (list(a.get("kernel_shape", [])), list(a.get("strides", [1, 1])),
                  list(a.get("pads", [0, 0, 0, 0])), a.get("ceil_mode", 0))
-        if found != ([2, 2], [2, 2], [0, 0, 0, 0], 0) or not walk.specs \
-                or walk.specs[-1]["pool"] is not None:
-            raise _refuse(node, f"max-pooling {found}; only 2x2 stride 2, once per layer")
-        walk.specs[-1]["pool"] = "preactivation" if walk.state == "pre" else "bits"
+        if found != ([2, 2], [2, 2], [0, 0, 0, 0], 0):
+            raise _refuse(node, f"max-pooling {found}; only 2x2 stride 2")
+        walk.pool(node)
     elif op == "Sign":
         walk.activation(node, hard=False)
     elif op == "BipolarQuant":
@@ -234,7 +197,7 @@ def _step(walk: _Walk, node: Any, op: str, names: list[str]) -> None:
     elif op in ("Flatten", "Reshape"):
         if op == "Flatten" and a.get("axis", 1) != 1:
             raise _refuse(node, "Flatten with axis other than 1")
-        walk.flattened = walk.flattened or bool(walk.specs)
+        walk.flatten()
     elif op in ("Softmax", "LogSoftmax"):
         walk.softmax = True
     elif op not in ("Identity", "Dropout"):
@@ -261,31 +224,6 @@ def _fold_input(walk: _Walk, node: Any, op: str, value: np.ndarray | None) -> No
         walk.offset -= (c if op == "Add" else -c) / walk.scale
 
 
-def _specs(walk: _Walk) -> list[LayerSpec]:
-    if not walk.specs:
-        raise OnnxImportError(f"cannot import the graph: no binary layer; supported: "
-                              f"{SUPPORTED}")
-    last = walk.specs[-1]
-    if walk.state in ("soft", "bits") or last.get("sign_of_raw"):
-        raise _refuse(last["node"], "an activation after the output layer")
-    specs: list[LayerSpec] = []
-    for spec in walk.specs:
-        if spec["bn"] is None and spec is not last:
-            bias = spec["bias"]
-            if bias is None or np.any(bias == np.round(bias)):
-                raise _refuse(spec["node"], "Sign of an integer sum without BatchNorm "
-                              "(Sign(0) = 0 is a third value)")
-        if spec["kind"] == "conv":
-            specs.append(ConvSpec(weights=spec["signs"], padding=spec["padding"],
-                                  head=spec["bn"], bias=spec["bias"], pool=spec["pool"]))
-        else:
-            if spec["pool"] is not None:
-                raise _refuse(spec["node"], "max-pooling after a dense layer")
-            specs.append(DenseSpec(weights=spec["signs"], head=spec["bn"], bias=spec["bias"],
-                                   input_order="chw"))
-    return specs
-
-
 def import_onnx(path: Path | str, *, input_shape: tuple[int, int, int],
                 input_scale: Fraction | int | str = 1, input_offset: int = 0,
                 metadata: dict[str, Any] | None = None) -> PackedNet:
@@ -310,7 +248,10 @@ def import_onnx(path: Path | str, *, input_shape: tuple[int, int, int],
         first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise OnnxImportError(f"{path} is not a valid ONNX model: {first}") from None
     walk = _walk(model, Fraction(input_scale), Fraction(input_offset))
-    specs = _specs(walk)
+    if not walk.specs:
+        raise OnnxImportError(f"cannot import the graph: no binary layer; supported: "
+                              f"{SUPPORTED}")
+    specs = walk.layer_specs()
     channels = int(input_shape[2])
     offset, scale = walk.offset, walk.scale
     if offset.denominator != 1:  # (pixel - offset) * s = (d pixel - d offset) * (s / d)

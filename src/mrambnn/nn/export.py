@@ -18,16 +18,16 @@ from mrambnn.engine import Affine, Conv, Dense, Layer, PackedNet, Threshold
 from mrambnn.engine.folding import fold_affine, fold_batchnorm
 from mrambnn.nn.layers import BinaryConv2d, BinaryLinear, SignActivation
 
-__all__ = ["export_packed_net", "fold_threshold"]
+__all__ = ["batchnorm_arrays", "export_packed_net", "fold_threshold"]
 
 def fold_threshold(bn: nn.modules.batchnorm._BatchNorm) -> Threshold:
     """Integer threshold and direction equivalent to sign(BatchNorm(a)) for integer a,
     exactly (`mrambnn.engine.folding`); raises ValueError for non-finite parameters or a
     non-positive variance."""
-    return fold_batchnorm(**_batchnorm_arrays(bn))
+    return fold_batchnorm(**batchnorm_arrays(bn))
 
 
-def _batchnorm_arrays(bn: nn.modules.batchnorm._BatchNorm) -> dict:
+def batchnorm_arrays(bn: nn.modules.batchnorm._BatchNorm) -> dict:
     """A BatchNorm module's parameters as float64 arrays (keyword arguments of
     `fold_batchnorm` and `fold_affine`)."""
     def array(t: torch.Tensor | None) -> np.ndarray:
@@ -39,7 +39,7 @@ def _batchnorm_arrays(bn: nn.modules.batchnorm._BatchNorm) -> dict:
 
 
 def _fold_affine(bn: nn.BatchNorm1d) -> Affine:
-    return fold_affine(**_batchnorm_arrays(bn), n_out=bn.num_features)
+    return fold_affine(**batchnorm_arrays(bn), n_out=bn.num_features)
 
 
 def _signs(weight: torch.Tensor) -> np.ndarray:

@@ -38,13 +38,9 @@ from torch import nn
 
 from mrambnn import __version__
 from mrambnn.engine import PackedNet
-from mrambnn.engine.builder import (
-    BatchNormSpec,
-    ConvSpec,
-    DenseSpec,
-    LayerSpec,
-    build_packed_net,
-)
+from mrambnn.engine.builder import BatchNormSpec, build_packed_net
+from mrambnn.engine.chain import LayerChain
+from mrambnn.nn.export import batchnorm_arrays
 from mrambnn.nn.layers import BinaryConv2d, BinaryLinear, SignActivation
 
 __all__ = ["TorchImportError", "import_torch", "import_torch_state_dict", "load_module_factory"]
@@ -95,70 +91,6 @@ def _signs(where: str, weight: torch.Tensor, kind: str) -> np.ndarray:
         raise _refuse(where, "a weight is exactly 0 (torch.sign gives 0, not +-1) or not "
                       "finite")
     return np.sign(w).astype(np.int8)
-
-
-class _Chain:
-    """The layers found so far and the state of the value flowing down the chain:
-    'input', 'pre' (a layer's sum), 'normed' (after its BatchNorm), 'soft' (after
-    Hardtanh: binarized by whatever comes next), 'bits'."""
-
-    def __init__(self) -> None:
-        self.specs: list[dict[str, Any]] = []
-        self.state = "input"
-        self.flattened = False  # a flatten since the last layer (torch's C, H, W order)
-        self.binary_input = False  # sign() taken of the image itself
-        self.softmax = False
-
-    def begin(self, where: str, kind: str, signs: np.ndarray, bias: torch.Tensor | None,
-              padding: int | None, binarizes_input: bool) -> None:
-        if self.softmax:
-            raise _refuse(where, "a layer after (Log)Softmax")
-        if self.state in ("pre", "normed", "soft") and not binarizes_input:
-            raise _refuse(where, "its input is not binarized (add torch.sign or a sign "
-                          "activation)")
-        if self.state == "pre":  # the previous layer's raw sum, binarized here
-            self.specs[-1]["sign_of_raw"] = True
-        if kind == "dense" and self.specs and self.specs[-1]["kind"] == "conv" \
-                and not self.flattened:
-            raise _refuse(where, "a dense layer on an unflattened feature map")
-        self.state = "pre"
-        self.specs.append({"where": where, "kind": kind, "signs": signs, "padding": padding,
-                           "bias": None if bias is None else bias.detach().double().numpy(),
-                           "bn": None, "pool": None, "chw": self.flattened})
-        self.flattened = False
-
-    def pool(self, where: str) -> None:
-        if self.state == "pre" and self.specs[-1]["pool"] is None:
-            self.specs[-1]["pool"] = "preactivation"
-        elif self.state in ("normed", "soft", "bits") and self.specs[-1]["pool"] is None:
-            self.specs[-1]["pool"] = "bits"
-        else:
-            raise _refuse(where, "max-pooling here (once per layer, after a convolution)")
-
-    def batchnorm(self, where: str, bn: nn.Module) -> None:
-        if self.state != "pre" or not isinstance(bn, nn.BatchNorm1d | nn.BatchNorm2d):
-            raise _refuse(where, "a BatchNorm not right after a binary layer (or pooling)")
-        if not bn.affine or bn.running_mean is None or bn.running_var is None:
-            raise _refuse(where, "a BatchNorm without affine parameters or running "
-                          "statistics")
-
-        def array(t: torch.Tensor) -> np.ndarray:
-            return t.detach().double().numpy()
-        self.specs[-1]["bn"] = BatchNormSpec(mean=array(bn.running_mean),
-                                             variance=array(bn.running_var),
-                                             gamma=array(bn.weight), beta=array(bn.bias),
-                                             eps=float(bn.eps))
-        self.state = "normed"
-
-    def activation(self, where: str, hard: bool) -> None:
-        if self.state == "input" and not hard and not self.specs:
-            self.binary_input = True
-            return
-        if self.state not in ("pre", "normed", "soft"):
-            raise _refuse(where, "an activation that is not after a layer")
-        if self.state == "pre":
-            self.specs[-1]["sign_of_raw"] = True
-        self.state = "soft" if hard else "bits"
 
 
 def _conv_arguments(where: str, weight: torch.Tensor, stride: Any, padding: Any,
@@ -219,14 +151,14 @@ def _function_name(target: Any) -> str | None:
     return getattr(target, "__name__", None) if target in (F.dropout,) else None
 
 
-def _walk(model: nn.Module) -> _Chain:
+def _walk(model: nn.Module) -> LayerChain:
     try:
         graph = _Tracer().trace(model)
     except Exception as error:  # torch.fx raises many kinds on untraceable code
         raise TorchImportError(f"cannot trace the module with torch.fx: "
                                f"{type(error).__name__}: {error}".splitlines()[0]) from None
     modules = dict(model.named_modules())
-    chain = _Chain()
+    chain = LayerChain(_refuse, "torch.sign or a sign activation")
     constants: dict[fx.Node, torch.Tensor] = {}
     for node in graph.nodes:
         where = f"operation {node.name}"
@@ -251,10 +183,14 @@ def _walk(model: nn.Module) -> _Chain:
                     where, module.weight, module.stride, module.padding, module.dilation,
                     module.groups, module.padding_mode))
                 chain.begin(where, "dense" if isinstance(module, nn.Linear) else "conv",
-                            _signs(where, module.weight, kind), module.bias, padding,
+                            _signs(where, module.weight, kind), _array(module.bias), padding,
                             binarizes_input=kind == "sign" and not first)
             elif isinstance(module, nn.BatchNorm1d | nn.BatchNorm2d):
-                chain.batchnorm(where, module)
+                if not module.affine or module.running_mean is None \
+                        or module.running_var is None:
+                    raise _refuse(where, "a BatchNorm without affine parameters or running "
+                                  "statistics")
+                chain.batchnorm(where, BatchNormSpec(**batchnorm_arrays(module)))
             elif isinstance(module, nn.MaxPool2d):
                 _pool_arguments(where, module.kernel_size, module.stride, module.padding,
                                 module.dilation, module.ceil_mode)
@@ -266,7 +202,7 @@ def _walk(model: nn.Module) -> _Chain:
             elif isinstance(module, SignActivation):
                 chain.activation(where, hard=False)
             elif isinstance(module, nn.Flatten):
-                chain.flattened = chain.flattened or bool(chain.specs)
+                chain.flatten()
             elif isinstance(module, nn.Dropout | nn.Identity):
                 pass
             elif isinstance(module, nn.LogSoftmax | nn.Softmax):
@@ -291,7 +227,7 @@ def _walk(model: nn.Module) -> _Chain:
                 where, weight, values["stride"], values["padding"], values["dilation"],
                 values["groups"])
             chain.begin(where, "dense" if name == "linear" else "conv",
-                        _signs(where, weight, "sign"), bias, padding, binarizes_input=False)
+                        _signs(where, weight, "sign"), _array(bias), padding)
         elif name == "max_pool2d":
             values = _arguments(node, name)
             _pool_arguments(where, values["kernel_size"], values["stride"],
@@ -305,7 +241,7 @@ def _walk(model: nn.Module) -> _Chain:
         elif name == "sign":
             chain.activation(where, hard=False)
         elif name in ("flatten", "view", "reshape"):
-            chain.flattened = chain.flattened or bool(chain.specs)
+            chain.flatten()
         elif name in ("softmax", "log_softmax"):
             chain.softmax = True
         elif name in ("dropout", "contiguous"):
@@ -325,31 +261,8 @@ def _is_signed(node: fx.Node, constants: dict[fx.Node, torch.Tensor]) -> bool:
     return sign and bool(node.args) and node.args[0] in constants
 
 
-def _specs(chain: _Chain) -> list[LayerSpec]:
-    if not chain.specs:
-        raise TorchImportError("cannot import the module: it has no binary layer; "
-                               f"supported: {SUPPORTED}")
-    last = chain.specs[-1]
-    if chain.state in ("soft", "bits") or last.get("sign_of_raw"):
-        raise _refuse(last["where"], "an activation after the output layer (the scores "
-                      "must be its sum or BatchNorm)")
-    specs: list[LayerSpec] = []
-    for spec in chain.specs:
-        head = spec["bn"]
-        if head is None and spec is not last:
-            bias = spec["bias"]
-            if bias is None or np.any(bias == np.round(bias)):
-                raise _refuse(spec["where"], "sign of an integer sum without BatchNorm "
-                              "(torch.sign maps a sum of 0 to 0, a third value)")
-        if spec["kind"] == "conv":
-            specs.append(ConvSpec(weights=spec["signs"], padding=spec["padding"], head=head,
-                                  bias=spec["bias"], pool=spec["pool"]))
-        else:
-            if spec["pool"] is not None:
-                raise _refuse(spec["where"], "max-pooling after a dense layer")
-            specs.append(DenseSpec(weights=spec["signs"], head=head, bias=spec["bias"],
-                                   input_order="chw"))
-    return specs
+def _array(tensor: torch.Tensor | None) -> np.ndarray | None:
+    return None if tensor is None else tensor.detach().double().numpy()
 
 
 def import_torch(model: nn.Module, *, input_shape: tuple[int, int, int],
@@ -369,7 +282,10 @@ def import_torch(model: nn.Module, *, input_shape: tuple[int, int, int],
         chain = _walk(model)
     finally:
         model.train(was_training)
-    specs = _specs(chain)
+    if not chain.specs:
+        raise TorchImportError("cannot import the module: it has no binary layer; "
+                               f"supported: {SUPPORTED}")
+    specs = chain.layer_specs()
     scale = Fraction(input_scale)
     channels = int(input_shape[2])
     if input_levels is None:
