@@ -8,7 +8,7 @@ corrupt layer ``index`` through ``corrupt_layer(index, words, n_bits, rng=)``, w
 `mrambnn.experiments.deploy.corrupt_net` calls in place of ``corrupt``.
 
 Sampling is exact for per-cell probabilities by thinning: candidates are drawn at the
-largest probability p_max with the uniform sampler (`sample_set_bits`), then each is kept
+largest probability p_max with the uniform sampler (`sample_positions`), then each is kept
 with probability p_cell / p_max. Where every candidate has the same probability nothing is
 thinned, so a chip without spread draws exactly what the uniform models draw
 (`WriteFailure`, `AsymmetricFlip`) from the same stream.
@@ -23,7 +23,7 @@ import numpy as np
 
 from mrambnn.bits import valid_bit_mask
 from mrambnn.memory.faults import flip_bits
-from mrambnn.memory.write_faults import WriteFailure, sample_set_bits
+from mrambnn.memory.write_faults import WriteFailure, sample_positions, set_bit_positions
 from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.variability import CellArray, CellSpread, cell_wer, draw_cells
 
@@ -34,15 +34,14 @@ def sample_cells(mask_words: np.ndarray, n_bits: int, p: np.ndarray, *,
                  rng: np.random.Generator) -> np.ndarray:
     """Row-major data-bit positions chosen independently with probability ``p`` (rows,
     n_bits) among the bits set in ``mask_words`` (rows, n_words), sorted (thinning)."""
-    p = np.asarray(p, dtype=np.float64)
-    bits = np.unpackbits(np.ascontiguousarray(mask_words).view(np.uint8), axis=1,
-                         bitorder="little")[:, :n_bits].astype(bool)
-    chosen = p[bits]
+    p = np.asarray(p, dtype=np.float64).ravel()
+    candidates = set_bit_positions(mask_words, n_bits)
+    chosen = p[candidates]
     p_max = float(chosen.max()) if chosen.size else float(p.max(initial=0.0))
-    positions = sample_set_bits(mask_words, n_bits, p_max, rng=rng)
+    positions = sample_positions(candidates, p_max, rng=rng)
     if positions.size == 0 or np.all(chosen == p_max):
         return positions
-    keep = rng.random(positions.size) * p_max < p.ravel()[positions]
+    keep = rng.random(positions.size) * p_max < p[positions]
     return positions[keep]
 
 

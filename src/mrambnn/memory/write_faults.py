@@ -13,9 +13,28 @@ import numpy as np
 from mrambnn.bits import WORD_BITS, valid_bit_mask
 from mrambnn.memory.faults import check_probability, flip_bits
 
-__all__ = ["AsymmetricFlip", "PRIORS", "WriteFailure", "sample_set_bits"]
+__all__ = ["AsymmetricFlip", "PRIORS", "WriteFailure", "sample_positions", "sample_set_bits",
+           "set_bit_positions"]
 
 PRIORS = ("reset", "random", "previous")
+
+
+def set_bit_positions(mask_words: np.ndarray, n_bits: int) -> np.ndarray:
+    """Row-major data-bit positions (m,) of the bits set in ``mask_words`` (rows, n_words)."""
+    bits = np.unpackbits(np.ascontiguousarray(mask_words).view(np.uint8), axis=1,
+                         bitorder="little")[:, :n_bits]  # (rows, n_bits)
+    return np.flatnonzero(bits)
+
+
+def sample_positions(candidates: np.ndarray, p: float, *, rng: np.random.Generator
+                     ) -> np.ndarray:
+    """The ``candidates`` (sorted positions) chosen i.i.d. with probability p, sorted."""
+    if p == 0:
+        return np.empty(0, dtype=np.int64)
+    k = int(rng.binomial(candidates.size, p))
+    if k == 0:
+        return np.empty(0, dtype=np.int64)
+    return np.sort(rng.choice(candidates, size=k, replace=False, shuffle=False))
 
 
 def sample_set_bits(mask_words: np.ndarray, n_bits: int, p: float, *,
@@ -26,13 +45,7 @@ def sample_set_bits(mask_words: np.ndarray, n_bits: int, p: float, *,
     """
     if p == 0:
         return np.empty(0, dtype=np.int64)
-    bits = np.unpackbits(np.ascontiguousarray(mask_words).view(np.uint8), axis=1,
-                         bitorder="little")[:, :n_bits]  # (rows, n_bits)
-    candidates = np.flatnonzero(bits)
-    k = int(rng.binomial(candidates.size, p))
-    if k == 0:
-        return np.empty(0, dtype=np.int64)
-    return np.sort(rng.choice(candidates, size=k, replace=False, shuffle=False))
+    return sample_positions(set_bit_positions(mask_words, n_bits), p, rng=rng)
 
 
 @dataclass(frozen=True, kw_only=True)
