@@ -97,3 +97,20 @@ def test_budget_command_from_a_sweep_file_and_its_errors(tmp_path) -> None:
     config.write_text("[cost]\nread_energy = 1\n")
     _one_line_error(_run("budget", "--sweep", str(tmp_path / "s.json"), "--config",
                          str(config), "--out", str(tmp_path / "c")), "unknown cost parameter")
+
+
+def test_sweep_after_writing_and_its_errors(tmp_path) -> None:
+    out = tmp_path / "aged.json"
+    result = _run("sweep", "--bers", "0,0.001", "--draws", "2", "--n-images", "200",
+                  "--workers", "1", "--after", "3.2e7", "--delta", "40", "--spread",
+                  "pmtj-array", "--chip-seed", "3", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    import json
+    after = json.loads(out.read_text())["config"]["after"]
+    assert after["time"] == 3.2e7 and after["delta"] == 40 and after["spread"] == "pmtj-array"
+    _one_line_error(_run("sweep", "--delta", "40", "--out", str(tmp_path / "x.json")),
+                    "give --after SECONDS")
+    _one_line_error(_run("sweep", "--after", "10", "--code", "secded-72-64", "--out",
+                         str(tmp_path / "y.json")), "cannot be combined with the code")
+    _one_line_error(_run("sweep", "--after", "-1", "--out", str(tmp_path / "z.json")),
+                    "must be >= 0 s")

@@ -32,3 +32,53 @@ def test_lower_delta_loses_accuracy_sooner(make_toy) -> None:
     assert refresh_energy_per_hour(3600.0, 1000, 1e-13) == pytest.approx(1e-10)
     with pytest.raises(ValueError, match="increase"):
         LifetimeConfig(times=(2.0, 1.0))
+
+
+def test_retention_curve_from_a_sweep_moves_each_point_to_its_time(make_toy) -> None:
+    """Without spread, retention at time t is a uniform BER: the sweep's points, placed at
+    `retention_time`, agree with a Monte Carlo lifetime run at those times."""
+    from mrambnn.experiments.ber_sweep import SweepConfig, run_ber_sweep
+    from mrambnn.experiments.lifetime import curves_from_sweep, retention_time
+    from mrambnn.physics.reliability import retention_bit_error
+
+    net, images, labels = make_toy(128, 300)
+    mtj = get_preset("pmtj-40nm")
+    sweep = run_ber_sweep(net, images, labels,
+                          SweepConfig(bers=(0.0, 1e-3, 1e-2, 0.1), n_draws=30))
+    curve, = curves_from_sweep(sweep, mtj, [30.0])
+    device = mtj.__class__(**{**mtj.__dict__, "delta": 30.0})
+    for time, ber in zip(curve.times, (1e-3, 1e-2, 0.1), strict=True):
+        assert retention_bit_error(device, time=time) == pytest.approx(ber, rel=1e-9)
+    assert curve.accuracies[2] == sweep.point(0.1).accuracies
+    assert retention_time(device, 0.5) == float("inf")
+    config = LifetimeConfig(deltas=(30.0,), times=curve.times, n_draws=30)
+    direct, = run_lifetime(net, images, labels, mtj, config)
+    for i in range(3):  # two independent estimates of the same mean
+        a, b = curve.summary(i), direct.summary(i)
+        assert abs(a.mean - b.mean) < 4 * np.hypot(a.std, b.std) / np.sqrt(30) + 1e-9
+    with pytest.raises(ValueError, match="every layer"):
+        curves_from_sweep(run_ber_sweep(net, images, labels, SweepConfig(
+            bers=(0.0, 1e-2), n_draws=2, layers=(0,))), mtj, [30.0])
+
+
+def test_a_sweep_after_writing_adds_retention_to_every_draw(make_toy) -> None:
+    """A BER sweep some time after writing: at BER 0 the accuracy is the lifetime run's
+    at that time (same chip, same channel); without time it is the plain sweep, draw for
+    draw; its result file reads back with the after-write settings."""
+    from mrambnn.experiments.after_write import AfterWrite
+    from mrambnn.experiments.ber_sweep import SweepConfig, SweepResult, run_ber_sweep
+
+    net, images, labels = make_toy(128, 300)
+    plain = run_ber_sweep(net, images, labels, SweepConfig(bers=(0.0, 1e-2), n_draws=4))
+    still = run_ber_sweep(net, images, labels, SweepConfig(
+        bers=(0.0, 1e-2), n_draws=4, after=AfterWrite(time=0.0)))
+    assert still.points == plain.points
+    aged = AfterWrite(time=3e3, delta=25.0, spread="pmtj-array", chip_seed=2)
+    config = SweepConfig(bers=(0.0, 1e-2), n_draws=4, after=aged)
+    result = run_ber_sweep(net, images, labels, config)
+    assert result.point(0.0).summary().mean < 0.95  # retention at delta 25 for 50 min
+    assert result.point(1e-2).summary().mean < plain.point(1e-2).summary().mean
+    again = SweepResult.from_dict(result.to_dict())
+    assert again.config == config and again.points == result.points
+    with pytest.raises(ValueError, match="reaches ic0"):
+        AfterWrite(reads=10, read_current=1.0)

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from mrambnn.experiments import SweepConfig
+from mrambnn.experiments.codesign import CodesignConfig
+from mrambnn.experiments.device_study import DeviceStudyConfig
 from mrambnn.experiments.energy_sweep import EnergySweepConfig
+from mrambnn.experiments.lifetime import LifetimeConfig
 from mrambnn.experiments.main_job import MainJobConfig, run_main_job
 from mrambnn.report import render_report
 
@@ -22,7 +25,14 @@ TINY = MainJobConfig(
     subsets=(("bnn-pynq-cnv", 100),), draws=(("bnn-pynq-cnv", 2),),
     workers=1,
     energy_sweep=EnergySweepConfig(width=10e-9, currents=(70e-6, 100e-6, 180e-6), n_draws=2,
-                                   n_images=300))
+                                   n_images=300),
+    devices=DeviceStudyConfig(
+        retention_deltas=(30.0, 40.0), spread_draws=2, spread_currents=None, wer_cells=2000,
+        n_images=300,
+        spread_lifetime=LifetimeConfig(deltas=(35.0,), times=(1e2, 1e5, 1e8), n_draws=2),
+        codesign_models=("mnist-mlp",), codesign_draws=2,
+        codesign=CodesignConfig(deltas=(30.0, 40.0, 60.0), widths=(1e-8, 1e-7),
+                                write_shares=(0.5, 0.9))))
 
 
 def _numbers(result) -> dict:  # type: ignore[no-untyped-def]
@@ -70,7 +80,8 @@ def test_tiny_main_job_reproduces_its_golden_numbers(tmp_path: Path) -> None:
     assert f"**{result.budget.tolerable_ber:.2e}**" in report
     assert f"**{result.budget.table.energy_ratio:.2f}x**" in report
     for figure in ("accuracy_vs_ber", "wer_vs_width", "calibration", "energy_vs_target_wer",
-                   "accuracy_vs_energy", "budget-mnist-mlp", "budget-trends-mnist-mlp"):
+                   "accuracy_vs_energy", "budget-mnist-mlp", "budget-trends-mnist-mlp",
+                   "cell_wer_spread", "retention", "retention_spread", "codesign"):
         assert (tmp_path / f"{figure}.png").read_bytes()[:4] == b"\x89PNG", figure
         assert f"({figure}.png)" in report
     for data in ("sweep-mnist-mlp.json", "sweep-mnist-mlp.csv", "energy-mnist-mlp.json",
@@ -84,6 +95,20 @@ def test_tiny_main_job_reproduces_its_golden_numbers(tmp_path: Path) -> None:
                 "claims 79.54 %") in report
     else:
         assert "bnn-pynq-cnv: NOT RUN" in report
+    devices = result.devices
+    for heading in ("## Device-to-device variability", "## Retention: accuracy vs time",
+                    "## Co-design: delta, pulse and refresh", "### mnist-mlp (tolerable raw"):
+        assert heading in report
+    curves = devices.retention["mnist-mlp"]  # the sweep's own draws, moved in time
+    assert [c.delta for c in curves] == [30.0, 40.0]
+    assert curves[0].accuracies[-1] == sweep.point(1e-1).accuracies
+    assert curves[0].times[0] < curves[1].times[0]
+    assert devices.wer_spread.mean_spread.shape == (3,)
+    assert len(devices.spread_lifetime) == 1 and len(devices.spread_lifetime[0].times) == 3
+    uses = devices.codesign["mnist-mlp"]
+    assert [u.use.name for u in uses] == ["sensor", "video", "wake-up"]
+    assert all(len(u.check) == 2 for u in uses)
+    assert uses[0].tolerable_ber == pytest.approx(result.budget.tolerable_ber, rel=1e-12)
     # a second run resumes the finished sweep points and says the same
     again = run_main_job(tmp_path, TINY)
     assert again.sweeps["mnist-mlp"].points == sweep.points

@@ -23,6 +23,7 @@ from mrambnn.experiments import (
     run_ber_sweep,
     write_atomic,
 )
+from mrambnn.experiments.after_write import AfterWrite
 from mrambnn.experiments.outputs import check_writable
 from mrambnn.models import load_model
 
@@ -85,8 +86,17 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_sweep(args: argparse.Namespace) -> None:
     net = load_model(args.model)
     data = load_dataset(net.metadata.get("dataset", "mnist"), args.data_dir)
+    touched = (args.reads or args.read_current_ua or args.delta is not None
+               or args.spread != "none" or args.chip_seed or args.preset != "pmtj-40nm")
+    if args.after is None and touched:
+        raise ValueError("--reads, --read-current-ua, --preset, --delta, --spread and "
+                         "--chip-seed describe the time after writing: give --after SECONDS")
+    after = None if args.after is None else AfterWrite(
+        time=args.after, reads=args.reads, read_current=args.read_current_ua * 1e-6,
+        preset=args.preset, delta=args.delta, spread=args.spread, chip_seed=args.chip_seed)
     config = SweepConfig(bers=args.bers, n_draws=args.draws, seed=args.seed,
-                         layers=args.layers, n_images=args.n_images, code=args.code)
+                         layers=args.layers, n_images=args.n_images, code=args.code,
+                         after=after)
     result = run_ber_sweep(net, data.x_test, data.y_test, config, out=args.out,
                            workers=args.workers, progress=bar("BER sweep", config.total_draws),
                            engine=args.engine, force=args.force)

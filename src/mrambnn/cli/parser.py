@@ -85,6 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
                          help="result JSON (a CSV is written beside it); resumed if present")
     sweep_p.add_argument("--force", action="store_true",
                          help="replace a CSV beside --out that this sweep did not write")
+    after = sweep_p.add_argument_group(
+        "after writing", "infer some time (and reads) after the write: retention and read "
+        "disturb on a chip of cells, each with its own parameters under --spread")
+    after.add_argument("--after", type=float, default=None, metavar="SECONDS",
+                       help="time since writing, s (default: infer right after writing)")
+    after.add_argument("--reads", type=int, default=0, help="reads since writing")
+    after.add_argument("--read-current-ua", type=float, default=0.0,
+                       help="read current, uA (pushes P cells towards AP)")
+    after.add_argument("--preset", default="pmtj-40nm", help="MTJ preset of the cells")
+    after.add_argument("--delta", type=float, default=None,
+                       help="thermal stability factor of the cells (default: the preset's)")
+    after.add_argument("--spread", default="none",
+                       help=f"device-to-device spread: {', '.join(SPREAD_PRESETS)}")
+    after.add_argument("--chip-seed", type=int, default=0, help="seed of the chip's cells")
     sweep_p.set_defaults(func=commands.cmd_sweep)
 
     plot_p = sub.add_parser("plot", help="plot accuracy vs BER from sweep result files")

@@ -13,19 +13,20 @@ import json
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mrambnn.engine import PackedNet
+from mrambnn.experiments.after_write import AfterWrite
 from mrambnn.experiments.deploy import check_layers
 from mrambnn.experiments.draws import DrawPlan, evaluate_points
 from mrambnn.experiments.outputs import claim_output, data_sha256, readable_result
 from mrambnn.experiments.results import provenance, read_json, write_atomic
 from mrambnn.experiments.stats import MeanInterval, exact_value, json_number, mean_interval
 from mrambnn.memory import BitFlip, FaultModel
+from mrambnn.memory.cell_faults import ChainedFaults
 from mrambnn.memory.ecc import get_code
 from mrambnn.memory.ecc_channel import ECCProtected
 from mrambnn.memory.faults import check_probability
@@ -50,6 +51,8 @@ class SweepConfig:
         code: 'none' stores the weights as they are; any other `mrambnn.memory.ecc` code
             puts encoding and decoding in the loop, the raw BER then hitting every stored
             bit (data and parity) and the network running on what the decoder returns.
+        after: what the stored weights go through after the write and before the
+            inference (retention, read disturb, on a chip with spread); None: nothing.
     """
 
     bers: tuple[float, ...] = DEFAULT_BERS
@@ -59,9 +62,13 @@ class SweepConfig:
     n_images: int | None = None
     confidence: float = 0.95
     code: str = "none"
+    after: AfterWrite | None = None
 
     def __post_init__(self) -> None:
         get_code(self.code)
+        if self.after is not None and self.code != "none":
+            raise ValueError("time after writing is modelled on stored data bits: it cannot "
+                             f"be combined with the code {self.code!r}")
         if not self.bers:
             raise ValueError("bers must not be empty")
         for ber in self.bers:
@@ -135,6 +142,7 @@ class SweepResult:
             raw = dict(data["config"])
             raw["bers"] = tuple(raw["bers"])
             raw["layers"] = None if raw["layers"] is None else tuple(raw["layers"])
+            raw["after"] = None if raw.get("after") is None else AfterWrite(**raw["after"])
             config = SweepConfig(**raw)
             points = tuple(BerPoint(ber=float(r["ber"]),
                                     accuracies=tuple(_accuracy(a) for a in r["accuracies"]))
@@ -228,8 +236,14 @@ def _sweep(net: PackedNet, images: np.ndarray, labels: np.ndarray, config: Sweep
            fingerprint: dict[str, str], *, out: Path | None, workers: int,
            progress: Callable[[int], None] | None, engine: str) -> SweepResult:
     done = _resume(out, config, fingerprint)
-    plan = DrawPlan(fault_for=partial(_fault, config.code), seed=config.seed,
-                    layers=config.layers, engine=engine)
+    after = None if config.after is None else config.after.channel(net)
+
+    def fault_for(ber: float) -> FaultModel:
+        write = _fault(config.code, ber)
+        return write if after is None else ChainedFaults(stages=(write, after))  # type: ignore
+
+    plan = DrawPlan(fault_for=fault_for, seed=config.seed, layers=config.layers,
+                    engine=engine)
     todo = [(ber, config.draws_at(ber)) for ber in config.bers if ber not in done]
     for ber, draws in evaluate_points(net, images, labels, plan, todo, workers=workers,
                                       progress=progress):

@@ -31,10 +31,11 @@ from mrambnn.physics.energy import (
     pulse_energy,
 )
 from mrambnn.physics.mtj import MTJ
-from mrambnn.physics.switching import current_for_wer
+from mrambnn.physics.switching import currents_for_wers
 
 __all__ = ["ECC_CODES", "OPTIMIZER_WIDTHS", "BudgetRow", "BudgetTable", "Optimum",
            "ProgrammingPoint", "budget_table", "cheapest_condition", "pulse_for_ber",
+           "pulses_for_bers",
            "scaled_delta", "tolerable_ber"]
 
 ECC_CODES = tuple(c for c in CODE_NAMES if c != "none")
@@ -88,29 +89,48 @@ def pulse_for_ber(mtj: MTJ, circuit: WriteCircuit, raw_ber: float, *, width: flo
     switching_fraction`` in ``width``; where the supply cannot drive that current
     (``max_current``), the pulse is lengthened at the largest current instead.
     """
-    if not 0 < raw_ber < 0.5 * switching_fraction:
-        raise ValueError(f"raw BER must be in (0, {0.5 * switching_fraction}), got {raw_ber}")
-    wer = raw_ber / switching_fraction
-    currents, widths, energies = [], [], []
+    return pulses_for_bers(mtj, circuit, [raw_ber], widths=[width],
+                           switching_fraction=switching_fraction)[0]
+
+
+def pulses_for_bers(mtj: MTJ, circuit: WriteCircuit, raw_bers: Sequence[float], *,
+                    widths: Sequence[float], switching_fraction: float
+                    ) -> list[ProgrammingPoint]:
+    """`pulse_for_ber` for each pair of ``raw_bers`` and ``widths`` (s), the currents
+    found together; raises ValueError if a pair cannot be reached at all."""
+    raw = np.asarray(raw_bers, dtype=np.float64)
+    width_array = np.asarray(widths, dtype=np.float64)
+    if raw.shape != width_array.shape:
+        raise ValueError("need one width per raw BER")
+    if np.any(~(raw > 0)) or np.any(~(raw < 0.5 * switching_fraction)):
+        raise ValueError(f"raw BER must be in (0, {0.5 * switching_fraction}), got "
+                         f"{raw_bers}")
+    wers = raw / switching_fraction
+    pulses: dict[str, list[WritePulse]] = {}
     for direction in ("ap2p", "p2ap"):
         top = max_current(mtj, circuit, direction)
-        try:
-            current = current_for_wer(mtj, wer, width=width, direction=direction)
-        except ValueError:
-            current = np.inf
-        if current <= top:
-            pulse = WritePulse(current=current, width=width, wer=wer,
-                               energy=pulse_energy(circuit, current=current, width=width),
-                               transistor_width=0.0, area_f2=cell_area(circuit, current))
-        else:
-            pulse = pulse_at(mtj, circuit, wer=wer, current=top, direction=direction)
-        currents.append(pulse.current)
-        widths.append(pulse.width)
-        energies.append(pulse.energy)
-    return ProgrammingPoint(raw_ber=raw_ber, wer=wer, currents=(currents[0], currents[1]),
-                            widths=(widths[0], widths[1]),
-                            energy_per_bit=float(np.mean(energies)),
-                            cell_area_f2=cell_area(circuit, max(currents)))
+        found = currents_for_wers(mtj, wers, width=width_array, direction=direction)
+        lengthened: dict[float, WritePulse] = {}  # the same pulse whatever the width asked
+        pulses[direction] = []
+        for current, wer, width in zip(found, wers, width_array, strict=True):
+            if current <= top:
+                pulse = WritePulse(current=float(current), width=float(width), wer=float(wer),
+                                   energy=pulse_energy(circuit, current=float(current),
+                                                       width=float(width)),
+                                   transistor_width=0.0,
+                                   area_f2=cell_area(circuit, float(current)))
+            else:
+                if wer not in lengthened:
+                    lengthened[wer] = pulse_at(mtj, circuit, wer=float(wer), current=top,
+                                               direction=direction)
+                pulse = lengthened[wer]
+            pulses[direction].append(pulse)
+    return [ProgrammingPoint(raw_ber=float(r), wer=float(w),
+                             currents=(up.current, down.current),
+                             widths=(up.width, down.width),
+                             energy_per_bit=float(np.mean([up.energy, down.energy])),
+                             cell_area_f2=cell_area(circuit, max(up.current, down.current)))
+            for r, w, up, down in zip(raw, wers, pulses["ap2p"], pulses["p2ap"], strict=True)]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,21 +8,22 @@ each time of the grid; ``n_reads_per_second`` reads of ``read_current`` each add
 disturb. Draw ``d`` at time ``t`` uses its own stream (`mrambnn.experiments.draws`).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from mrambnn.engine import PackedNet, accuracy
 from mrambnn.experiments.accuracy_drop import log_crossing
+from mrambnn.experiments.ber_sweep import SweepResult
 from mrambnn.experiments.draws import DrawPlan, evaluate_points
 from mrambnn.experiments.stats import MeanInterval, mean_interval
 from mrambnn.memory.cell_faults import CellRetention, Chip
 from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.variability import SPREAD_PRESETS
 
-__all__ = ["LifetimeConfig", "LifetimeCurve", "YEAR", "refresh_energy_per_hour",
-           "run_lifetime"]
+__all__ = ["LifetimeConfig", "LifetimeCurve", "YEAR", "curves_from_sweep",
+           "refresh_energy_per_hour", "retention_time", "run_lifetime"]
 
 YEAR = 365.25 * 24 * 3600.0  # s
 
@@ -111,6 +112,41 @@ def run_lifetime(net: PackedNet, images: np.ndarray, labels: np.ndarray, mtj: MT
         curves.append(LifetimeCurve(delta=float(delta), times=tuple(config.times),
                                     accuracies=tuple(tuple(found[t]) for t in config.times),
                                     clean=clean))
+    return tuple(curves)
+
+
+def retention_time(mtj: MTJ, ber: float) -> float:
+    """Time (s) after an error-free write at which retention alone has flipped a
+    fraction ``ber`` of the cells (no spread): the inverse of ``(1 - exp(-2 k t)) / 2 =
+    ber``, ``k = e^-delta / tau0``; infinite from ``ber = 1/2`` on."""
+    if not 0 <= ber:
+        raise ValueError(f"ber must be >= 0, got {ber}")
+    if ber >= 0.5:
+        return float("inf")
+    return float(-np.log1p(-2 * ber) * mtj.tau0 * np.exp(mtj.delta) / 2)
+
+
+def curves_from_sweep(sweep: SweepResult, mtj: MTJ, deltas: Sequence[float]
+                      ) -> tuple[LifetimeCurve, ...]:
+    """Accuracy vs time since writing for each delta, read off a uniform BER sweep of the
+    whole network at no spread, without new draws.
+
+    Without spread and without reads, retention flips every stored bit independently
+    with the same probability ``(1 - exp(-2 k t)) / 2``: at the time where that equals a
+    swept BER (`retention_time`), the weights are distributed exactly as in that BER's
+    draws, so each measured point moves to its time, its draws unchanged. Needs a sweep
+    of every layer without code; its clean point is the curve's clean accuracy.
+    """
+    if sweep.config.layers is not None or sweep.config.code != "none":
+        raise ValueError("a retention curve needs a sweep of every layer without code")
+    points = [p for p in sorted(sweep.points, key=lambda p: p.ber) if 0 < p.ber < 0.5]
+    clean = sweep.point(0.0).summary().mean
+    curves = []
+    for delta in deltas:
+        device = replace(mtj, delta=float(delta))
+        curves.append(LifetimeCurve(
+            delta=float(delta), times=tuple(retention_time(device, p.ber) for p in points),
+            accuracies=tuple(tuple(p.accuracies) for p in points), clean=clean))
     return tuple(curves)
 
 

@@ -8,7 +8,7 @@ back from the result files, not recomputed.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from mrambnn.datasets import DataError, load_dataset
 from mrambnn.engine import PackedNet, accuracy
 from mrambnn.experiments.ber_sweep import DEFAULT_BERS, SweepConfig, SweepResult, run_ber_sweep
 from mrambnn.experiments.budget_study import BudgetConfig, BudgetResult, run_budget
+from mrambnn.experiments.device_study import DeviceStudyConfig, DeviceStudyResult, run_device_study
 from mrambnn.experiments.energy_sweep import (
     EnergySweepConfig,
     EnergySweepResult,
@@ -27,7 +28,7 @@ from mrambnn.importers.finn import FinnFormatError, default_cnv_folder, read_fin
 from mrambnn.memory.mram import MRAM
 from mrambnn.models import load_model
 from mrambnn.physics.calibration import AMPLITUDE_CURVE, PULSE_CURVE, switching_probability
-from mrambnn.physics.energy import WriteCircuit, WritePulse, pulse_at
+from mrambnn.physics.energy import WriteCircuit, WritePulse, current_for_energy, pulse_at
 from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.presets import get_preset
 from mrambnn.physics.switching import current_for_wer
@@ -63,12 +64,14 @@ class MainJobConfig:
             processes where an evaluation is not batched).
         mtj_preset: the device of the physics and budget sections.
         energy_model, budget_model: the networks of those sections.
+        devices: the device study (variability, retention, co-design); None skips it.
     """
 
     models: tuple[str, ...] = ("mnist-mlp", "fashion-conv", "cifar-vgg", "bnn-pynq-cnv")
     sweep: SweepConfig = SweepConfig(bers=DEFAULT_BERS, n_draws=20)
     subsets: tuple[tuple[str, int], ...] = (("bnn-pynq-cnv", 1000),)
-    draws: tuple[tuple[str, int], ...] = (("bnn-pynq-cnv", 10),)
+    draws: tuple[tuple[str, int], ...] = (("fashion-conv", 10), ("cifar-vgg", 10),
+                                          ("bnn-pynq-cnv", 10))
     workers: int = 2
     mtj_preset: str = "pmtj-40nm"
     energy_model: str = "mnist-mlp"
@@ -78,6 +81,7 @@ class MainJobConfig:
                                                         150e-6, 180e-6]), n_draws=10)
     budget_model: str = "mnist-mlp"
     budget: BudgetConfig = BudgetConfig()
+    devices: DeviceStudyConfig | None = DeviceStudyConfig()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,19 +118,24 @@ class PhysicsResult:
 @dataclass(frozen=True, kw_only=True)
 class MainJobResult:
     """Everything the report shows: one sweep per model that ran, the models skipped
-    (with why), the physics section and the budget (None if its model did not run)."""
+    (with why), the physics section, the budget (None if its model did not run), the
+    device study (None if not configured) and each swept model's stored weight bits."""
 
     config: MainJobConfig
     sweeps: dict[str, SweepResult]
     skipped: dict[str, str]
     physics: PhysicsResult
     budget: BudgetResult | None
+    devices: DeviceStudyResult | None = None
+    stored_bits: dict[str, int] = field(default_factory=dict)
 
 
 def _sweeps(config: MainJobConfig, out_dir: Path, data_dir: Path | None,
-            progress: Progress | None) -> tuple[dict[str, SweepResult], dict[str, str]]:
+            progress: Progress | None
+            ) -> tuple[dict[str, SweepResult], dict[str, str], dict[str, int]]:
     results: dict[str, SweepResult] = {}
     skipped: dict[str, str] = {}
+    stored_bits: dict[str, int] = {}
     for name in config.models:
         try:
             net = EXTERNAL_MODELS[name]() if name in EXTERNAL_MODELS else load_model(name)
@@ -147,7 +156,8 @@ def _sweeps(config: MainJobConfig, out_dir: Path, data_dir: Path | None,
         results[name] = run_ber_sweep(net, data.x_test, data.y_test, sweep,
                                       out=out_dir / f"sweep-{name}.json",
                                       workers=config.workers, progress=tick)
-    return results, skipped
+        stored_bits[name] = int(sum(w.size for w in net.weight_words)) * 64
+    return results, skipped, stored_bits
 
 
 def _physics(config: MainJobConfig, sweeps: dict[str, SweepResult], out_dir: Path,
@@ -194,7 +204,7 @@ def run_main_job(out_dir: Path, config: MainJobConfig = MainJobConfig(), *,
         progress: ``progress(label, total)`` returns a callback advanced by draws done.
     """
     out_dir = Path(out_dir)
-    sweeps, skipped = _sweeps(config, out_dir, data_dir, progress)
+    sweeps, skipped, stored_bits = _sweeps(config, out_dir, data_dir, progress)
     physics = _physics(config, sweeps, out_dir, data_dir, progress)
     budget = None
     if config.budget_model in sweeps:
@@ -202,5 +212,15 @@ def run_main_job(out_dir: Path, config: MainJobConfig = MainJobConfig(), *,
                             sweeps[config.budget_model].to_dict()["points"],
                             mtj=physics.mtj, config=config.budget,
                             out=out_dir / f"budget-{config.budget_model}.json")
+    devices = None
+    if config.devices is not None:
+        marked = physics.marked_energy
+        devices = run_device_study(
+            config.devices, sweeps=sweeps, mtj=physics.mtj,
+            mram=MRAM(mtj=physics.mtj, circuit=physics.circuit),
+            energy_sweep=config.energy_sweep, drop=ENERGY_DROP, data_dir=data_dir,
+            marked_current=None if marked is None else current_for_energy(
+                physics.circuit, energy=marked, width=config.energy_sweep.width),
+            workers=config.workers, progress=progress)
     return MainJobResult(config=config, sweeps=sweeps, skipped=skipped, physics=physics,
-                         budget=budget)
+                         budget=budget, devices=devices, stored_bits=stored_bits)

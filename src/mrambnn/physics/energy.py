@@ -21,7 +21,7 @@ from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.switching import MAX_REDUCED_CURRENT, pulse_width_for_wer
 
 __all__ = ["AREA_INTERCEPT_F2", "AREA_SLOPE", "WriteCircuit", "WritePulse", "cell_area",
-           "check_drivable",
+           "check_drivable", "current_for_energy",
            "energy_optimal_pulse", "max_current", "pulse_at", "pulse_energy",
            "transistor_width"]
 
@@ -68,6 +68,14 @@ def pulse_energy(circuit: WriteCircuit, *, current: float, width: float) -> floa
     if not np.isfinite(width) or width <= 0:
         raise ValueError(f"pulse width must be > 0 s, got {width}")
     return circuit.v_supply * current * width + circuit.c_bitline * circuit.v_supply**2
+
+
+def current_for_energy(circuit: WriteCircuit, *, energy: float, width: float) -> float:
+    """The current (A) of the ``width`` (s) pulse that draws ``energy`` (J): the inverse
+    of `pulse_energy`."""
+    current = (energy - circuit.c_bitline * circuit.v_supply**2) / (circuit.v_supply * width)
+    _check_current(current)
+    return current
 
 
 def transistor_width(circuit: WriteCircuit, current: float) -> float:

@@ -25,7 +25,7 @@ from mrambnn.physics.mtj import MTJ
 
 __all__ = [
     "SwitchingTable",
-    "current_for_wer",
+    "current_for_wer", "currents_for_wers",
     "pulse_width_for_wer",
     "reduced_ln_wer",
     "reduced_wer",
@@ -213,14 +213,30 @@ def pulse_width_for_wer(mtj: MTJ, wer: float, *, current: float, direction: str 
 def current_for_wer(mtj: MTJ, wer: float, *, width: float, direction: str = "p2ap") -> float:
     """Smallest current (A) whose WER after a ``width`` (s) pulse is at most ``wer``."""
     wer = _check_target(wer)
-    _check_pulse(np.asarray(1.0), np.asarray(width))
-    table = switching_table(mtj.delta)
-    s = width / mtj.tau_d
-    lo, hi = 0.0, MAX_REDUCED_CURRENT
-    if reduced_wer(table, hi, s) > wer:
+    current = currents_for_wers(mtj, np.array([wer]), width=width, direction=direction)[0]
+    if not np.isfinite(current):
         raise ValueError(f"WER {wer:g} needs more than {MAX_REDUCED_CURRENT:g} x ic0 at "
                          f"{width:g} s; lengthen the pulse")
+    return float(current)
+
+
+def currents_for_wers(mtj: MTJ, wers: np.ndarray, *, width: float | np.ndarray,
+                      direction: str = "p2ap") -> np.ndarray:
+    """`current_for_wer` for every target of ``wers`` (n,) at once, each at its width
+    (``width``: s, one for all or (n,)); the same bisection, element by element. Returns
+    currents (n,) in A, inf where even ``MAX_REDUCED_CURRENT`` x ic0 does not reach the
+    target."""
+    wers = np.asarray(wers, dtype=np.float64)
+    if wers.ndim != 1 or np.any(~(wers > 0)) or np.any(~(wers < 1)):
+        raise ValueError("target WERs must be a 1-d array of values in (0, 1)")
+    widths = np.broadcast_to(np.asarray(width, dtype=np.float64), wers.shape)
+    _check_pulse(np.asarray(1.0), widths)
+    table = switching_table(mtj.delta)
+    s = widths / mtj.tau_d
+    lo, hi = np.zeros_like(wers), np.full_like(wers, MAX_REDUCED_CURRENT)
+    reachable = reduced_wer(table, hi, s) <= wers
     for _ in range(80):
         mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if reduced_wer(table, mid, s) > wer else (lo, mid)
-    return float(hi * mtj.ic0(direction))
+        above = reduced_wer(table, mid, s) > wers
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    return np.where(reachable, hi * mtj.ic0(direction), np.inf)

@@ -10,6 +10,7 @@ from mrambnn.experiments import SweepResult, write_atomic
 from mrambnn.experiments.main_job import CLAIM_BER, MainJobResult
 from mrambnn.plots import plot_accuracy_vs_ber
 from mrambnn.report.budget_section import budget_section
+from mrambnn.report.device_section import device_sections
 from mrambnn.report.formatting import percent_interval
 from mrambnn.report.physics_section import physics_section
 
@@ -117,6 +118,9 @@ def render_report(result: MainJobResult, out_dir: Path, *, wall_seconds: float) 
     for name in names:
         lines += _sweep_section(name, result.sweeps[name])
     lines += physics + budget
+    if result.devices is not None:
+        lines += device_sections(result.devices, result.physics, out_dir,
+                                 stored_bits=result.stored_bits, device=config.mtj_preset)
     report = out_dir / "report.md"
     write_atomic(report, "\n".join(lines) + "\n")
     return report
