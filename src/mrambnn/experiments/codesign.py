@@ -335,7 +335,7 @@ def run_codesign(net: PackedNet, images: np.ndarray, labels: np.ndarray, *, base
     shapes = [(layer.out_features, layer.in_features) for layer in net.layers]
     pulses = {delta: candidate_pulses(scaled_delta(base, delta), tolerable, circuit=circuit,
                                       config=config) for delta in config.deltas}
-    results = []
+    picks = []
     for use in uses:
         per_delta = []
         for delta in config.deltas:
@@ -344,13 +344,15 @@ def run_codesign(net: PackedNet, images: np.ndarray, labels: np.ndarray, *, base
                                       ones=ones, pulses=pulses[delta], config=config)
             if found:
                 per_delta.append(best_design(found, config.energy_slack))
-        best = best_design(per_delta, config.energy_slack)
-        fault = check_fault(base, best, use, shapes, config)
-        plan = DrawPlan(fault_for=lambda _key, fault=fault: fault, seed=seed,  # type: ignore
-                        layers=None)
-        (_, accuracies), = evaluate_points(net, images, labels, plan,
-                                           [(best.delta, n_draws)], workers=workers)
-        results.append(CodesignResult(use=use, tolerable_ber=tolerable, ones=ones,
-                                      per_delta=tuple(per_delta), best=best,
-                                      check=tuple(accuracies), clean=clean))
-    return tuple(results)
+        picks.append((use, tuple(per_delta), best_design(per_delta, config.energy_slack)))
+    # one evaluator for every check: point key i is the pick of use i
+    faults = [check_fault(base, best, use, shapes, config) for use, _, best in picks]
+    plan = DrawPlan(fault_for=lambda key: faults[int(key)], seed=seed,  # type: ignore
+                    layers=None)
+    checks = dict(evaluate_points(net, images, labels, plan,
+                                  [(float(i), n_draws) for i in range(len(picks))],
+                                  workers=workers))
+    return tuple(CodesignResult(use=use, tolerable_ber=tolerable, ones=ones,
+                                per_delta=per_delta, best=best, check=checks[float(i)],
+                                clean=clean)
+                 for i, (use, per_delta, best) in enumerate(picks))

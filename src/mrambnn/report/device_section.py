@@ -164,6 +164,24 @@ def _codesign_rows(result: CodesignResult) -> str:
             f"{_points(result.clean - check.high, result.clean - check.low)} |")
 
 
+def _check_verdict(results: tuple[CodesignResult, ...]) -> list[str]:
+    """A sentence on the checks whose drop is beyond the tolerance even at the lower end
+    of its interval (the tolerable BER was optimistic)."""
+    over = []
+    for result in results:
+        check = mean_interval(np.array(result.check), bounds=(0, 1))
+        if not np.isnan(check.high) and result.clean - check.high > ENERGY_DROP:
+            over.append(result.use.name)
+    if not over:
+        return ["", f"Every check is within the tolerated {100 * ENERGY_DROP:g} point or its "
+                "interval reaches it."]
+    return ["", f"The check of {', '.join(over)} is beyond the tolerated "
+            f"{100 * ENERGY_DROP:g} point: the accuracy falls faster than log-linearly "
+            "between the sweep's grid points around the crossing, so the interpolated "
+            "tolerable BER is optimistic; a finer BER grid there (`mrambnn sweep --bers`) "
+            "would move the design to a stronger write or a shorter refresh."]
+
+
 def _codesign(result: DeviceStudyResult, out_dir: Path) -> list[str]:
     if not result.codesign:
         return []
@@ -210,6 +228,7 @@ def _codesign(result: DeviceStudyResult, out_dir: Path) -> list[str]:
             f"the drop at the tolerable BER at {100 * ENERGY_DROP:g} point on its own test "
             "images, interpolating between its grid points; the check measures the design's "
             "own channel (write failures, then retention and the one-sided read disturb).",
+            *_check_verdict(results),
             "",
         ]
     return lines
