@@ -73,10 +73,10 @@ class DeviceStudyConfig:
     spread_currents: tuple[float, ...] | None = tuple(
         float(c) for c in (88e-6, 92e-6, 96e-6, 100e-6, 108e-6, 125e-6))
     spread_lifetime: LifetimeConfig = LifetimeConfig(
-        deltas=(40.0, 45.0), times=(1e4, 1e5, 1e6, 1e7, 10 * YEAR), n_draws=3)
+        deltas=(40.0,), times=(1e4, 1e5, 1e6, 1e7, 10 * YEAR), n_draws=3)
     wer_cells: int = 200_000
     codesign_models: tuple[str, ...] = ("mnist-mlp", "cifar-vgg")
-    codesign_subsets: tuple[tuple[str, int], ...] = (("cifar-vgg", 1000),)
+    codesign_subsets: tuple[tuple[str, int], ...] = (("cifar-vgg", 500),)
     codesign_draws: int = 4
     codesign: CodesignConfig = field(default_factory=CodesignConfig)
     n_images: int | None = None

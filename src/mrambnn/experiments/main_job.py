@@ -70,7 +70,7 @@ class MainJobConfig:
     models: tuple[str, ...] = ("mnist-mlp", "fashion-conv", "cifar-vgg", "bnn-pynq-cnv")
     sweep: SweepConfig = SweepConfig(bers=DEFAULT_BERS, n_draws=20)
     subsets: tuple[tuple[str, int], ...] = (("bnn-pynq-cnv", 1000),)
-    draws: tuple[tuple[str, int], ...] = (("fashion-conv", 10), ("cifar-vgg", 10),
+    draws: tuple[tuple[str, int], ...] = (("fashion-conv", 10), ("cifar-vgg", 8),
                                           ("bnn-pynq-cnv", 10))
     workers: int = 2
     mtj_preset: str = "pmtj-40nm"
