@@ -16,7 +16,7 @@ PACKAGE = ROOT / "src" / "mrambnn"
 # Level of each top-level module or package; a module may import only lower levels, or
 # its own unit. `datasets` is NumPy-only data access at level 0 (see README).
 LEVELS = {
-    "units": 0, "bits": 0, "datasets": 0,
+    "units": 0, "bits": 0, "datasets": 0, "architectures": 0,
     "physics": 1, "engine": 1,
     "montecarlo": 2, "memory": 2, "nn": 2, "models": 2, "importers": 2,
     "experiments": 3,

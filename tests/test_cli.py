@@ -91,7 +91,13 @@ def test_budget_command_from_a_sweep_file_and_its_errors(tmp_path) -> None:
     assert result.returncode == 0, result.stderr
     assert "energy ratio" in result.stdout and "tolerable BER" in result.stdout
     report = (tmp_path / "b" / "budget.md").read_text()
-    assert "`reads_per_write` = 10" in report and "Cheapest ECC configuration" in report
+    assert "Cheapest ECC configuration" in report
+    # an overridden value says so, beside its default and the default's source
+    assert "`reads_per_write` = 10: given for this run (default 1: 1: weights" in report
+    assert "`pulse_width` = 1e-08: 10 ns" in report  # not overridden: its own source
+    assert "the BER sweep above" not in report and f"the BER sweep {tmp_path / 's.json'}" \
+        in report
+    assert "against the BNN memory's" in report and "its total area" in report
     assert (tmp_path / "b" / "budget-trends-s.png").exists() or any(
         (tmp_path / "b").glob("budget-trends-*.png"))
     config.write_text("[cost]\nread_energy = 1\n")
@@ -114,3 +120,41 @@ def test_sweep_after_writing_and_its_errors(tmp_path) -> None:
                          str(tmp_path / "y.json")), "cannot be combined with the code")
     _one_line_error(_run("sweep", "--after", "-1", "--out", str(tmp_path / "z.json")),
                     "must be >= 0 s")
+
+
+def test_wer_says_when_the_energy_optimum_sits_at_the_current_limit() -> None:
+    optimal = _run("wer")
+    assert optimal.returncode == 0, optimal.stderr
+    assert "(at the current limit)" in optimal.stdout
+    assert "set by the supply: Vdd 0.9 V / R 4000 ohm = 225 uA" in optimal.stdout
+    assert "3 of 3 optima sit at that limit" in optimal.stdout
+    fixed = _run("wer", "--width-ns", "10")
+    assert "current limit" not in fixed.stdout
+
+
+def test_a_model_without_its_data_set_is_refused_not_run_on_mnist(tmp_path) -> None:
+    from dataclasses import replace
+
+    from mrambnn.engine import save_packed_net
+    from mrambnn.models import load_model
+
+    bare = tmp_path / "bare.npz"
+    save_packed_net(replace(load_model("mnist-mlp"), metadata={}), bare)
+    out = str(tmp_path / "s.json")
+    for command in ("sweep", "budget", "energy", "lifetime"):
+        _one_line_error(_run(command, "--model", str(bare), "--out",
+                             str(tmp_path / f"{command}-out")),
+                        "does not say which data set it needs")
+    _one_line_error(_run("sweep", "--model", "mnist-mlp", "--dataset", "cifar10", "--out", out),
+                    "was trained on mnist, not cifar10")
+    given = _run("sweep", "--model", str(bare), "--dataset", "mnist", "--bers", "0",
+                 "--draws", "1", "--n-images", "100", "--workers", "1", "--out", out)
+    assert given.returncode == 0, given.stderr
+
+
+def test_train_help_lists_the_architectures_with_sizes_and_refuses_unknown_ones(tmp_path
+                                                                                ) -> None:
+    text = " ".join(_run("train", "--help").stdout.split())
+    assert "vgg-w48" in text and "M weights" in text and "mlp-DxW" in text
+    _one_line_error(_run("train", "--arch", "resnet-18", "--out", str(tmp_path / "m.npz")),
+                    "unknown architecture 'resnet-18'")

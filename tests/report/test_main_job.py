@@ -10,31 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from mrambnn.experiments import SweepConfig
-from mrambnn.experiments.codesign import CodesignConfig
-from mrambnn.experiments.device_study import DeviceStudyConfig
-from mrambnn.experiments.energy_sweep import EnergySweepConfig
-from mrambnn.experiments.lifetime import LifetimeConfig
 from mrambnn.experiments.main_job import MainJobConfig, run_main_job
 from mrambnn.report import render_report
 
 GOLDEN = Path(__file__).with_name("golden_main_job.json")
-TINY = MainJobConfig(
-    models=("mnist-mlp", "bnn-pynq-cnv"),
-    sweep=SweepConfig(bers=(0.0, 1e-5, 1e-3, 1e-2, 1e-1), n_draws=2, n_images=300),
-    subsets=(("bnn-pynq-cnv", 100),), draws=(("bnn-pynq-cnv", 2),),
-    workers=1,
-    energy_sweep=EnergySweepConfig(width=10e-9, currents=(70e-6, 100e-6, 180e-6), n_draws=2,
-                                   n_images=300),
-    devices=DeviceStudyConfig(
-        retention_deltas=(30.0, 40.0), spread_draws=2, spread_currents=None, wer_cells=2000,
-        n_images=300,
-        spread_lifetime=LifetimeConfig(deltas=(35.0,), times=(1e2, 1e5, 1e8), n_draws=2),
-        codesign_models=("mnist-mlp",), codesign_draws=2,
-        codesign=CodesignConfig(deltas=(30.0, 40.0, 60.0), widths=(1e-8, 1e-7),
-                                write_shares=(0.5, 0.9))))
-
-
 def _numbers(result) -> dict:  # type: ignore[no-untyped-def]
     """The figures the report states, as plain JSON values."""
     sweep = result.sweeps["mnist-mlp"]
@@ -70,8 +49,9 @@ def _same(got, want, where=""):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
-def test_tiny_main_job_reproduces_its_golden_numbers(tmp_path: Path) -> None:
-    result = run_main_job(tmp_path, TINY)
+def test_tiny_main_job_reproduces_its_golden_numbers(tmp_path: Path,
+                                                     tiny_config: MainJobConfig) -> None:
+    result = run_main_job(tmp_path, tiny_config)
     _same(json.loads(json.dumps(_numbers(result))), json.loads(GOLDEN.read_text()))
     report = render_report(result, tmp_path, wall_seconds=1.0).read_text()
     sweep = result.sweeps["mnist-mlp"]
@@ -110,5 +90,5 @@ def test_tiny_main_job_reproduces_its_golden_numbers(tmp_path: Path) -> None:
     assert all(len(u.check) == 2 for u in uses)
     assert uses[0].tolerable_ber == pytest.approx(result.budget.tolerable_ber, rel=1e-12)
     # a second run resumes the finished sweep points and says the same
-    again = run_main_job(tmp_path, TINY)
+    again = run_main_job(tmp_path, tiny_config)
     assert again.sweeps["mnist-mlp"].points == sweep.points

@@ -25,7 +25,7 @@ from mrambnn.experiments import (
 )
 from mrambnn.experiments.after_write import AfterWrite
 from mrambnn.experiments.outputs import check_writable
-from mrambnn.models import load_model
+from mrambnn.models import dataset_of, load_model
 
 __all__ = ["cmd_budget", "cmd_campaign", "cmd_data", "cmd_plot", "cmd_reproduce", "cmd_sweep",
            "cmd_train", "cmd_wer"]
@@ -85,7 +85,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> None:
     net = load_model(args.model)
-    data = load_dataset(net.metadata.get("dataset", "mnist"), args.data_dir)
+    data = load_dataset(dataset_of(net, args.dataset, where=args.model), args.data_dir)
     touched = (args.reads or args.read_current_ua or args.delta is not None
                or args.spread != "none" or args.chip_seed or args.preset != "pmtj-40nm")
     if args.after is None and touched:
@@ -122,6 +122,7 @@ def cmd_wer(args: argparse.Namespace) -> None:
     from mrambnn.physics.energy import (
         WriteCircuit,
         check_drivable,
+        current_limit,
         energy_optimal_pulse,
         pulse_at,
         pulse_energy,
@@ -157,10 +158,25 @@ def cmd_wer(args: argparse.Namespace) -> None:
     print(f"{args.preset} ({mtj.source}), {args.direction}, Vdd {args.vdd} V")
     print(f"{'target WER':>10} {'current':>10} {'width':>9} {'energy':>10} "
           f"{'transistor':>11} {'cell area':>10}")
+    top, reason = current_limit(mtj, circuit, args.direction)
+    optimised = args.current_ua is None and args.width_ns is None
+    bound = 0
     for p in rows:
+        at_limit = optimised and p.current >= top * (1 - 1e-6)
+        bound += at_limit
         print(f"{p.wer:>10.0e} {p.current * 1e6:>7.1f} uA {p.width * 1e9:>6.2f} ns "
               f"{p.energy * 1e12:>7.3f} pJ {p.transistor_width * 1e9:>8.0f} nm "
-              f"{p.area_f2:>6.1f} F^2")
+              f"{p.area_f2:>6.1f} F^2" + ("  (at the current limit)" if at_limit else ""))
+    if optimised:
+        print("Energy-optimal pulses: the current that minimises the pulse energy "
+              f"between 1.02 x ic0 and the largest current, {top * 1e6:.0f} uA, set by "
+              f"{reason}.")
+    if bound:
+        print(f"{bound} of {len(rows)} optima sit at that limit: the energy keeps falling "
+              "as the current rises (the pulse shortens faster than the current grows), so "
+              "the limit binds; a higher --vdd or a lower-resistance junction moves it, and "
+              "the cell pays in transistor width (area). Give --width-ns or --current-ua to "
+              "fix one and size the other.")
 
 
 def cmd_budget(args: argparse.Namespace) -> None:
@@ -187,7 +203,7 @@ def cmd_budget(args: argparse.Namespace) -> None:
                              "sweep again")
         points = sweep.to_dict()["points"]
     else:
-        data = load_dataset(net.metadata.get("dataset", "mnist"), args.data_dir)
+        data = load_dataset(dataset_of(net, args.dataset, where=args.model), args.data_dir)
         config = SweepConfig(n_draws=args.draws, n_images=args.n_images)
         points = run_ber_sweep(net, data.x_test, data.y_test, config,
                                out=out / f"sweep-{name}.json", workers=args.workers,
@@ -196,7 +212,9 @@ def cmd_budget(args: argparse.Namespace) -> None:
     budget = BudgetConfig(tolerance=args.tolerance / 100, target=args.target)
     result = run_budget(net, points, mtj=mtj, cost=cost, config=budget,
                         out=out / f"budget-{name}.json")
-    lines = budget_section(result, out, name)
+    where = (f"the BER sweep {args.sweep}" if args.sweep is not None
+             else f"the BER sweep run for it, sweep-{name}.json")
+    lines = budget_section(result, out, name, sweep_where=where)
     write_atomic(out / "budget.md", "\n".join(lines) + "\n")
     table = result.table
     print(f"tolerable BER without ECC: {result.tolerable_ber:.3g}")
@@ -211,12 +229,12 @@ def cmd_budget(args: argparse.Namespace) -> None:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
-    from mrambnn.experiments.main_job import MainJobConfig
+    from mrambnn.experiments.main_job import config_for_models
     from mrambnn.report import reproduce
 
-    config = MainJobConfig(models=tuple(args.models), workers=args.workers,
-                             sweep=SweepConfig(bers=args.bers, n_draws=args.draws,
-                                               seed=args.seed))
+    config = config_for_models(args.models, workers=args.workers,
+                               sweep=SweepConfig(bers=args.bers, n_draws=args.draws,
+                                                 seed=args.seed))
     check_writable(args.out)
     began = time.perf_counter()
     report = reproduce(args.out, config, data_dir=args.data_dir, progress=bar)

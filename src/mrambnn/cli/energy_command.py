@@ -13,7 +13,7 @@ from mrambnn.experiments.energy_sweep import (
 )
 from mrambnn.experiments.outputs import check_writable
 from mrambnn.memory.mram import MRAM
-from mrambnn.models import load_model
+from mrambnn.models import dataset_of, load_model
 from mrambnn.physics.presets import get_preset
 
 __all__ = ["cmd_energy"]
@@ -21,9 +21,7 @@ __all__ = ["cmd_energy"]
 
 def cmd_energy(args: argparse.Namespace) -> None:
     net = load_model(args.model)
-    if "dataset" not in net.metadata:
-        raise ValueError(f"{args.model} does not say its data set")
-    data = load_dataset(net.metadata["dataset"], args.data_dir)
+    data = load_dataset(dataset_of(net, args.dataset, where=args.model), args.data_dir)
     config = EnergySweepConfig(width=args.width_ns * 1e-9,
                                currents=tuple(c * 1e-6 for c in args.currents_ua),
                                n_draws=args.draws, seed=args.seed, n_images=args.n_images,

@@ -14,7 +14,7 @@ from mrambnn.experiments.lifetime import YEAR, LifetimeConfig, refresh_energy_pe
 from mrambnn.experiments.outputs import check_writable
 from mrambnn.experiments.stats import json_number
 from mrambnn.memory.mram import MRAM, WritePulseCondition
-from mrambnn.models import load_model
+from mrambnn.models import dataset_of, load_model
 from mrambnn.physics.presets import get_preset
 from mrambnn.physics.switching import current_for_wer
 
@@ -23,9 +23,7 @@ __all__ = ["cmd_lifetime"]
 
 def cmd_lifetime(args: argparse.Namespace) -> None:
     net = load_model(args.model)
-    if "dataset" not in net.metadata:
-        raise ValueError(f"{args.model} does not say its data set")
-    data = load_dataset(net.metadata["dataset"], args.data_dir)
+    data = load_dataset(dataset_of(net, args.dataset, where=args.model), args.data_dir)
     mtj = get_preset(args.preset)
     times = tuple(float(t) for t in np.geomspace(args.first, args.last * YEAR, args.points))
     config = LifetimeConfig(deltas=args.deltas, times=times, n_draws=args.draws,

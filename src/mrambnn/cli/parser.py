@@ -4,6 +4,7 @@ import argparse
 from pathlib import Path
 
 from mrambnn import __version__
+from mrambnn.architectures import architecture_help
 from mrambnn.cli import commands, energy_command, lifetime_command, model_commands
 from mrambnn.cli.arguments import fraction, image_shape, layers, positive, probabilities, workers
 from mrambnn.datasets import DATASET_NAMES
@@ -32,8 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train_p = sub.add_parser("train", help="train a BNN with torch and write its packed form")
     train_p.add_argument("--arch", default="mlp-3x1024",
-                         help="architecture: mlp-3x1024, mlp-3x2048, mlp-tiny, vgg-binarynet, "
-                         "vgg-narrow, conv-small, conv-fashion, conv-tiny")
+                         help="architecture: " + architecture_help().replace("%", "%%"))
     train_p.add_argument("--dataset", default="mnist", choices=DATASET_NAMES)
     train_p.add_argument("--epochs", type=positive, default=50,
                          help="passes over the training set")
@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="evaluate only what each draw changes, or every image "
                          "(identical results)")
     sweep_p.add_argument("--data-dir", type=Path, help="folder of the test data")
+    sweep_p.add_argument("--dataset", choices=DATASET_NAMES, default=None,
+                         help="the model's data set, for a model file that does not say it")
     sweep_p.add_argument("--out", type=Path, default=Path("sweep.json"),
                          help="result JSON (a CSV is written beside it); resumed if present")
     sweep_p.add_argument("--force", action="store_true",
@@ -137,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     bud.add_argument("--workers", type=workers, default=2,
                          help="parallel workers: kernel threads or processes (same results)")
     bud.add_argument("--data-dir", type=Path, help="folder of the test data")
+    bud.add_argument("--dataset", choices=DATASET_NAMES, default=None,
+                     help="the model's data set, for a model file that does not say it")
     bud.add_argument("--out", type=Path, default=Path("budget"), help="output folder")
     bud.set_defaults(func=commands.cmd_budget)
 
@@ -172,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     energy.add_argument("--n-images", type=int, default=None, help="first N test images")
     energy.add_argument("--workers", type=workers, default=2, help="parallel workers")
     energy.add_argument("--data-dir", type=Path, help="folder of the test data")
+    energy.add_argument("--dataset", choices=DATASET_NAMES, default=None,
+                      help="the model's data set, for a model file that does not say it")
     energy.add_argument("--out", type=Path, default=Path("energy.json"), help="result JSON")
     energy.set_defaults(func=energy_command.cmd_energy)
 
@@ -201,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     life.add_argument("--n-images", type=int, default=None, help="first N test images")
     life.add_argument("--workers", type=workers, default=2, help="parallel workers")
     life.add_argument("--data-dir", type=Path, help="folder of the test data")
+    life.add_argument("--dataset", choices=DATASET_NAMES, default=None,
+                      help="the model's data set, for a model file that does not say it")
     life.add_argument("--out", type=Path, default=Path("lifetime.json"), help="result JSON")
     life.set_defaults(func=lifetime_command.cmd_lifetime)
 

@@ -13,11 +13,12 @@ and the delta and pulse a use should pick.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
 from mrambnn.datasets import load_dataset
-from mrambnn.engine import accuracy
+from mrambnn.engine import PackedNet, accuracy
 from mrambnn.experiments.ber_sweep import SweepResult
 from mrambnn.experiments.budget_table import tolerable_ber
 from mrambnn.experiments.codesign import USES, CodesignConfig, CodesignResult, run_codesign
@@ -35,7 +36,7 @@ from mrambnn.experiments.lifetime import (
     run_lifetime,
 )
 from mrambnn.memory.mram import MRAM
-from mrambnn.models import load_model
+from mrambnn.models import dataset_of, load_model
 from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.switching import write_error_rate
 from mrambnn.physics.variability import SPREAD_PRESETS, cell_wer, draw_cells
@@ -168,9 +169,10 @@ class DeviceStudyResult:
 
 def run_device_study(config: DeviceStudyConfig, *, sweeps: dict[str, SweepResult],
                      mtj: MTJ, mram: MRAM, energy_sweep: EnergySweepConfig,
-                     marked_current: float | None, drop: float, data_dir=None,
-                     workers: int = 1, progress: Progress | None = None
-                     ) -> DeviceStudyResult:
+                     marked_current: float | None, drop: float,
+                     data_dir: Path | None = None,
+                     load: Callable[[str], PackedNet] = load_model, workers: int = 1,
+                     progress: Progress | None = None) -> DeviceStudyResult:
     """Run the device study (module docstring).
 
     Args:
@@ -181,12 +183,13 @@ def run_device_study(config: DeviceStudyConfig, *, sweeps: dict[str, SweepResult
         marked_current: the no-spread current at the tolerated drop (A), where the per-cell
             WER distribution is taken (None: the sweep's middle current).
         drop: the tolerated accuracy drop (fraction).
+        load: loads a model by the name its sweep goes by.
     """
     retention = {name: curves_from_sweep(sweep, mtj, config.retention_deltas)
                  for name, sweep in sweeps.items()
                  if sweep.config.layers is None and sweep.config.code == "none"}
-    net = load_model(config.spread_model)
-    data = load_dataset(net.metadata["dataset"], data_dir)
+    net = load(config.spread_model)
+    data = load_dataset(dataset_of(net, where=config.spread_model), data_dir)
     x, y = data.x_test[:config.n_images], data.y_test[:config.n_images]
     clean = accuracy(net, x, y)
     spread_sweep = replace(energy_sweep, n_draws=config.spread_draws, spread=config.spread,
@@ -213,8 +216,8 @@ def run_device_study(config: DeviceStudyConfig, *, sweeps: dict[str, SweepResult
     for name in config.codesign_models:
         if name not in sweeps:
             continue
-        model = load_model(name)
-        model_data = load_dataset(model.metadata["dataset"], data_dir)
+        model = load(name)
+        model_data = load_dataset(dataset_of(model, where=name), data_dir)
         n_images = config.images_for(name)
         tolerable = tolerable_ber(sweeps[name].to_dict()["points"], drop)
         codesign[name] = run_codesign(model, model_data.x_test[:n_images],

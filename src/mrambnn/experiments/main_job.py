@@ -7,9 +7,11 @@ report from the `MainJobResult`. Interrupted runs resume: finished sweep points 
 back from the result files, not recomputed.
 """
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +28,7 @@ from mrambnn.experiments.energy_sweep import (
 )
 from mrambnn.importers.finn import FinnFormatError, default_cnv_folder, read_finn
 from mrambnn.memory.mram import MRAM
-from mrambnn.models import load_model
+from mrambnn.models import SHIPPED_MODELS, dataset_of, load_model
 from mrambnn.physics.calibration import AMPLITUDE_CURVE, PULSE_CURVE, switching_probability
 from mrambnn.physics.energy import WriteCircuit, WritePulse, current_for_energy, pulse_at
 from mrambnn.physics.mtj import MTJ
@@ -34,7 +36,8 @@ from mrambnn.physics.presets import get_preset
 from mrambnn.physics.switching import current_for_wer
 
 __all__ = ["CLAIM_BER", "ENERGY_DROP", "EXTERNAL_MODELS", "MainJobConfig", "MainJobResult",
-           "PhysicsResult", "run_main_job"]
+           "PhysicsResult", "config_for_models", "load_job_model", "model_label",
+           "run_main_job"]
 
 CLAIM_BER = 1e-3  # the paper's claim: little accuracy loss up to this weight BER
 ENERGY_DROP = 0.005  # accuracy drop (0.5 point) at which the write energy is read off
@@ -130,26 +133,71 @@ class MainJobResult:
     stored_bits: dict[str, int] = field(default_factory=dict)
 
 
+def model_label(model: str) -> str:
+    """The name a model's results and report sections go by: a shipped or external
+    model's own name, a model file's stem (other characters than letters, digits, '.',
+    '_' and '-' replaced by '-')."""
+    if model in SHIPPED_MODELS or model in EXTERNAL_MODELS:
+        return model
+    return re.sub(r"[^A-Za-z0-9._-]", "-", Path(model).stem) or "model"
+
+
+def load_job_model(model: str) -> PackedNet:
+    """A model of the main job: external (`EXTERNAL_MODELS`), shipped, or a file."""
+    return EXTERNAL_MODELS[model]() if model in EXTERNAL_MODELS else load_model(model)
+
+
+def config_for_models(models: Sequence[str], **settings: Any) -> MainJobConfig:
+    """The main job on ``models`` (shipped names, external names or model files), every
+    section on them: where the default energy and budget model is not among them, the
+    first model takes its place, and the device study runs on the first (variability,
+    lifetime) and the first two (co-design). ``settings``: other `MainJobConfig` fields.
+    Raises ValueError if two models would write results under one name."""
+    models = tuple(str(m) for m in models)
+    if not models:
+        raise ValueError("name at least one model")
+    labels = [model_label(m) for m in models]
+    if len(set(labels)) < len(labels):
+        raise ValueError(f"two of the models would write results under one name "
+                         f"({', '.join(labels)}); rename a model file")
+    config = MainJobConfig(models=models, **settings)
+    if config.energy_model in models:
+        return config
+    devices = config.devices
+    if devices is not None:
+        devices = replace(devices, spread_model=labels[0], codesign_models=tuple(labels[:2]))
+    return replace(config, energy_model=models[0], budget_model=models[0], devices=devices)
+
+
+def _label_loader(config: MainJobConfig) -> Callable[[str], PackedNet]:
+    """Loads a model by its label (`model_label`) or by what the config names it."""
+    by_label = {model_label(m): m for m in
+                (*config.models, config.energy_model, config.budget_model)}
+    return lambda name: load_job_model(by_label.get(name, name))
+
+
 def _sweeps(config: MainJobConfig, out_dir: Path, data_dir: Path | None,
             progress: Progress | None
             ) -> tuple[dict[str, SweepResult], dict[str, str], dict[str, int]]:
     results: dict[str, SweepResult] = {}
     skipped: dict[str, str] = {}
     stored_bits: dict[str, int] = {}
-    for name in config.models:
+    for model in config.models:
+        name = model_label(model)
         try:
-            net = EXTERNAL_MODELS[name]() if name in EXTERNAL_MODELS else load_model(name)
-            data = load_dataset(net.metadata["dataset"], data_dir)
+            net = load_job_model(model)
+            data = load_dataset(dataset_of(net, where=model), data_dir)
         except (DataError, FinnFormatError) as error:  # e.g. CIFAR-10 not on this machine
             skipped[name] = str(error)
             continue
         if "test_accuracy" not in net.metadata:  # an imported network: measure it here
             net.metadata["test_accuracy"] = accuracy(net, data.x_test, data.y_test)
         sweep = config.sweep
-        if name in dict(config.subsets):
-            sweep = replace(sweep, n_images=dict(config.subsets)[name])
-        if name in dict(config.draws):
-            sweep = replace(sweep, n_draws=dict(config.draws)[name])
+        for key in (model, name):
+            if key in dict(config.subsets):
+                sweep = replace(sweep, n_images=dict(config.subsets)[key])
+            if key in dict(config.draws):
+                sweep = replace(sweep, n_draws=dict(config.draws)[key])
         if CLAIM_BER not in sweep.bers or 0.0 not in sweep.bers:
             sweep = replace(sweep, bers=tuple(sorted({*sweep.bers, 0.0, CLAIM_BER})))
         tick = progress(f"{name} BER sweep", sweep.total_draws) if progress else None
@@ -175,16 +223,17 @@ def _physics(config: MainJobConfig, sweeps: dict[str, SweepResult], out_dir: Pat
                        - PULSE_CURVE.probability)[fitted].max()
     amplitude_error = np.abs(switching_probability(calibrated, AMPLITUDE_CURVE)
                              - AMPLITUDE_CURVE.probability).max()
-    net: PackedNet = load_model(config.energy_model)
-    data = load_dataset(net.metadata["dataset"], data_dir)
+    net: PackedNet = load_job_model(config.energy_model)
+    data = load_dataset(dataset_of(net, where=config.energy_model), data_dir)
     sweep = config.energy_sweep
-    tick = (progress(f"{config.energy_model} energy sweep", len(sweep.currents) * sweep.n_draws)
+    label = model_label(config.energy_model)
+    tick = (progress(f"{label} energy sweep", len(sweep.currents) * sweep.n_draws)
             if progress else None)
     energy = run_energy_sweep(net, data.x_test, data.y_test, MRAM(mtj=mtj, circuit=circuit),
-                              sweep, out=out_dir / f"energy-{config.energy_model}.json",
+                              sweep, out=out_dir / f"energy-{label}.json",
                               workers=config.workers, progress=tick)
-    if config.energy_model in sweeps:
-        clean = sweeps[config.energy_model].point(0.0).summary().mean
+    if label in sweeps:
+        clean = sweeps[label].point(0.0).summary().mean
     else:
         clean = accuracy(net, data.x_test, data.y_test)
     return PhysicsResult(
@@ -207,11 +256,12 @@ def run_main_job(out_dir: Path, config: MainJobConfig = MainJobConfig(), *,
     sweeps, skipped, stored_bits = _sweeps(config, out_dir, data_dir, progress)
     physics = _physics(config, sweeps, out_dir, data_dir, progress)
     budget = None
-    if config.budget_model in sweeps:
-        budget = run_budget(load_model(config.budget_model),
-                            sweeps[config.budget_model].to_dict()["points"],
+    budget_label = model_label(config.budget_model)
+    if budget_label in sweeps:
+        budget = run_budget(load_job_model(config.budget_model),
+                            sweeps[budget_label].to_dict()["points"],
                             mtj=physics.mtj, config=config.budget,
-                            out=out_dir / f"budget-{config.budget_model}.json")
+                            out=out_dir / f"budget-{budget_label}.json")
     devices = None
     if config.devices is not None:
         marked = physics.marked_energy
@@ -221,6 +271,6 @@ def run_main_job(out_dir: Path, config: MainJobConfig = MainJobConfig(), *,
             energy_sweep=config.energy_sweep, drop=ENERGY_DROP, data_dir=data_dir,
             marked_current=None if marked is None else current_for_energy(
                 physics.circuit, energy=marked, width=config.energy_sweep.width),
-            workers=config.workers, progress=progress)
+            load=_label_loader(config), workers=config.workers, progress=progress)
     return MainJobResult(config=config, sweeps=sweeps, skipped=skipped, physics=physics,
                          budget=budget, devices=devices, stored_bits=stored_bits)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mrambnn.engine import PackedNet, load_packed_net
 
-__all__ = ["SHIPPED_MODELS", "load_model", "resolve_model_path"]
+__all__ = ["SHIPPED_MODELS", "dataset_of", "load_model", "resolve_model_path"]
 
 _HERE = Path(__file__).resolve().parent
 SHIPPED_MODELS: dict[str, str] = {
@@ -35,3 +35,18 @@ def resolve_model_path(name_or_path: str | Path) -> Path:
 def load_model(name_or_path: str | Path) -> PackedNet:
     """Load a shipped model by name, or a packed model file by path."""
     return load_packed_net(resolve_model_path(name_or_path))
+
+
+def dataset_of(net: PackedNet, given: str | None = None, *, where: str = "the model") -> str:
+    """The data set ``net`` is evaluated on: ``given`` (a user's --dataset) or the one its
+    metadata names. ValueError if neither says, or if they disagree (a network is not
+    silently evaluated on another data set)."""
+    stored = net.metadata.get("dataset")
+    if given is not None and stored is not None and given != stored:
+        raise ValueError(f"{where} was trained on {stored}, not {given}; drop --dataset or "
+                         "give the model's own data set")
+    chosen = given or stored
+    if chosen is None:
+        raise ValueError(f"{where} does not say which data set it needs (no 'dataset' in "
+                         "its metadata); give --dataset")
+    return str(chosen)

@@ -8,10 +8,9 @@ the output BatchNorm gives the class scores (BinaryNet's layout). Convolutional 
 are conv -> [max-pool 2] -> BatchNorm -> sign, as in BinaryNet.
 """
 
-from collections.abc import Callable
-
 from torch import nn
 
+from mrambnn.architectures import NAMED, parse_architecture
 from mrambnn.nn.layers import BinaryConv2d, BinaryLinear, SignActivation
 
 __all__ = ["MODEL_NAMES", "BinaryConvNet", "BinaryMLP", "build_model"]
@@ -69,56 +68,14 @@ class BinaryConvNet(nn.Sequential):
         super().__init__(*modules, *_dense_stack(channels * h * w, dense, n_classes))
 
 
-def _mlp(hidden: tuple[int, ...]) -> Callable[[tuple[int, int, int], int], nn.Module]:
-    def build(input_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
-        h, w, c = input_shape
-        return BinaryMLP(h * w * c, hidden, n_classes)
-
-    return build
-
-
-def _vgg(width: int, dense: int) -> Callable[[tuple[int, int, int], int], nn.Module]:
-    """BinaryNet CIFAR-10 layout 2xC-MP-2x2C-MP-2x4C-MP-2xD-out, with C = ``width``."""
-    conv = ((width, False), (width, True), (2 * width, False), (2 * width, True),
-            (4 * width, False), (4 * width, True))
-
-    def build(input_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
-        return BinaryConvNet(input_shape, conv, (dense, dense), n_classes)
-
-    return build
-
-
-def _small_conv(input_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
-    """Fashion-MNIST: 32C3-MP2-64C3-MP2-256FC-out."""
-    return BinaryConvNet(input_shape, ((32, True), (64, True)), (256,), n_classes)
-
-
-def _fashion_conv(input_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
-    """Fashion-MNIST: 64C3-MP2-128C3-MP2-256FC-out."""
-    return BinaryConvNet(input_shape, ((64, True), (128, True)), (256,), n_classes)
-
-
-def _tiny_conv(input_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
-    """Tests only: 8C3-8C3-MP2-16FC-out."""
-    return BinaryConvNet(input_shape, ((8, False), (8, True)), (16,), n_classes)
-
-
-_BUILDERS: dict[str, Callable[[tuple[int, int, int], int], nn.Module]] = {
-    "mlp-3x1024": _mlp((1024, 1024, 1024)),
-    "mlp-3x2048": _mlp((2048, 2048, 2048)),
-    "mlp-tiny": _mlp((64, 32)),
-    "vgg-binarynet": _vgg(128, 1024),  # Courbariaux/Hubara et al. 2016: 88.6 % on CIFAR-10
-    "vgg-narrow": _vgg(32, 256),  # a quarter of the width, for quick CPU runs
-    "vgg-w48": _vgg(48, 512),  # 3/8 of the width: the CPU-trained shipped CIFAR-10 model
-    "conv-small": _small_conv,
-    "conv-fashion": _fashion_conv,
-    "conv-tiny": _tiny_conv,
-}
-MODEL_NAMES = tuple(_BUILDERS)
+MODEL_NAMES = tuple(NAMED)
 
 
 def build_model(name: str, input_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
-    """A fresh model of architecture ``name`` (one of `MODEL_NAMES`)."""
-    if name not in _BUILDERS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
-    return _BUILDERS[name](input_shape, n_classes)
+    """A fresh model of architecture ``name``: one of `MODEL_NAMES` or a parametric name
+    (`mrambnn.architectures.parse_architecture`)."""
+    arch = parse_architecture(name)
+    if not arch.conv:
+        h, w, c = input_shape
+        return BinaryMLP(h * w * c, arch.dense, n_classes)
+    return BinaryConvNet(input_shape, arch.conv, arch.dense, n_classes)

@@ -21,7 +21,7 @@ from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.switching import MAX_REDUCED_CURRENT, pulse_width_for_wer
 
 __all__ = ["AREA_INTERCEPT_F2", "AREA_SLOPE", "WriteCircuit", "WritePulse", "cell_area",
-           "check_drivable", "current_for_energy",
+           "check_drivable", "current_for_energy", "current_limit",
            "energy_optimal_pulse", "max_current", "pulse_at", "pulse_energy",
            "transistor_width"]
 
@@ -109,8 +109,21 @@ class WritePulse:
 
 def max_current(mtj: MTJ, circuit: WriteCircuit, direction: str) -> float:
     """Largest current the supply can push through the junction's initial state, A."""
-    headroom = circuit.v_supply / mtj.resistance_before(direction)
-    return min(headroom, MAX_REDUCED_CURRENT * mtj.ic0(direction))
+    return current_limit(mtj, circuit, direction)[0]
+
+
+def current_limit(mtj: MTJ, circuit: WriteCircuit, direction: str) -> tuple[float, str]:
+    """`max_current` (A) and what sets it, in words: the supply's headroom ``Vdd / R``
+    through the junction's state before the write, or the switching tables' range
+    (``MAX_REDUCED_CURRENT`` x ic0)."""
+    resistance = mtj.resistance_before(direction)
+    headroom = circuit.v_supply / resistance
+    tables = MAX_REDUCED_CURRENT * mtj.ic0(direction)
+    if headroom <= tables:
+        return headroom, (f"the supply: Vdd {circuit.v_supply:g} V / R {resistance:.0f} ohm = "
+                          f"{headroom * 1e6:.0f} uA")
+    return tables, (f"the switching tables' range: {MAX_REDUCED_CURRENT:g} x ic0 = "
+                    f"{tables * 1e6:.0f} uA")
 
 
 def check_drivable(mtj: MTJ, circuit: WriteCircuit, current: float, direction: str) -> None:

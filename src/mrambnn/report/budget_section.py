@@ -4,12 +4,20 @@ from pathlib import Path
 
 from mrambnn.experiments.budget_study import PAPER_ENERGY_RATIO, BudgetResult
 from mrambnn.experiments.budget_table import OPTIMIZER_WIDTHS, BudgetRow
-from mrambnn.memory.cost import SOURCES
+from mrambnn.memory.cost import SOURCES, CostConfig
 from mrambnn.plots import plot_budget_breakdown, plot_budget_trends
 
 __all__ = ["budget_section"]
 
 READ_HEAVY = 100  # the workload (inferences per write) the text quotes beside the largest
+
+
+def _area_verdict(ratio: float) -> str:
+    if ratio > 1.005:
+        return "the energy optimum pays in area: a larger current, a wider transistor"
+    if ratio < 0.995:
+        return "smaller as well as cheaper"
+    return "the same area"
 
 
 def _row(label: str, row: BudgetRow) -> str:
@@ -22,21 +30,42 @@ def _row(label: str, row: BudgetRow) -> str:
             f"{r['total_energy'] * 1e6:.3f} | {r['total_area'] * 1e6:.4f} |")
 
 
-def budget_section(result: BudgetResult, out_dir: Path, name: str) -> list[str]:
-    """Markdown lines (and two figures in ``out_dir``) for a budget result."""
+def _source_lines(cost: CostConfig) -> list[str]:
+    """Each cost parameter with its source; an overridden one says so, with the default
+    and the default's source."""
+    default = CostConfig()
+    lines = []
+    for key, text in SOURCES.items():
+        value, usual = getattr(cost, key), getattr(default, key)
+        if value == usual:
+            lines.append(f"- `{key}` = {value:g}: {text}")
+        else:
+            lines.append(f"- `{key}` = {value:g}: given for this run (default {usual:g}: "
+                         f"{text})")
+    return lines
+
+
+def budget_section(result: BudgetResult, out_dir: Path, name: str, *,
+                   sweep_where: str = "the BER sweep above") -> list[str]:
+    """Markdown lines (and two figures in ``out_dir``) for a budget result.
+
+    Args:
+        sweep_where: where the reader finds the BER sweep the tolerable BER comes from.
+    """
     plot_budget_breakdown(result, out_dir / f"budget-{name}.png")
     plot_budget_trends(result, out_dir / f"budget-trends-{name}.png")
     table, cost, best = result.table, result.cost, result.optimum
     tolerance = 100 * result.config.tolerance
     work = {round(p.value): p for p in result.workload}
     read_heavy = result.workload[-1]
-    sources = [f"- `{k}` = {getattr(cost, k):g}: {text}" for k, text in SOURCES.items()]
+    sources = _source_lines(cost)
+    bnn = table.rows["none (weak, BNN)"]
     return [
         "",
         f"## System budget: ECC + strong pulses vs no ECC + weak pulses ({name})",
         "",
         f"BNN memory: no code, programmed at the largest raw BER whose mean accuracy stays "
-        f"within {tolerance:g} point of clean (from the BER sweep above, interpolated in "
+        f"within {tolerance:g} point of clean (from {sweep_where}, interpolated in "
         f"log BER): **{result.tolerable_ber:.2e}**. Conventional memories: each code "
         f"programmed at the raw BER giving an uncorrectable word rate of "
         f"{table.target:g}. Pulses of {cost.pulse_width * 1e9:g} ns (lengthened at "
@@ -74,7 +103,10 @@ def budget_section(result: BudgetResult, out_dir: Path, name: str) -> list[str]:
         f"{best.pulse.raw_ber:.2e}, widths {best.pulse.widths[0] * 1e9:.1f} / "
         f"{best.pulse.widths[1] * 1e9:.1f} ns, currents {best.pulse.currents[0] * 1e6:.0f} / "
         f"{best.pulse.currents[1] * 1e6:.0f} uA, {best.cost.total_energy * 1e6:.3f} uJ per "
-        f"deployment, cell {best.pulse.cell_area_f2:.1f} F^2.",
+        f"deployment, cell {best.pulse.cell_area_f2:.1f} F^2 against the BNN memory's "
+        f"{bnn.pulse.cell_area_f2:.1f} F^2 at {cost.pulse_width * 1e9:g} ns: "
+        f"{best.cost.total_area / bnn.cost.total_area:.2f}x its total area "
+        f"({_area_verdict(best.cost.total_area / bnn.cost.total_area)}).",
         "",
         "Cost parameters (override any of them with `mrambnn budget --config FILE.toml`):",
         "",

@@ -28,7 +28,7 @@ from mrambnn.experiments.draws import draw_rng
 from mrambnn.memory import BitFlip, FaultModel
 from mrambnn.memory.ecc_channel import ECCProtected
 from mrambnn.memory.mram import MRAM, WritePulseCondition
-from mrambnn.models import load_model
+from mrambnn.models import dataset_of, load_model
 from mrambnn.montecarlo import DrawEvaluator
 from mrambnn.physics.presets import get_preset
 
@@ -116,9 +116,8 @@ def campaign_data(name: str, data_dir: str | None, n_images: int | None
     """The test images (N, H, W, C) and labels (N,) the campaign evaluates for model
     ``name`` (the first ``n_images``; None: all), loaded once per process."""
     net = load_net(name)
-    if "dataset" not in net.metadata:
-        raise ValueError(f"model {name} does not say which data set it classifies")
-    data = load_dataset(net.metadata["dataset"], Path(data_dir) if data_dir else None)
+    data = load_dataset(dataset_of(net, where=f"model {name}"),
+                        Path(data_dir) if data_dir else None)
     return data.x_test[:n_images], data.y_test[:n_images]
 
 
