@@ -158,3 +158,61 @@ def test_train_help_lists_the_architectures_with_sizes_and_refuses_unknown_ones(
     assert "vgg-w48" in text and "M weights" in text and "mlp-DxW" in text
     _one_line_error(_run("train", "--arch", "resnet-18", "--out", str(tmp_path / "m.npz")),
                     "unknown architecture 'resnet-18'")
+
+
+def test_plot_labels_tell_sweeps_apart(tmp_path) -> None:
+    from mrambnn.cli.plot_command import _read, default_labels
+
+    paths = []
+    for name, extra in (("all", []), ("first", ["--layers", "0"])):
+        out = tmp_path / f"{name}.json"
+        result = _run("sweep", "--bers", "0,0.01", "--draws", "2", "--n-images", "100",
+                      "--workers", "1", "--out", str(out), *extra)
+        assert result.returncode == 0, result.stderr
+        paths.append(out)
+    labels = default_labels([_read(p) for p in paths], paths)
+    assert labels[0] != labels[1] and "layers 0" in labels[1] and "100 images" in labels[0]
+    same = default_labels([_read(paths[0])] * 2, [paths[0], tmp_path / "copy.json"])
+    assert same[0] != same[1]  # identical settings: the file names tell them apart
+    figure = tmp_path / "f.png"
+    ok = _run("plot", *map(str, paths), "--label", "every layer", "--label", "first layer",
+              "--out", str(figure))
+    assert ok.returncode == 0, ok.stderr
+    _one_line_error(_run("plot", *map(str, paths), "--label", "one", "--out", str(figure)),
+                    "give one --label per result file")
+    (tmp_path / "bad.json").write_text('{"kind": "something"}')
+    _one_line_error(_run("plot", str(tmp_path / "bad.json"), "--out", str(figure)),
+                    "is not a BER sweep or energy sweep result file")
+
+
+def test_table_gives_one_tidy_row_per_draw(tmp_path) -> None:
+    import csv
+
+    from mrambnn.experiments.tidy import COLUMNS
+
+    sweep = tmp_path / "s.json"
+    assert _run("sweep", "--bers", "0,0.01", "--draws", "3", "--n-images", "100",
+                "--workers", "1", "--out", str(sweep)).returncode == 0
+    aged = tmp_path / "aged.json"
+    assert _run("sweep", "--bers", "0.01", "--draws", "2", "--n-images", "100", "--workers",
+                "1", "--after", "100", "--delta", "30", "--out", str(aged)).returncode == 0
+    energy = tmp_path / "e.json"
+    assert _run("energy", "--currents-ua", "90,150", "--draws", "2", "--n-images", "100",
+                "--workers", "1", "--out", str(energy)).returncode == 0
+    table = tmp_path / "draws.csv"
+    made = _run("table", str(sweep), str(aged), str(energy), "--out", str(table))
+    assert made.returncode == 0, made.stderr
+    with open(table, newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert tuple(rows[0]) == COLUMNS
+    assert len(rows) == (1 + 3) + 2 + 2 * 2  # BER 0 has one draw
+    ber = [r for r in rows if r["kind"] == "ber_sweep" and r["after_s"] == ""]
+    assert {r["ber"] for r in ber} == {"0.0", "0.01"} and ber[0]["dataset"] == "mnist"
+    assert all(r["n_images"] == "100" and r["code"] == "none" for r in ber)
+    later = [r for r in rows if r["after_s"] == "100.0"]
+    assert len(later) == 2 and later[0]["delta"] == "30.0"
+    watts = [r for r in rows if r["kind"] == "energy_sweep"]
+    assert sorted({round(float(r["current_a"]) * 1e6, 6) for r in watts}) == [90, 150]
+    assert all(0 <= float(r["accuracy"]) <= 1 for r in rows)
+    _one_line_error(_run("table", str(sweep), "--out", str(tmp_path / "t.xlsx")),
+                    "write the table as .csv or .parquet")

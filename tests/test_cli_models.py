@@ -173,3 +173,10 @@ def test_energy_command_with_and_without_spread(tmp_path) -> None:
     assert all(a["wer_p2ap"] != b["wer_p2ap"] for a, b in zip(nominal, varied, strict=True))
     _one_line_error(_run("energy", "--spread", "huge", "--out", str(tmp_path / "e.json")),
                     "unknown spread")
+    # both energy sweeps in one figure, told apart by their spread, clean lines from the files
+    assert outs[0]["clean_accuracy"] == outs[1]["clean_accuracy"] > 0.9
+    figure = tmp_path / "both.png"
+    plot = _run("plot", str(tmp_path / "energy-none.json"),
+                str(tmp_path / "energy-pmtj-array.json"), "--out", str(figure))
+    assert plot.returncode == 0, plot.stderr
+    assert figure.read_bytes()[:4] == b"\x89PNG"

@@ -27,7 +27,7 @@ from mrambnn.experiments.after_write import AfterWrite
 from mrambnn.experiments.outputs import check_writable
 from mrambnn.models import dataset_of, load_model
 
-__all__ = ["cmd_budget", "cmd_campaign", "cmd_data", "cmd_plot", "cmd_reproduce", "cmd_sweep",
+__all__ = ["cmd_budget", "cmd_campaign", "cmd_data", "cmd_reproduce", "cmd_sweep",
            "cmd_train", "cmd_wer"]
 
 
@@ -106,16 +106,6 @@ def cmd_sweep(args: argparse.Namespace) -> None:
                     else f"[{100 * s.low:.2f}, {100 * s.high:.2f}]")
         print(f"BER {point.ber:<8g} accuracy {100 * s.mean:.2f} % {interval}")
     print(f"-> {args.out} and {Path(args.out).with_suffix('.csv')}")
-
-
-def cmd_plot(args: argparse.Namespace) -> None:
-    from mrambnn.plots import plot_accuracy_vs_ber
-
-    check_writable(Path(args.out).parent)
-    results = [SweepResult.from_dict(read_json(p)) for p in args.results]
-    labels = [r.model.get("architecture", Path(p).stem)
-              for r, p in zip(results, args.results, strict=True)]
-    print(plot_accuracy_vs_ber(results, labels, args.out))
 
 
 def cmd_wer(args: argparse.Namespace) -> None:

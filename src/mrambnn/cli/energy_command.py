@@ -31,7 +31,7 @@ def cmd_energy(args: argparse.Namespace) -> None:
     images, labels = data.x_test[:args.n_images], data.y_test[:args.n_images]
     clean = accuracy(net, images, labels)
     result = run_energy_sweep(net, images, labels, mram, config, out=args.out,
-                              workers=args.workers,
+                              workers=args.workers, clean_accuracy=clean,
                               progress=bar("energy sweep", len(config.currents) * args.draws))
     for point in result.points:
         s = point.summary

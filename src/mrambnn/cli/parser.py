@@ -5,7 +5,13 @@ from pathlib import Path
 
 from mrambnn import __version__
 from mrambnn.architectures import architecture_help
-from mrambnn.cli import commands, energy_command, lifetime_command, model_commands
+from mrambnn.cli import (
+    commands,
+    energy_command,
+    lifetime_command,
+    model_commands,
+    plot_command,
+)
 from mrambnn.cli.arguments import fraction, image_shape, layers, positive, probabilities, workers
 from mrambnn.datasets import DATASET_NAMES
 from mrambnn.experiments import DEFAULT_BERS
@@ -103,11 +109,24 @@ def build_parser() -> argparse.ArgumentParser:
     after.add_argument("--chip-seed", type=int, default=0, help="seed of the chip's cells")
     sweep_p.set_defaults(func=commands.cmd_sweep)
 
-    plot_p = sub.add_parser("plot", help="plot accuracy vs BER from sweep result files")
-    plot_p.add_argument("results", nargs="+", type=Path, help="sweep result JSON files")
+    plot_p = sub.add_parser("plot", help="plot accuracy vs BER (BER sweeps) or vs write "
+                            "energy (energy sweeps) from result files")
+    plot_p.add_argument("results", nargs="+", type=Path,
+                        help="result JSON files of `mrambnn sweep` or `mrambnn energy`")
     plot_p.add_argument("--out", type=Path, default=Path("accuracy_vs_ber.png"),
                         help="figure file (.png or .pdf)")
-    plot_p.set_defaults(func=commands.cmd_plot)
+    plot_p.add_argument("--label", action="append", default=None,
+                        help="a curve's label, once per file in order (default: the model "
+                        "and what sets each sweep apart)")
+    plot_p.set_defaults(func=plot_command.cmd_plot)
+
+    table_p = sub.add_parser("table", help="one tidy table (a row per draw, every setting a "
+                             "column) from result files, for pandas or a spreadsheet")
+    table_p.add_argument("results", nargs="+", type=Path,
+                         help="result JSON files of `mrambnn sweep` or `mrambnn energy`")
+    table_p.add_argument("--out", type=Path, default=Path("draws.csv"),
+                         help="table file: .csv, or .parquet (needs pyarrow)")
+    table_p.set_defaults(func=plot_command.cmd_table)
 
     wer_p = sub.add_parser("wer", help="write error rate and energy of a pulse, or the pulse "
                            "for target WERs (energy, transistor width, cell area)")

@@ -84,6 +84,7 @@ class EnergySweepResult:
     model: dict[str, Any]
     points: tuple[EnergyPoint, ...]
     versions: dict[str, str] = field(default_factory=provenance)
+    clean_accuracy: float | None = None
 
     def by_energy(self) -> tuple[EnergyPoint, ...]:
         """The points, cheapest write energy first."""
@@ -100,7 +101,30 @@ class EnergySweepResult:
                          "accuracies": list(p.accuracies)})
         return {"kind": "energy_sweep", "config": asdict(self.config), "mtj": asdict(self.mtj),
                 "circuit": asdict(self.circuit), "prior": self.prior, "model": self.model,
-                "versions": self.versions, "points": rows}
+                "versions": self.versions, "clean_accuracy": self.clean_accuracy,
+                "points": rows}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "EnergySweepResult":
+        """The result a `to_dict` wrote; anything else raises ValueError saying what."""
+        if not isinstance(data, dict) or data.get("kind") != "energy_sweep":
+            raise ValueError("not an energy sweep result file")
+        try:
+            raw = dict(data["config"])
+            raw["currents"] = tuple(float(c) for c in raw["currents"])
+            points = tuple(EnergyPoint(
+                current=float(r["current"]), width=float(r["width"]),
+                wer_ap2p=float(r["wer_ap2p"]), wer_p2ap=float(r["wer_p2ap"]),
+                energy_per_bit=float(r["energy_per_bit"]),
+                accuracies=tuple(float(a) for a in r["accuracies"])) for r in data["points"])
+            clean = data.get("clean_accuracy")
+            return cls(config=EnergySweepConfig(**raw), mtj=MTJ(**data["mtj"]),
+                       circuit=WriteCircuit(**data["circuit"]), prior=str(data["prior"]),
+                       model=dict(data["model"]), points=points,
+                       versions=dict(data.get("versions", {})),
+                       clean_accuracy=None if clean is None else float(clean))
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not a valid energy sweep result: {error!r}") from error
 
 
 def run_energy_sweep(
@@ -113,9 +137,11 @@ def run_energy_sweep(
     out: Path | None = None,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    clean_accuracy: float | None = None,
 ) -> EnergySweepResult:
     """Accuracy (per draw) and write energy per bit at every current of ``config``;
-    written to ``out`` (JSON, atomically) when given."""
+    written to ``out`` (JSON, atomically) when given, with ``clean_accuracy`` (the
+    error-free accuracy on the same images, for the figure and the drop) if known."""
     if config.n_images is not None:
         images, labels = images[: config.n_images], labels[: config.n_images]
     pulses = {c: WritePulseCondition(current=c, width=config.width) for c in config.currents}
@@ -154,7 +180,8 @@ def run_energy_sweep(
                                   energy_per_bit=mram.energy_per_bit(pulses[current]),
                                   accuracies=tuple(draws)))
     result = EnergySweepResult(config=config, mtj=mram.mtj, circuit=mram.circuit,
-                               prior=mram.prior, model=net.metadata, points=tuple(points))
+                               prior=mram.prior, model=net.metadata, points=tuple(points),
+                               clean_accuracy=clean_accuracy)
     if out is not None:
         write_atomic(Path(out), json.dumps(result.to_dict(), indent=1))
     return result

@@ -227,15 +227,16 @@ def _physics(config: MainJobConfig, sweeps: dict[str, SweepResult], out_dir: Pat
     data = load_dataset(dataset_of(net, where=config.energy_model), data_dir)
     sweep = config.energy_sweep
     label = model_label(config.energy_model)
+    images, labels = data.x_test[:sweep.n_images], data.y_test[:sweep.n_images]
+    if label in sweeps and sweeps[label].config.n_images == sweep.n_images:
+        clean = sweeps[label].point(0.0).summary().mean
+    else:
+        clean = accuracy(net, images, labels)
     tick = (progress(f"{label} energy sweep", len(sweep.currents) * sweep.n_draws)
             if progress else None)
     energy = run_energy_sweep(net, data.x_test, data.y_test, MRAM(mtj=mtj, circuit=circuit),
                               sweep, out=out_dir / f"energy-{label}.json",
-                              workers=config.workers, progress=tick)
-    if label in sweeps:
-        clean = sweeps[label].point(0.0).summary().mean
-    else:
-        clean = accuracy(net, data.x_test, data.y_test)
+                              workers=config.workers, progress=tick, clean_accuracy=clean)
     return PhysicsResult(
         mtj=mtj, circuit=circuit, target_pulses=pulses, calibrated=calibrated,
         fit_points=int(fitted.sum()), fit_error=float(fit_error),

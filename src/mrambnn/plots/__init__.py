@@ -1,7 +1,11 @@
 """Figures for papers: they render results, they compute nothing (matplotlib's object
 API, one style: `mrambnn.plots.style`)."""
 
-from mrambnn.plots.accuracy import plot_accuracy_vs_ber, plot_accuracy_vs_energy
+from mrambnn.plots.accuracy import (
+    plot_accuracy_vs_ber,
+    plot_accuracy_vs_energy,
+    plot_energy_sweeps,
+)
 from mrambnn.plots.budget import plot_budget_breakdown, plot_budget_trends
 from mrambnn.plots.codesign import plot_codesign
 from mrambnn.plots.lifetime import plot_lifetime, plot_lifetime_grid
@@ -16,6 +20,7 @@ __all__ = [
     "plot_calibration",
     "plot_cell_wer_spread",
     "plot_codesign",
+    "plot_energy_sweeps",
     "plot_energy_vs_target_wer",
     "plot_lifetime",
     "plot_lifetime_grid",

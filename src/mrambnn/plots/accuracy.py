@@ -9,7 +9,7 @@ from mrambnn.experiments import SweepResult
 from mrambnn.experiments.energy_sweep import EnergySweepResult
 from mrambnn.plots.style import new_figure, save
 
-__all__ = ["plot_accuracy_vs_ber", "plot_accuracy_vs_energy"]
+__all__ = ["plot_accuracy_vs_ber", "plot_accuracy_vs_energy", "plot_energy_sweeps"]
 
 
 def plot_accuracy_vs_ber(results: Sequence[SweepResult], labels: Sequence[str], path: Path,
@@ -71,4 +71,40 @@ def plot_accuracy_vs_energy(result: EnergySweepResult, clean_accuracy: float, pa
         ax.set_title("Accuracy vs write energy")
         ax.set_xscale("log")
         ax.legend(loc="lower right")
+        return save(fig, path)
+
+
+def plot_energy_sweeps(results: Sequence[EnergySweepResult], labels: Sequence[str],
+                       path: Path, *, drop: float = 0.005) -> Path:
+    """Several accuracy-vs-write-energy curves (mean, CI band) on one log energy axis;
+    each curve's clean accuracy dashed and its drop-point energy marked where the result
+    file holds the clean accuracy. The y axis shows the whole fall."""
+    from mrambnn.experiments.energy_sweep import energy_at_accuracy_drop
+
+    top = 0.0
+    with new_figure(4.8, 3.4) as (fig, ax):
+        for result, label in zip(results, labels, strict=True):
+            points = result.by_energy()
+            summaries = [p.summary for p in points]
+            energy = np.array([p.energy_per_bit for p in points]) * 1e12
+            line, = ax.plot(energy, [100 * s.mean for s in summaries], marker="o", ms=3,
+                            label=f"{label} ({result.config.n_draws} draws)")
+            ax.fill_between(energy, [100 * s.low for s in summaries],
+                            [100 * s.high for s in summaries], color=line.get_color(),
+                            alpha=0.2, lw=0)
+            top = max(top, max(100 * s.mean for s in summaries))
+            clean = result.clean_accuracy
+            if clean is not None:
+                top = max(top, 100 * clean)
+                ax.axhline(100 * clean, ls="--", lw=0.8, color=line.get_color())
+                marked = energy_at_accuracy_drop(result, clean, drop=drop)
+                if marked is not None:
+                    ax.axvline(marked * 1e12, ls=":", lw=0.9, color=line.get_color())
+        ax.set_ylim(0, top + 3)
+        ax.set_xscale("log")
+        ax.set_xlabel("write energy per bit (pJ)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title("Accuracy vs write energy (dashed: error-free; dotted: "
+                     f"{100 * drop:g}-point drop)", fontsize=7)
+        ax.legend(loc="lower right", title="mean, 95 % CI", title_fontsize=6)
         return save(fig, path)
