@@ -30,3 +30,4 @@ def test_a_check_beyond_the_tolerance_is_called_out() -> None:
     assert "Every check is within" in within[-1]
     beyond = _check_verdict((_result((0.880, 0.881, 0.879)),))
     assert "The check of busy is beyond the tolerated 0.5 point" in beyond[-1]
+    assert "subset" in beyond[-1] and "finer BER grid" in beyond[-1]

@@ -176,10 +176,12 @@ def _check_verdict(results: tuple[CodesignResult, ...]) -> list[str]:
         return ["", f"Every check is within the tolerated {100 * ENERGY_DROP:g} point or its "
                 "interval reaches it."]
     return ["", f"The check of {', '.join(over)} is beyond the tolerated "
-            f"{100 * ENERGY_DROP:g} point: the accuracy falls faster than log-linearly "
-            "between the sweep's grid points around the crossing, so the interpolated "
-            "tolerable BER is optimistic; a finer BER grid there (`mrambnn sweep --bers`) "
-            "would move the design to a stronger write or a shorter refresh."]
+            f"{100 * ENERGY_DROP:g} point. Two causes can do that: a check on a subset of "
+            "the test images (other images than the sweep's: the same BER can cost them "
+            "more or less), and the accuracy falling faster than log-linearly between the "
+            "sweep's grid points, which makes the interpolated tolerable BER optimistic. "
+            "A check on the whole test set and a finer BER grid around the crossing "
+            "(`mrambnn sweep --bers`) tell them apart."]
 
 
 def _codesign(result: DeviceStudyResult, out_dir: Path) -> list[str]:
