@@ -23,6 +23,21 @@ from mrambnn.physics.variability import SPREAD_PRESETS
 __all__ = ["build_parser"]
 
 
+def _test_data_arguments(command: argparse.ArgumentParser) -> None:
+    """Where a command finds its test data, and the data set of a model that does not
+    name it."""
+    command.add_argument("--data-dir", type=Path, help="folder of the test data")
+    command.add_argument("--dataset", choices=DATASET_NAMES, default=None,
+                         help="the model's data set, for a model file that does not say it")
+
+
+def _draw_arguments(command: argparse.ArgumentParser) -> None:
+    """The seed, test subset and workers of a command's Monte Carlo draws."""
+    command.add_argument("--seed", type=int, default=2019, help="root seed of the draws")
+    command.add_argument("--n-images", type=int, default=None, help="first N test images")
+    command.add_argument("--workers", type=workers, default=2, help="parallel workers")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mrambnn", description="Binarized neural networks with weights in error-prone "
@@ -86,9 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_p.add_argument("--engine", default="incremental", choices=("incremental", "full"),
                          help="evaluate only what each draw changes, or every image "
                          "(identical results)")
-    sweep_p.add_argument("--data-dir", type=Path, help="folder of the test data")
-    sweep_p.add_argument("--dataset", choices=DATASET_NAMES, default=None,
-                         help="the model's data set, for a model file that does not say it")
+    _test_data_arguments(sweep_p)
     sweep_p.add_argument("--out", type=Path, default=Path("sweep.json"),
                          help="result JSON (a CSV is written beside it); resumed if present")
     sweep_p.add_argument("--force", action="store_true",
@@ -157,9 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     bud.add_argument("--reads-per-write", type=float, help="inferences per deployment")
     bud.add_argument("--workers", type=workers, default=2,
                          help="parallel workers: kernel threads or processes (same results)")
-    bud.add_argument("--data-dir", type=Path, help="folder of the test data")
-    bud.add_argument("--dataset", choices=DATASET_NAMES, default=None,
-                     help="the model's data set, for a model file that does not say it")
+    _test_data_arguments(bud)
     bud.add_argument("--out", type=Path, default=Path("budget"), help="output folder")
     bud.set_defaults(func=commands.cmd_budget)
 
@@ -191,12 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     energy.add_argument("--tolerance", type=float, default=0.5,
                         help="accuracy drop, points, at which the energy is read off")
     energy.add_argument("--draws", type=positive, default=10, help="draws per current")
-    energy.add_argument("--seed", type=int, default=2019, help="root seed of the draws")
-    energy.add_argument("--n-images", type=int, default=None, help="first N test images")
-    energy.add_argument("--workers", type=workers, default=2, help="parallel workers")
-    energy.add_argument("--data-dir", type=Path, help="folder of the test data")
-    energy.add_argument("--dataset", choices=DATASET_NAMES, default=None,
-                      help="the model's data set, for a model file that does not say it")
+    _draw_arguments(energy)
+    _test_data_arguments(energy)
     energy.add_argument("--out", type=Path, default=Path("energy.json"), help="result JSON")
     energy.set_defaults(func=energy_command.cmd_energy)
 
@@ -222,12 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     life.add_argument("--refresh-wer", type=float, default=1e-9,
                       help="WER of the refresh pulse (10 ns), which sets its energy")
     life.add_argument("--draws", type=positive, default=5, help="draws per time")
-    life.add_argument("--seed", type=int, default=2019, help="root seed of the draws")
-    life.add_argument("--n-images", type=int, default=None, help="first N test images")
-    life.add_argument("--workers", type=workers, default=2, help="parallel workers")
-    life.add_argument("--data-dir", type=Path, help="folder of the test data")
-    life.add_argument("--dataset", choices=DATASET_NAMES, default=None,
-                      help="the model's data set, for a model file that does not say it")
+    _draw_arguments(life)
+    _test_data_arguments(life)
     life.add_argument("--out", type=Path, default=Path("lifetime.json"), help="result JSON")
     life.set_defaults(func=lifetime_command.cmd_lifetime)
 

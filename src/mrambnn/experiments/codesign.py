@@ -43,18 +43,19 @@ from mrambnn.experiments.budget_table import (
     scaled_delta,
 )
 from mrambnn.experiments.draws import DrawPlan, evaluate_points
+from mrambnn.experiments.lifetime import YEAR
 from mrambnn.memory.cell_faults import CellRetention, ChainedFaults, Chip
 from mrambnn.memory.cost import CostConfig
 from mrambnn.memory.write_faults import WriteFailure
 from mrambnn.physics.energy import WriteCircuit
 from mrambnn.physics.mtj import MTJ
+from mrambnn.physics.reliability import read_disturb_probability, retention_bit_error
 from mrambnn.physics.variability import SPREAD_PRESETS
 
 __all__ = ["USES", "CodesignConfig", "CodesignResult", "Design", "Use", "best_design",
            "candidate_pulses", "check_fault", "designs_for_delta", "ones_fraction",
            "post_write_ber", "refresh_interval", "run_codesign"]
 
-YEAR = 365.25 * 24 * 3600.0  # s
 DAY = 24 * 3600.0  # s
 
 
@@ -133,10 +134,10 @@ def post_write_ber(mtj: MTJ, time: float, *, rate: float, ones: float,
     Args:
         ones: fraction of stored bits that are 1 (P state).
     """
-    k = math.exp(-mtj.delta) / mtj.tau0
-    retention = -math.expm1(-2 * k * time) / 2
-    disturb_rate = math.exp(-mtj.delta * (1 - config.read_current_ratio) ** mtj.b) / mtj.tau0
-    disturb = -math.expm1(-disturb_rate * config.read_duration * rate * time)
+    retention = retention_bit_error(mtj, time=time)
+    disturb = read_disturb_probability(  # rate * time reads, as a continuous count
+        mtj, current=config.read_current_ratio * mtj.ic0_p2ap,
+        duration=config.read_duration, n_reads=rate * time)  # type: ignore[arg-type]
     return ones * (1 - (1 - retention) * (1 - disturb)) + (1 - ones) * retention
 
 

@@ -12,7 +12,7 @@ from mrambnn.experiments.stats import mean_interval
 from mrambnn.physics.energy import current_for_energy
 from mrambnn.physics.variability import SPREAD_PRESETS
 from mrambnn.plots import plot_cell_wer_spread, plot_codesign, plot_lifetime, plot_lifetime_grid
-from mrambnn.report.formatting import duration
+from mrambnn.report.formatting import duration, percent_interval
 
 __all__ = ["device_sections"]
 
@@ -147,11 +147,6 @@ def _refresh_cell(curve, interval: float | None, bits: int | None,  # type: igno
     return f"{text} ({bits * strong * 3600 / interval:.2g} J/h)"
 
 
-def _points(low: float, high: float) -> str:
-    """``[low, high]`` of accuracy differences, in points; 'n/a' where unknown."""
-    return "n/a (one draw)" if np.isnan(low) else f"[{100 * low:.2f}, {100 * high:.2f}]"
-
-
 def _codesign_rows(result: CodesignResult) -> str:
     best = result.best
     check = mean_interval(np.array(result.check), bounds=(0, 1))
@@ -161,7 +156,7 @@ def _codesign_rows(result: CodesignResult) -> str:
             f"{best.writes:.3g} | {best.write:.3g} | {best.read:.3g} | {best.compute:.3g} | "
             f"{best.total:.4g} | {best.cell_area_f2:.1f} | {100 * result.clean:.2f} | "
             f"{100 * (result.clean - check.mean):.2f} "
-            f"{_points(result.clean - check.high, result.clean - check.low)} |")
+            f"{percent_interval(result.clean - check.high, result.clean - check.low)} |")
 
 
 def _check_verdict(results: tuple[CodesignResult, ...]) -> list[str]:
