@@ -216,3 +216,17 @@ def test_table_gives_one_tidy_row_per_draw(tmp_path) -> None:
     assert all(0 <= float(r["accuracy"]) <= 1 for r in rows)
     _one_line_error(_run("table", str(sweep), "--out", str(tmp_path / "t.xlsx")),
                     "write the table as .csv or .parquet")
+
+
+def test_a_long_sweep_is_announced_with_its_estimate(tmp_path) -> None:
+    """The threshold is lowered to 0 s, so that any sweep counts as long."""
+    code = ("import sys; import mrambnn.cli.commands as c; c.LONG_RUN_SECONDS = 0.0; "
+            "from mrambnn.cli import main; sys.exit(main(sys.argv[1:]))")
+    result = subprocess.run(
+        [sys.executable, "-c", code, "sweep", "--bers", "0.05", "--draws", "2", "--n-images",
+         "100", "--code", "bch-dec-78-64", "--out", str(tmp_path / "s.json")],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "2 draws" in warning[0], result.stderr
+    assert "bch-dec-78-64 decoder" in warning[0]

@@ -25,6 +25,7 @@ from mrambnn.experiments import (
 )
 from mrambnn.experiments.after_write import AfterWrite
 from mrambnn.experiments.outputs import check_writable
+from mrambnn.experiments.sweep_estimate import LONG_RUN_SECONDS, estimate_sweep
 from mrambnn.models import dataset_of, load_model
 
 __all__ = ["cmd_budget", "cmd_campaign", "cmd_data", "cmd_reproduce", "cmd_sweep",
@@ -97,6 +98,9 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     config = SweepConfig(bers=args.bers, n_draws=args.draws, seed=args.seed,
                          layers=args.layers, n_images=args.n_images, code=args.code,
                          after=after)
+    estimate = estimate_sweep(net, data.x_test, config, workers=args.workers)
+    if estimate.seconds > LONG_RUN_SECONDS:
+        print(f"warning: {estimate.message(config.code)}", file=sys.stderr)
     result = run_ber_sweep(net, data.x_test, data.y_test, config, out=args.out,
                            workers=args.workers, progress=bar("BER sweep", config.total_draws),
                            engine=args.engine, force=args.force)

@@ -3,7 +3,8 @@
 Every code here is systematic and works on 0/1 ``uint8`` matrices: ``encode`` maps data
 (N, k) to codewords (N, n) whose first k bits are the data; ``decode`` maps received words
 (N, n) to a `CodeDecode`. The BCH codes are shortened primitive narrow-sense codes built
-by the `galois` library (imported only when a BCH code is first used):
+by the `galois` library (imported only when a BCH code is first used) and decoded by
+the compiled decoder of `mrambnn.memory.bch`:
 
 | name            | (n, k)     | corrects | from               |
 |-----------------|------------|----------|--------------------|
@@ -19,12 +20,12 @@ decodes to a wrong codeword (a miscorrection).
 """
 
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from mrambnn.bits import pack_bits, unpack_bits
+from mrambnn.memory.bch import BCHTables, bch_decode, bch_encode, bch_tables
 from mrambnn.memory.secded import SECDED
 
 __all__ = ["CODE_NAMES", "BCHCode", "BlockCode", "CodeDecode", "NoECC", "SECDEDCode",
@@ -117,24 +118,17 @@ class SECDEDCode:
                           corrected=result.corrected, detected=result.detected)
 
 
-@cache
-def _galois_bch(n_full: int, k_full: int) -> Any:
-    try:
-        import galois
-    except ImportError as error:  # pragma: no cover - depends on the installation
-        raise ImportError("BCH codes need galois: pip install 'mrambnn[ecc]'") from error
-    return galois.BCH(n_full, k_full)
-
-
 @dataclass(frozen=True)
 class BCHCode:
-    """A binary BCH code (n_full, k_full) shortened to (n, k) = (n_full - s, k_full - s).
+    """A binary BCH code (n_full, k_full) shortened to (n, k) = (n_full - s, k_full - s),
+    decoded by the compiled decoder of `mrambnn.memory.bch` (galois' decoder, all words
+    at once).
 
     Attributes:
         name: registry name.
         n_full, k_full: the primitive code, n_full = 2^m - 1.
         k: data bits per word after shortening.
-        t: designed correction capability (checked against galois on first use).
+        t: designed correction capability (checked against the code's roots on first use).
     """
 
     name: str
@@ -147,29 +141,26 @@ class BCHCode:
     def n(self) -> int:
         return self.n_full - (self.k_full - self.k)
 
-    def _code(self) -> Any:
-        code = _galois_bch(self.n_full, self.k_full)
-        if code.t != self.t:  # pragma: no cover - a wrong table entry
-            raise RuntimeError(f"{self.name}: galois says t = {code.t}, not {self.t}")
-        return code
+    def tables(self) -> BCHTables:
+        """The code's field, roots and parity matrix (built by galois on first use)."""
+        tables = bch_tables(self.n_full, self.k_full, self.k)
+        if tables.root_logs.size != 2 * self.t:  # pragma: no cover - a wrong table entry
+            raise RuntimeError(f"{self.name}: the code has {tables.root_logs.size} roots, "
+                               f"not 2t = {2 * self.t}")
+        return tables
 
     def encode(self, data: np.ndarray) -> np.ndarray:
-        import galois
+        return bch_encode(self.tables(), _as_bits(data, self.k, "data"))
 
-        bits = _as_bits(data, self.k, "data")
-        return np.asarray(self._code().encode(galois.GF2(bits)), dtype=np.uint8)
+    def decode_words(self, received: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, n) 0/1 received words -> (decoded words (N, n) uint8, errors corrected per
+        word (N,) int64: 0 none, -1 where the decoder failed and kept the word)."""
+        return bch_decode(self.tables(), _as_bits(received, self.n, "received"))
 
     def decode(self, received: np.ndarray) -> CodeDecode:
-        import galois
-
-        bits = _as_bits(received, self.n, "received")
-        if len(bits) == 0:
-            return CodeDecode(data=np.zeros((0, self.k), np.uint8),
-                              corrected=np.zeros(0, bool), detected=np.zeros(0, bool))
-        message, n_errors = self._code().decode(galois.GF2(bits), errors=True)
-        n_errors = np.asarray(n_errors).reshape(-1)
-        return CodeDecode(data=np.asarray(message, dtype=np.uint8).reshape(len(bits), self.k),
-                          corrected=n_errors > 0, detected=n_errors < 0)
+        words, n_errors = self.decode_words(received)
+        return CodeDecode(data=words[:, : self.k].copy(), corrected=n_errors > 0,
+                          detected=n_errors < 0)
 
 
 _CODES: dict[str, BlockCode] = {
