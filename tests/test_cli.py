@@ -77,7 +77,7 @@ def test_wer_command_and_its_errors() -> None:
     table = _run("wer", "--width-ns", "10")
     assert table.returncode == 0 and "F^2" in table.stdout and "1e-09" in table.stdout
     _one_line_error(_run("wer", "--current-ua", "-5", "--width-ns", "3"), "must be > 0 A")
-    _one_line_error(_run("wer", "--preset", "nope"), "choose one of pmtj-40nm")
+    _one_line_error(_run("wer", "--preset", "nope"), "give a preset (pmtj-40nm")
 
 
 def test_budget_command_from_a_sweep_file_and_its_errors(tmp_path) -> None:

@@ -14,6 +14,8 @@ from mrambnn.experiments.main_job import (
     run_main_job,
 )
 from mrambnn.models import resolve_model_path
+from mrambnn.physics.device_file import device_toml
+from mrambnn.physics.presets import PRESETS
 from mrambnn.report import render_report
 
 
@@ -32,15 +34,18 @@ def test_labels_come_from_names_not_folders() -> None:
 
 
 @pytest.mark.slow
-def test_a_model_file_runs_every_section_under_its_own_name(
+def test_a_model_file_and_a_device_file_run_every_section_under_their_names(
         tmp_path: Path, tiny_config: MainJobConfig) -> None:
     tiny = tiny_config
     mine = tmp_path / "nets" / "mine.npz"
     mine.parent.mkdir()
     shutil.copy(resolve_model_path("mnist-mlp"), mine)
-    base = config_for_models([str(mine)])
+    device = tmp_path / "lab.toml"  # the preset's device under the user's name
+    device.write_text(device_toml(PRESETS["pmtj-40nm"], "lab-mtj"))
+    base = config_for_models([str(mine)], device=str(device))
     assert base.devices is not None and tiny.devices is not None
-    config = replace(tiny, models=base.models, energy_model=base.energy_model,
+    config = replace(tiny, models=base.models, device=base.device,
+                     energy_model=base.energy_model,
                      budget_model=base.budget_model,
                      devices=replace(tiny.devices, spread_model="mine",
                                      codesign_models=("mine",)))
@@ -54,3 +59,4 @@ def test_a_model_file_runs_every_section_under_its_own_name(
     report = render_report(result, out, wall_seconds=1.0).read_text()
     assert "### Accuracy vs write energy (mine)" in report and "### mine" in report
     assert "mnist-mlp" not in report
+    assert "MTJ `lab-mtj`: delta 60" in report and "pmtj-40nm" not in report

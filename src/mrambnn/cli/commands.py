@@ -27,6 +27,7 @@ from mrambnn.experiments.after_write import AfterWrite
 from mrambnn.experiments.outputs import check_writable
 from mrambnn.experiments.sweep_estimate import LONG_RUN_SECONDS, estimate_sweep
 from mrambnn.models import dataset_of, load_model
+from mrambnn.physics.device_file import resolve_device
 
 __all__ = ["cmd_budget", "cmd_campaign", "cmd_data", "cmd_reproduce", "cmd_sweep",
            "cmd_train", "cmd_wer"]
@@ -88,13 +89,14 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     net = load_model(args.model)
     data = load_dataset(dataset_of(net, args.dataset, where=args.model), args.data_dir)
     touched = (args.reads or args.read_current_ua or args.delta is not None
-               or args.spread != "none" or args.chip_seed or args.preset != "pmtj-40nm")
+               or args.spread != "none" or args.chip_seed or args.device != "pmtj-40nm")
     if args.after is None and touched:
-        raise ValueError("--reads, --read-current-ua, --preset, --delta, --spread and "
+        raise ValueError("--reads, --read-current-ua, --device, --delta, --spread and "
                          "--chip-seed describe the time after writing: give --after SECONDS")
     after = None if args.after is None else AfterWrite(
         time=args.after, reads=args.reads, read_current=args.read_current_ua * 1e-6,
-        preset=args.preset, delta=args.delta, spread=args.spread, chip_seed=args.chip_seed)
+        delta=args.delta, spread=args.spread, chip_seed=args.chip_seed,
+        **AfterWrite.device_fields(args.device))
     config = SweepConfig(bers=args.bers, n_draws=args.draws, seed=args.seed,
                          layers=args.layers, n_images=args.n_images, code=args.code,
                          after=after)
@@ -121,17 +123,17 @@ def cmd_wer(args: argparse.Namespace) -> None:
         pulse_at,
         pulse_energy,
     )
-    from mrambnn.physics.presets import get_preset
     from mrambnn.physics.switching import current_for_wer, write_error_rate
 
-    mtj = get_preset(args.preset)
+    device = resolve_device(args.device)
+    mtj = device.mtj
     circuit = WriteCircuit(v_supply=args.vdd)
     if args.current_ua is not None and args.width_ns is not None:
         current, width = args.current_ua * 1e-6, args.width_ns * 1e-9
         check_drivable(mtj, circuit, current, args.direction)
         wer = float(write_error_rate(mtj, current=current, width=width, direction=args.direction))
         energy = pulse_energy(circuit, current=current, width=width)
-        print(f"{args.preset} {args.direction}: {current * 1e6:.1f} uA x {width * 1e9:.2f} ns "
+        print(f"{device.name} {args.direction}: {current * 1e6:.1f} uA x {width * 1e9:.2f} ns "
               f"-> WER {wer:.3g}, energy {energy * 1e12:.3f} pJ per pulse")
         return
     rows = []
@@ -149,7 +151,7 @@ def cmd_wer(args: argparse.Namespace) -> None:
         else:
             pulse = energy_optimal_pulse(mtj, circuit, wer=target, direction=args.direction)
         rows.append(pulse)
-    print(f"{args.preset} ({mtj.source}), {args.direction}, Vdd {args.vdd} V")
+    print(f"{device.name} ({mtj.source or 'no source given'}), {args.direction}, Vdd {args.vdd} V")
     print(f"{'target WER':>10} {'current':>10} {'width':>9} {'energy':>10} "
           f"{'transistor':>11} {'cell area':>10}")
     top, reason = current_limit(mtj, circuit, args.direction)
@@ -176,10 +178,9 @@ def cmd_wer(args: argparse.Namespace) -> None:
 def cmd_budget(args: argparse.Namespace) -> None:
     from mrambnn.experiments.budget_study import BudgetConfig, run_budget
     from mrambnn.memory.cost import load_cost_config
-    from mrambnn.physics.presets import get_preset
     from mrambnn.report import budget_section
 
-    mtj = get_preset(args.preset)
+    mtj = resolve_device(args.device).mtj
     overrides = {} if args.reads_per_write is None else {"reads_per_write": args.reads_per_write}
     cost = load_cost_config(args.config, **overrides)
     net = load_model(args.model)
@@ -226,13 +227,29 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     from mrambnn.experiments.main_job import config_for_models
     from mrambnn.report import reproduce
 
-    config = config_for_models(args.models, workers=args.workers,
+    config = config_for_models(args.models, workers=args.workers, device=args.device,
                                sweep=SweepConfig(bers=args.bers, n_draws=args.draws,
                                                  seed=args.seed))
     check_writable(args.out)
     began = time.perf_counter()
     report = reproduce(args.out, config, data_dir=args.data_dir, progress=bar)
     print(f"report: {report} ({time.perf_counter() - began:.0f} s)")
+
+
+def cmd_device(args: argparse.Namespace) -> None:
+    from mrambnn.physics.device_file import device_toml
+
+    device = resolve_device(args.device)
+    text = device_toml(device.mtj, device.name)
+    if args.out is None:
+        print(text, end="")
+        return
+    check_writable(args.out.parent)
+    write_atomic(args.out, text)
+    mtj = device.mtj
+    print(f"{device.name}: delta {mtj.delta:.4g}, ic0 P->AP {mtj.ic0_p2ap * 1e6:.1f} uA, "
+          f"AP->P {mtj.ic0_ap2p * 1e6:.1f} uA, tau_d {mtj.tau_d * 1e9:.3g} ns, R_P "
+          f"{mtj.r_p / 1e3:.3g} kohm, R_AP {mtj.r_ap / 1e3:.3g} kohm -> {args.out}")
 
 
 def cmd_campaign(args: argparse.Namespace) -> None:

@@ -14,7 +14,7 @@ from mrambnn.experiments.energy_sweep import (
 from mrambnn.experiments.outputs import check_writable
 from mrambnn.memory.mram import MRAM
 from mrambnn.models import dataset_of, load_model
-from mrambnn.physics.presets import get_preset
+from mrambnn.physics.device_file import resolve_device
 
 __all__ = ["cmd_energy"]
 
@@ -27,7 +27,8 @@ def cmd_energy(args: argparse.Namespace) -> None:
                                n_draws=args.draws, seed=args.seed, n_images=args.n_images,
                                spread=args.spread, chip_seed=args.chip_seed)
     check_writable(args.out.parent)
-    mram = MRAM(mtj=get_preset(args.preset))
+    device = resolve_device(args.device)
+    mram = MRAM(mtj=device.mtj)
     images, labels = data.x_test[:args.n_images], data.y_test[:args.n_images]
     clean = accuracy(net, images, labels)
     result = run_energy_sweep(net, images, labels, mram, config, out=args.out,
@@ -47,6 +48,6 @@ def cmd_energy(args: argparse.Namespace) -> None:
     except ImportError:  # matplotlib is optional: the JSON holds every number
         print(f"-> {args.out}")
         return
-    label = f"{args.model}, {args.preset}, spread {args.spread}"
+    label = f"{args.model}, {device.name}, spread {args.spread}"
     plot_accuracy_vs_energy(result, clean, figure, marked_energy=marked, label=label)
     print(f"-> {args.out} and {figure}")

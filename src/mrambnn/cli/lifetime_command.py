@@ -15,7 +15,7 @@ from mrambnn.experiments.outputs import check_writable
 from mrambnn.experiments.stats import json_number
 from mrambnn.memory.mram import MRAM, WritePulseCondition
 from mrambnn.models import dataset_of, load_model
-from mrambnn.physics.presets import get_preset
+from mrambnn.physics.device_file import resolve_device
 from mrambnn.physics.switching import current_for_wer
 
 __all__ = ["cmd_lifetime"]
@@ -24,7 +24,8 @@ __all__ = ["cmd_lifetime"]
 def cmd_lifetime(args: argparse.Namespace) -> None:
     net = load_model(args.model)
     data = load_dataset(dataset_of(net, args.dataset, where=args.model), args.data_dir)
-    mtj = get_preset(args.preset)
+    device = resolve_device(args.device)
+    mtj = device.mtj
     times = tuple(float(t) for t in np.geomspace(args.first, args.last * YEAR, args.points))
     config = LifetimeConfig(deltas=args.deltas, times=times, n_draws=args.draws,
                             seed=args.seed, spread=args.spread, n_images=args.n_images,
@@ -68,6 +69,6 @@ def cmd_lifetime(args: argparse.Namespace) -> None:
     except ImportError:  # matplotlib is optional: the JSON holds every number
         figure = None
     else:
-        plot_lifetime(curves, figure, model=str(args.model), device=args.preset,
+        plot_lifetime(curves, figure, model=str(args.model), device=device.name,
                       spread=args.spread, drop=args.tolerance / 100)
     print(f"-> {args.out}" + (f" and {figure}" if figure else ""))

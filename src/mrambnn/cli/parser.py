@@ -18,6 +18,7 @@ from mrambnn.experiments import DEFAULT_BERS
 from mrambnn.experiments.main_job import EXTERNAL_MODELS, MainJobConfig
 from mrambnn.memory.ecc import CODE_NAMES
 from mrambnn.models import SHIPPED_MODELS
+from mrambnn.physics.presets import PRESETS
 from mrambnn.physics.variability import SPREAD_PRESETS
 
 __all__ = ["build_parser"]
@@ -29,6 +30,16 @@ def _test_data_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--data-dir", type=Path, help="folder of the test data")
     command.add_argument("--dataset", choices=DATASET_NAMES, default=None,
                          help="the model's data set, for a model file that does not say it")
+
+
+def _device_argument(command: argparse.ArgumentParser, what: str = "the MTJ") -> None:
+    """The device of a command: a preset name or a device file (``--preset`` is the old
+    spelling)."""
+    command.add_argument("--device", "--preset", dest="device", default="pmtj-40nm",
+                         metavar="PRESET|FILE",
+                         help=f"{what}: a preset ({', '.join(PRESETS)}) or a device TOML "
+                         "file (`mrambnn device PRESET` writes one to edit; default "
+                         "pmtj-40nm)")
 
 
 def _draw_arguments(command: argparse.ArgumentParser) -> None:
@@ -114,9 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     after.add_argument("--reads", type=int, default=0, help="reads since writing")
     after.add_argument("--read-current-ua", type=float, default=0.0,
                        help="read current, uA (pushes P cells towards AP)")
-    after.add_argument("--preset", default="pmtj-40nm", help="MTJ preset of the cells")
+    _device_argument(after, "the cells' device")
     after.add_argument("--delta", type=float, default=None,
-                       help="thermal stability factor of the cells (default: the preset's)")
+                       help="thermal stability factor of the cells (default: the device's)")
     after.add_argument("--spread", default="none",
                        help=f"device-to-device spread: {', '.join(SPREAD_PRESETS)}")
     after.add_argument("--chip-seed", type=int, default=0, help="seed of the chip's cells")
@@ -143,8 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     wer_p = sub.add_parser("wer", help="write error rate and energy of a pulse, or the pulse "
                            "for target WERs (energy, transistor width, cell area)")
-    wer_p.add_argument("--preset", default="pmtj-40nm",
-                       help="MTJ preset: pmtj-40nm, ikeda2010, rehm2023-smtj")
+    _device_argument(wer_p)
     wer_p.add_argument("--direction", default="p2ap", choices=("p2ap", "ap2p"),
                        help="write direction (selects the critical current)")
     wer_p.add_argument("--current-ua", type=float, help="write current, microampere")
@@ -165,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="accepted accuracy drop, points (default 0.5)")
     bud.add_argument("--target", type=float, default=1e-9,
                      help="uncorrectable word rate the ECC memories must meet")
-    bud.add_argument("--preset", default="pmtj-40nm", help="MTJ preset")
+    _device_argument(bud)
     bud.add_argument("--config", type=Path, help="TOML file overriding cost parameters")
     bud.add_argument("--reads-per-write", type=float, help="inferences per deployment")
     bud.add_argument("--workers", type=workers, default=2,
@@ -190,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     energy = sub.add_parser("energy", help="accuracy vs write energy per bit over write "
                             "currents (one chip, optional device-to-device spread)")
     energy.add_argument("--model", default="mnist-mlp", help=model_help)
-    energy.add_argument("--preset", default="pmtj-40nm", help="MTJ preset")
+    _device_argument(energy)
     energy.add_argument("--width-ns", type=float, default=10.0, help="pulse width, ns")
     energy.add_argument("--currents-ua", type=lambda t: tuple(float(v) for v in t.split(",")),
                         default=(70.0, 78.0, 84.0, 88.0, 92.0, 96.0, 100.0, 108.0, 125.0,
@@ -213,8 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     life.add_argument("--deltas", type=lambda t: tuple(float(v) for v in t.split(",")),
                       default=(30.0, 35.0, 40.0, 45.0, 50.0, 60.0),
                       help="comma-separated thermal stability factors")
-    life.add_argument("--preset", default="pmtj-40nm",
-                      help="MTJ preset (its delta replaced by each of --deltas)")
+    _device_argument(life, "the MTJ (its delta replaced by each of --deltas)")
     life.add_argument("--spread", default="none",
                       help=f"device-to-device spread: {', '.join(SPREAD_PRESETS)}")
     life.add_argument("--first", type=float, default=1.0, help="first time, s")
@@ -278,5 +287,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--workers", type=workers, default=2,
                          help="parallel workers: kernel threads or processes (same results)")
     rep.add_argument("--data-dir", type=Path, help="folder of the test data")
+    _device_argument(rep, "the device of the physics, budget and device sections")
     rep.set_defaults(func=commands.cmd_reproduce)
+
+    dev = sub.add_parser("device", help="write a device file (TOML, SI units) from a preset "
+                         "to edit, or check one and show what it derives")
+    dev.add_argument("device", metavar="PRESET|FILE", help=f"a preset ({', '.join(PRESETS)}) "
+                     "or a device file to check")
+    dev.add_argument("--out", type=Path, help="write the TOML here (default: print it)")
+    dev.set_defaults(func=commands.cmd_device)
     return parser

@@ -4,13 +4,15 @@ a time, and read disturb over a number of reads, on a chip whose cells may diffe
 the write's BER some time after writing."""
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from mrambnn.engine import PackedNet
 from mrambnn.memory.cell_faults import CellRetention, Chip
+from mrambnn.physics.device_file import resolve_device
 from mrambnn.physics.mtj import MTJ
-from mrambnn.physics.presets import get_preset
+from mrambnn.physics.presets import PRESETS, get_preset
 from mrambnn.physics.variability import SPREAD_PRESETS
 
 __all__ = ["AfterWrite"]
@@ -24,8 +26,10 @@ class AfterWrite:
         time: seconds since writing (retention), >= 0.
         reads: reads since writing, each of ``read_current`` (A) for ``read_duration``
             (s), pushing P cells (bit 1) towards AP.
-        preset: the MTJ preset of the cells; ``delta`` overrides its thermal stability
-            (None: the preset's).
+        preset: the MTJ preset of the cells, or the name of ``mtj`` when that is given
+            (a device file's device); ``delta`` overrides its thermal stability (None:
+            the device's).
+        mtj: the cells' device when it is not a preset (None: the preset).
         spread: device-to-device spread (`SPREAD_PRESETS`); ``chip_seed`` draws the chip.
     """
 
@@ -37,6 +41,15 @@ class AfterWrite:
     delta: float | None = None
     spread: str = "none"
     chip_seed: int = 0
+    mtj: MTJ | None = None
+
+    @staticmethod
+    def device_fields(spec: str) -> dict[str, Any]:
+        """``preset`` (and ``mtj``) for a device given as a preset name or a device file."""
+        if spec in PRESETS:
+            return {"preset": spec}
+        device = resolve_device(spec)
+        return {"preset": device.name, "mtj": device.mtj}
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.time) and self.time >= 0):
@@ -52,9 +65,15 @@ class AfterWrite:
         if self.reads and self.read_current >= self.device().ic0_p2ap:
             raise ValueError(f"read current {self.read_current:g} A reaches ic0: it writes")
 
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "AfterWrite":
+        """The inverse of `dataclasses.asdict` (a result file's ``after``)."""
+        mtj = raw.get("mtj")
+        return cls(**{**raw, "mtj": None if mtj is None else MTJ(**mtj)})
+
     def device(self) -> MTJ:
         """The nominal cell."""
-        mtj = get_preset(self.preset)
+        mtj = get_preset(self.preset) if self.mtj is None else self.mtj
         return mtj if self.delta is None else replace(mtj, delta=float(self.delta))
 
     def channel(self, net: PackedNet) -> CellRetention:

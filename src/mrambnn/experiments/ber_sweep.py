@@ -142,7 +142,8 @@ class SweepResult:
             raw = dict(data["config"])
             raw["bers"] = tuple(raw["bers"])
             raw["layers"] = None if raw["layers"] is None else tuple(raw["layers"])
-            raw["after"] = None if raw.get("after") is None else AfterWrite(**raw["after"])
+            raw["after"] = None if raw.get("after") is None else AfterWrite.from_dict(
+                raw["after"])
             config = SweepConfig(**raw)
             points = tuple(BerPoint(ber=float(r["ber"]),
                                     accuracies=tuple(_accuracy(a) for a in r["accuracies"]))

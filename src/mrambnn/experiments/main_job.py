@@ -30,6 +30,7 @@ from mrambnn.importers.finn import FinnFormatError, default_cnv_folder, read_fin
 from mrambnn.memory.mram import MRAM
 from mrambnn.models import SHIPPED_MODELS, dataset_of, load_model
 from mrambnn.physics.calibration import AMPLITUDE_CURVE, PULSE_CURVE, switching_probability
+from mrambnn.physics.device_file import resolve_device
 from mrambnn.physics.energy import WriteCircuit, WritePulse, current_for_energy, pulse_at
 from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.presets import get_preset
@@ -65,7 +66,8 @@ class MainJobConfig:
         draws: (model, n) pairs: n draws per BER for that model instead of the sweep's.
         workers: parallel workers for the Monte Carlo draws (kernel threads, or worker
             processes where an evaluation is not batched).
-        mtj_preset: the device of the physics and budget sections.
+        device: the device of the physics, budget and device sections: a preset name or
+            a device file (`mrambnn.physics.device_file`).
         energy_model, budget_model: the networks of those sections.
         devices: the device study (variability, retention, co-design); None skips it.
     """
@@ -76,7 +78,7 @@ class MainJobConfig:
     draws: tuple[tuple[str, int], ...] = (("fashion-conv", 10), ("cifar-vgg", 8),
                                           ("bnn-pynq-cnv", 10))
     workers: int = 2
-    mtj_preset: str = "pmtj-40nm"
+    device: str = "pmtj-40nm"
     energy_model: str = "mnist-mlp"
     energy_sweep: EnergySweepConfig = EnergySweepConfig(
         width=10e-9, currents=tuple(float(c) for c in [70e-6, 78e-6, 84e-6, 88e-6, 92e-6,
@@ -85,6 +87,9 @@ class MainJobConfig:
     budget_model: str = "mnist-mlp"
     budget: BudgetConfig = BudgetConfig()
     devices: DeviceStudyConfig | None = DeviceStudyConfig()
+
+    def __post_init__(self) -> None:
+        resolve_device(self.device)  # a malformed device file fails before any sweep
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -210,7 +215,7 @@ def _sweeps(config: MainJobConfig, out_dir: Path, data_dir: Path | None,
 
 def _physics(config: MainJobConfig, sweeps: dict[str, SweepResult], out_dir: Path,
              data_dir: Path | None, progress: Progress | None) -> PhysicsResult:
-    mtj = get_preset(config.mtj_preset)
+    mtj = resolve_device(config.device).mtj
     circuit = WriteCircuit()
     width = config.energy_sweep.width
     pulses = tuple(pulse_at(mtj, circuit, wer=target, direction="p2ap",

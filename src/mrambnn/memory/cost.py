@@ -109,6 +109,11 @@ def load_cost_config(path: Path | str | None, **overrides: Any) -> CostConfig:
                 data = tomllib.load(stream)
         except (OSError, tomllib.TOMLDecodeError) as error:
             raise ValueError(f"cannot read cost config {path}: {error}") from error
+        device = sorted({"mtj", "material"} & set(data))
+        if device:
+            raise ValueError(f"{path}: [{device[0]}] describes the device, not a cost; put "
+                             "it in a device file and give that with --device (`mrambnn "
+                             "device PRESET` writes one to start from)")
         if "cost" in data and len(data) > 1:
             others = ", ".join(sorted(k for k in data if k != "cost"))
             raise ValueError(f"{path}: top-level key(s) {others} beside the [cost] table "

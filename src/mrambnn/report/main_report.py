@@ -8,6 +8,7 @@ import numpy as np
 from mrambnn import __version__
 from mrambnn.experiments import SweepResult, write_atomic
 from mrambnn.experiments.main_job import CLAIM_BER, MainJobResult, model_label
+from mrambnn.physics.device_file import resolve_device
 from mrambnn.plots import plot_accuracy_vs_ber
 from mrambnn.report.budget_section import budget_section
 from mrambnn.report.device_section import device_sections
@@ -111,7 +112,8 @@ def render_report(result: MainJobResult, out_dir: Path, *, wall_seconds: float) 
     plot_accuracy_vs_ber([result.sweeps[n] for n in names], names,
                          out_dir / "accuracy_vs_ber.png")
     config = result.config
-    physics = physics_section(result.physics, out_dir, mtj_preset=config.mtj_preset,
+    device = resolve_device(config.device).name
+    physics = physics_section(result.physics, out_dir, device=device,
                               energy_model=model_label(config.energy_model))
     budget = ([] if result.budget is None
               else budget_section(result.budget, out_dir, model_label(config.budget_model)))
@@ -145,7 +147,7 @@ def render_report(result: MainJobResult, out_dir: Path, *, wall_seconds: float) 
     lines += physics + budget
     if result.devices is not None:
         lines += device_sections(result.devices, result.physics, out_dir,
-                                 stored_bits=result.stored_bits, device=config.mtj_preset)
+                                 stored_bits=result.stored_bits, device=device)
     report = out_dir / "report.md"
     write_atomic(report, "\n".join(lines) + "\n")
     return report

@@ -26,7 +26,7 @@ def _citation(source: str) -> str:
     return source.split(";")[0]
 
 
-def physics_section(result: PhysicsResult, out_dir: Path, *, mtj_preset: str,
+def physics_section(result: PhysicsResult, out_dir: Path, *, device: str,
                     energy_model: str) -> list[str]:
     """Markdown lines (and four figures in ``out_dir``) for the physics section."""
     mtj, circuit, sweep = result.mtj, result.circuit, result.energy_sweep
@@ -51,7 +51,7 @@ def physics_section(result: PhysicsResult, out_dir: Path, *, mtj_preset: str,
         "",
         "## From write pulse to accuracy (ST-MRAM physics)",
         "",
-        f"MTJ preset `{mtj_preset}`: delta {mtj.delta:g}, ic0 P->AP "
+        f"MTJ `{device}`: delta {mtj.delta:g}, ic0 P->AP "
         f"{mtj.ic0_p2ap * 1e6:.0f} uA / AP->P {mtj.ic0_ap2p * 1e6:.0f} uA, tau_d "
         f"{mtj.tau_d * 1e9:g} ns ({mtj.source}). WER: exact macrospin (Fokker-Planck). "
         f"Energy from the supply (Vdd {circuit.v_supply} V, NVSim convention, bit line "
