@@ -230,3 +230,30 @@ def test_a_long_sweep_is_announced_with_its_estimate(tmp_path) -> None:
     warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warning) == 1 and "2 draws" in warning[0], result.stderr
     assert "bch-dec-78-64 decoder" in warning[0]
+
+
+def test_a_sweep_reads_only_test_files_from_a_data_root_anywhere(tmp_path) -> None:
+    """Only the two MNIST test files, under a data root given as --data-dir or by
+    MRAMBNN_DATA_DIR; run from another working directory."""
+    import os
+    import shutil
+
+    from mrambnn.datasets.locations import data_roots
+
+    source = next(root / "mnist" for root, _ in data_roots()
+                  if (root / "mnist" / "t10k-images-idx3-ubyte").is_file())
+    (tmp_path / "root" / "mnist").mkdir(parents=True)
+    for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        shutil.copy(source / stem, tmp_path / "root" / "mnist" / stem)
+    args = ("sweep", "--bers", "0", "--draws", "1", "--n-images", "50", "--workers", "1")
+    given = _run(*args, "--data-dir", str(tmp_path / "root"), "--out", str(tmp_path / "a.json"),
+                 cwd=tmp_path)
+    assert given.returncode == 0, given.stderr
+    env = {**os.environ, "MRAMBNN_DATA_DIR": str(tmp_path / "root")}
+    from_env = subprocess.run([sys.executable, "-m", "mrambnn.cli", *args, "--out",
+                               str(tmp_path / "b.json")], capture_output=True, text=True,
+                              cwd=tmp_path, env=env)
+    assert from_env.returncode == 0, from_env.stderr
+    missing = _run(*args, "--data-dir", str(tmp_path / "nowhere"), "--out",
+                   str(tmp_path / "c.json"))
+    _one_line_error(missing, f"searched {tmp_path / 'nowhere'}, {tmp_path / 'nowhere' / 'mnist'}")

@@ -84,3 +84,67 @@ def test_cifar_archive_with_code_in_a_pickle_is_refused(tmp_path) -> None:
     _archive(tmp_path / "evil.tar.gz", batches)
     with pytest.raises(DataError, match="refusing"):
         read_cifar10_python_archive(tmp_path / "evil.tar.gz")
+
+
+def _mnist_test_files(folder):
+    """The two official MNIST test files (only) copied into ``folder``."""
+    import shutil
+
+    from mrambnn.datasets.locations import data_roots
+
+    source = next(root / "mnist" for root, _ in data_roots()
+                  if (root / "mnist" / "t10k-images-idx3-ubyte").is_file())
+    folder.mkdir(parents=True)
+    for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        shutil.copy(source / stem, folder / stem)
+
+
+def test_the_test_split_alone_loads_from_a_folder_or_a_root(tmp_path) -> None:
+    from mrambnn.datasets import load_test_set
+
+    _mnist_test_files(tmp_path / "root" / "mnist")
+    for path in (tmp_path / "root", tmp_path / "root" / "mnist"):
+        data = load_test_set("mnist", path)
+        assert data.x_test.shape == (10000, 28, 28, 1) and data.x_train.shape == (0, 28, 28, 1)
+        assert data.image_shape == (28, 28, 1)
+    with pytest.raises(DataError, match="train-images-idx3-ubyte"):  # training needs both
+        load_dataset("mnist", tmp_path / "root")
+
+
+def test_data_root_from_the_environment_or_the_user_config(tmp_path, monkeypatch) -> None:
+    from mrambnn.datasets import default_data_dir, load_test_set
+    from mrambnn.datasets.locations import data_roots
+
+    _mnist_test_files(tmp_path / "env" / "mnist")
+    monkeypatch.setenv("MRAMBNN_DATA_DIR", str(tmp_path / "env"))
+    assert default_data_dir() == tmp_path / "env"
+    assert load_test_set("mnist").x_test.shape[0] == 10000
+    monkeypatch.delenv("MRAMBNN_DATA_DIR")
+    config = tmp_path / "xdg" / "mrambnn" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'data_dir = "{tmp_path / "env"}"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert data_roots()[0] == (tmp_path / "env", f"data_dir in {config}")
+    assert default_data_dir() == tmp_path / "env"
+    config.write_text('data_root = "/x"\n')
+    with pytest.raises(ValueError, match="unknown key data_root; valid: data_dir"):
+        data_roots()
+
+
+def test_a_data_set_found_nowhere_names_every_folder_searched(tmp_path, monkeypatch) -> None:
+    from mrambnn.datasets import load_test_set
+
+    monkeypatch.setenv("MRAMBNN_DATA_DIR", str(tmp_path / "a"))
+    monkeypatch.setenv("MRAMBNN_CIFAR10", str(tmp_path / "c"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))
+    with pytest.raises(DataError) as error:
+        load_test_set("fashion-mnist", tmp_path / "given")
+    message = str(error.value)
+    assert f"searched {tmp_path / 'given'}, {tmp_path / 'given' / 'fashion-mnist'};" in message
+    monkeypatch.setattr("mrambnn.datasets.locations._CHECKOUT", tmp_path / "checkout")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    with pytest.raises(DataError) as error:
+        load_test_set("mnist")
+    message = str(error.value)
+    assert (f"searched {tmp_path / 'a' / 'mnist'}, {tmp_path / 'share' / 'mrambnn' / 'mnist'};"
+            in message and "\n" not in message)

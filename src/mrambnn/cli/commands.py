@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from mrambnn.cli.arguments import bar
-from mrambnn.datasets import fetch, load_dataset
+from mrambnn.datasets import fetch, load_dataset, load_test_set
 from mrambnn.engine import accuracy, save_packed_net
 from mrambnn.experiments import (
     SweepConfig,
@@ -87,7 +87,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> None:
     net = load_model(args.model)
-    data = load_dataset(dataset_of(net, args.dataset, where=args.model), args.data_dir)
+    data = load_test_set(dataset_of(net, args.dataset, where=args.model), args.data_dir)
     touched = (args.reads or args.read_current_ua or args.delta is not None
                or args.spread != "none" or args.chip_seed or args.device != "pmtj-40nm")
     if args.after is None and touched:
@@ -198,7 +198,7 @@ def cmd_budget(args: argparse.Namespace) -> None:
                              "sweep again")
         points = sweep.to_dict()["points"]
     else:
-        data = load_dataset(dataset_of(net, args.dataset, where=args.model), args.data_dir)
+        data = load_test_set(dataset_of(net, args.dataset, where=args.model), args.data_dir)
         config = SweepConfig(n_draws=args.draws, n_images=args.n_images)
         points = run_ber_sweep(net, data.x_test, data.y_test, config,
                                out=out / f"sweep-{name}.json", workers=args.workers,

@@ -4,7 +4,7 @@
 import argparse
 
 from mrambnn.cli.arguments import bar
-from mrambnn.datasets import load_dataset
+from mrambnn.datasets import load_test_set
 from mrambnn.engine import accuracy
 from mrambnn.experiments.energy_sweep import (
     EnergySweepConfig,
@@ -21,7 +21,7 @@ __all__ = ["cmd_energy"]
 
 def cmd_energy(args: argparse.Namespace) -> None:
     net = load_model(args.model)
-    data = load_dataset(dataset_of(net, args.dataset, where=args.model), args.data_dir)
+    data = load_test_set(dataset_of(net, args.dataset, where=args.model), args.data_dir)
     config = EnergySweepConfig(width=args.width_ns * 1e-9,
                                currents=tuple(c * 1e-6 for c in args.currents_ua),
                                n_draws=args.draws, seed=args.seed, n_images=args.n_images,

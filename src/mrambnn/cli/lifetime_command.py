@@ -8,7 +8,7 @@ from dataclasses import asdict, replace
 import numpy as np
 
 from mrambnn.cli.arguments import bar
-from mrambnn.datasets import load_dataset
+from mrambnn.datasets import load_test_set
 from mrambnn.experiments import write_atomic
 from mrambnn.experiments.lifetime import YEAR, LifetimeConfig, refresh_energy_per_hour, run_lifetime
 from mrambnn.experiments.outputs import check_writable
@@ -23,7 +23,7 @@ __all__ = ["cmd_lifetime"]
 
 def cmd_lifetime(args: argparse.Namespace) -> None:
     net = load_model(args.model)
-    data = load_dataset(dataset_of(net, args.dataset, where=args.model), args.data_dir)
+    data = load_test_set(dataset_of(net, args.dataset, where=args.model), args.data_dir)
     device = resolve_device(args.device)
     mtj = device.mtj
     times = tuple(float(t) for t in np.geomspace(args.first, args.last * YEAR, args.points))

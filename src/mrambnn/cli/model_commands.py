@@ -9,7 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from mrambnn.datasets import DataError, load_dataset
+from mrambnn.datasets import DataError, load_test_set
 from mrambnn.engine import PackedNet, accuracy, save_packed_net
 from mrambnn.engine.summary import summarize
 from mrambnn.experiments.outputs import check_writable
@@ -97,7 +97,7 @@ def cmd_import(args: argparse.Namespace) -> None:
     dataset = net.metadata.get("dataset")
     if dataset and not args.no_accuracy:
         try:
-            data = load_dataset(dataset, args.data_dir)
+            data = load_test_set(dataset, args.data_dir)
         except DataError as error:
             print(f"(no test accuracy: {error})", file=sys.stderr)
         else:

@@ -13,7 +13,7 @@ from mrambnn.cli import (
     plot_command,
 )
 from mrambnn.cli.arguments import fraction, image_shape, layers, positive, probabilities, workers
-from mrambnn.datasets import DATASET_NAMES
+from mrambnn.datasets import DATASET_NAMES, default_data_dir
 from mrambnn.experiments import DEFAULT_BERS
 from mrambnn.experiments.main_job import EXTERNAL_MODELS, MainJobConfig
 from mrambnn.memory.ecc import CODE_NAMES
@@ -24,10 +24,16 @@ from mrambnn.physics.variability import SPREAD_PRESETS
 __all__ = ["build_parser"]
 
 
+DATA_DIR_HELP = ("the data set's folder, or a data root holding it (mnist/, cifar10/, ...); "
+                 "default: $MRAMBNN_DATA_DIR, data_dir of ~/.config/mrambnn/config.toml, the "
+                 "checkout's data/, ~/.local/share/mrambnn; only the test files are needed "
+                 "except to train")
+
+
 def _test_data_arguments(command: argparse.ArgumentParser) -> None:
     """Where a command finds its test data, and the data set of a model that does not
     name it."""
-    command.add_argument("--data-dir", type=Path, help="folder of the test data")
+    command.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     command.add_argument("--dataset", choices=DATASET_NAMES, default=None,
                          help="the model's data set, for a model file that does not say it")
 
@@ -60,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     data_sub = data.add_subparsers(dest="action", required=True, metavar="ACTION")
     fetch_p = data_sub.add_parser("fetch", help="fetch and verify a data set")
     fetch_p.add_argument("name", choices=DATASET_NAMES, help="data set to fetch")
-    fetch_p.add_argument("--data-dir", type=Path, help="where fetched data go (default ./data)")
+    fetch_p.add_argument("--data-dir", type=Path, help="the data root fetched data go into "
+                         f"(default {default_data_dir()})")
     fetch_p.set_defaults(func=commands.cmd_data)
 
     train_p = sub.add_parser("train", help="train a BNN with torch and write its packed form")
@@ -89,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "to the last and ship the average, BatchNorm recalibrated (0 = off)")
     train_p.add_argument("--checkpoint", type=Path,
                          help="checkpoint file, rewritten each epoch; an existing one is resumed")
-    train_p.add_argument("--data-dir", type=Path, help="folder of the data set")
+    train_p.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     train_p.add_argument("--out", type=Path, required=True, help="packed model file (.npz)")
     train_p.set_defaults(func=commands.cmd_train)
 
@@ -265,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="its data set: recorded, and its test accuracy measured")
     imp.add_argument("--no-accuracy", action="store_true",
                      help="do not measure the test accuracy")
-    imp.add_argument("--data-dir", type=Path, help="folder of the test data")
+    imp.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     imp.add_argument("--force", action="store_true", help="replace an existing --out")
     imp.set_defaults(func=model_commands.cmd_import)
 
@@ -286,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--seed", type=int, default=2019, help="root seed of the draws")
     rep.add_argument("--workers", type=workers, default=2,
                          help="parallel workers: kernel threads or processes (same results)")
-    rep.add_argument("--data-dir", type=Path, help="folder of the test data")
+    rep.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     _device_argument(rep, "the device of the physics, budget and device sections")
     rep.set_defaults(func=commands.cmd_reproduce)
 

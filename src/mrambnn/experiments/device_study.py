@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mrambnn.datasets import load_dataset
+from mrambnn.datasets import load_test_set
 from mrambnn.engine import PackedNet, accuracy
 from mrambnn.experiments.ber_sweep import SweepResult
 from mrambnn.experiments.budget_table import tolerable_ber
@@ -189,7 +189,7 @@ def run_device_study(config: DeviceStudyConfig, *, sweeps: dict[str, SweepResult
                  for name, sweep in sweeps.items()
                  if sweep.config.layers is None and sweep.config.code == "none"}
     net = load(config.spread_model)
-    data = load_dataset(dataset_of(net, where=config.spread_model), data_dir)
+    data = load_test_set(dataset_of(net, where=config.spread_model), data_dir)
     x, y = data.x_test[:config.n_images], data.y_test[:config.n_images]
     clean = accuracy(net, x, y)
     spread_sweep = replace(energy_sweep, n_draws=config.spread_draws, spread=config.spread,
@@ -217,7 +217,7 @@ def run_device_study(config: DeviceStudyConfig, *, sweeps: dict[str, SweepResult
         if name not in sweeps:
             continue
         model = load(name)
-        model_data = load_dataset(dataset_of(model, where=name), data_dir)
+        model_data = load_test_set(dataset_of(model, where=name), data_dir)
         n_images = config.images_for(name)
         tolerable = tolerable_ber(sweeps[name].to_dict()["points"], drop)
         codesign[name] = run_codesign(model, model_data.x_test[:n_images],

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mrambnn.datasets import DataError, load_dataset
+from mrambnn.datasets import DataError, load_test_set
 from mrambnn.engine import PackedNet, accuracy
 from mrambnn.experiments.ber_sweep import DEFAULT_BERS, SweepConfig, SweepResult, run_ber_sweep
 from mrambnn.experiments.budget_study import BudgetConfig, BudgetResult, run_budget
@@ -191,7 +191,7 @@ def _sweeps(config: MainJobConfig, out_dir: Path, data_dir: Path | None,
         name = model_label(model)
         try:
             net = load_job_model(model)
-            data = load_dataset(dataset_of(net, where=model), data_dir)
+            data = load_test_set(dataset_of(net, where=model), data_dir)
         except (DataError, FinnFormatError) as error:  # e.g. CIFAR-10 not on this machine
             skipped[name] = str(error)
             continue
@@ -229,7 +229,7 @@ def _physics(config: MainJobConfig, sweeps: dict[str, SweepResult], out_dir: Pat
     amplitude_error = np.abs(switching_probability(calibrated, AMPLITUDE_CURVE)
                              - AMPLITUDE_CURVE.probability).max()
     net: PackedNet = load_job_model(config.energy_model)
-    data = load_dataset(dataset_of(net, where=config.energy_model), data_dir)
+    data = load_test_set(dataset_of(net, where=config.energy_model), data_dir)
     sweep = config.energy_sweep
     label = model_label(config.energy_model)
     images, labels = data.x_test[:sweep.n_images], data.y_test[:sweep.n_images]

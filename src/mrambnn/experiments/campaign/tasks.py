@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mrambnn.datasets import load_dataset
+from mrambnn.datasets import load_test_set
 from mrambnn.engine import PackedNet
 from mrambnn.engine.threads import kernel_threads
 from mrambnn.experiments.campaign.spec import Campaign, FaultSpec, ModelSpec
@@ -116,7 +116,7 @@ def campaign_data(name: str, data_dir: str | None, n_images: int | None
     """The test images (N, H, W, C) and labels (N,) the campaign evaluates for model
     ``name`` (the first ``n_images``; None: all), loaded once per process."""
     net = load_net(name)
-    data = load_dataset(dataset_of(net, where=f"model {name}"),
+    data = load_test_set(dataset_of(net, where=f"model {name}"),
                         Path(data_dir) if data_dir else None)
     return data.x_test[:n_images], data.y_test[:n_images]
 
