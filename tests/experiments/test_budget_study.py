@@ -47,3 +47,28 @@ def test_budget_of_a_network(toy, tmp_path) -> None:
 def test_a_sweep_without_a_clean_point_is_refused(toy) -> None:
     with pytest.raises(ValueError, match="clean point"):
         run_budget(toy[0], POINTS[1:], mtj=get_preset("pmtj-40nm"))
+
+
+def test_budget_figures_name_model_and_device_and_keep_bars_and_legends_apart(toy, tmp_path,
+                                                                               monkeypatch):
+    import mrambnn.plots.budget as figures
+
+    saved = []
+    real_save = figures.save
+    monkeypatch.setattr(figures, "save", lambda f, p: (saved.append(f), real_save(f, p))[1])
+    result = run_budget(toy[0], POINTS, mtj=get_preset("pmtj-40nm"),
+                        config=BudgetConfig(workloads=(1.0, 1e3), deltas=(40.0, 60.0)))
+    figures.plot_budget_breakdown(result, tmp_path / "b.png", model="toy", device="lab-mtj")
+    figures.plot_budget_trends(result, tmp_path / "t.png", model="toy", device="lab-mtj")
+    breakdown, trends = saved
+    for figure in (breakdown, trends):
+        assert "toy" in figure.get_suptitle() and "lab-mtj" in figure.get_suptitle()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(breakdown).get_renderer()
+    for axes in breakdown.axes:
+        ends = [patch.get_x() + patch.get_width() for patch in axes.patches]
+        assert max(ends) <= axes.get_xlim()[1]  # no bar runs off its axis
+        legend = axes.get_legend().get_window_extent(renderer)
+        plot = axes.get_window_extent(renderer)
+        assert legend.y1 <= plot.y0  # legends sit below the bars, not on them

@@ -118,6 +118,17 @@ def test_joined_model_is_continuous() -> None:
         assert np.abs(np.diff(ln)).max() < 0.05 * max(1.0, np.abs(ln).max() / 50)
 
 
+@pytest.mark.parametrize(("current", "width"), [
+    (1.55, 5.0), (1.55, 30.0), (2.375, 5.0), (3.125, 0.82), (4.125, 0.82), (4.125, 5.0),
+    (4.5, 5.0), (5.25, 0.82), (8.5, 0.82)])
+def test_between_grid_points_the_table_follows_the_exact_solution(current, width) -> None:
+    """Off every tabulated current and width, the interpolated log(WER) is within 0.01 of
+    the Fokker-Planck solution at that pulse (no kinks of the size a figure would show)."""
+    exact = float(np.log(fpe_wer(60.0, current, np.array([width]))[0]))
+    assert -np.log(1e14) < exact < -1e-4
+    assert abs(float(reduced_ln_wer(switching_table(60.0), current, width)) - exact) < 0.01
+
+
 def test_inverses_round_trip() -> None:
     width = pulse_width_for_wer(PRESET, 1e-6, current=120e-6)
     assert write_error_rate(PRESET, current=120e-6, width=width) == pytest.approx(1e-6, rel=1e-3)

@@ -50,16 +50,52 @@ def test_wer_curves_are_the_model_at_each_current(drawn, tmp_path) -> None:
     assert np.all(high[resolved] < low[resolved])
 
 
-def test_stronger_targets_cost_more_energy_and_area(drawn, tmp_path) -> None:
-    assert _is_png(figures.plot_energy_vs_target_wer(MTJ, WriteCircuit(), tmp_path / "e.png"))
-    energy_axes, area_axes = drawn[0].axes
-    (energy,), (area,) = energy_axes.get_lines(), area_axes.get_lines()
-    targets = energy.get_xdata()
+def test_energy_per_direction_and_area_for_the_larger_current(drawn, tmp_path) -> None:
+    from mrambnn.physics.energy import current_limit, pulse_at
+    from mrambnn.physics.switching import current_for_wer
+
+    circuit = WriteCircuit()
+    path = figures.plot_energy_vs_target_wer(MTJ, circuit, tmp_path / "e.png",
+                                             device="pmtj-40nm")
+    assert _is_png(path)
+    figure = drawn[0]
+    energy_axes, area_axes = figure.axes
+    assert "pmtj-40nm" in figure.get_suptitle() and "10 ns" in figure.get_suptitle()
+    assert not energy_axes.xaxis_inverted() and not area_axes.xaxis_inverted()
+    lines = energy_axes.get_lines()  # per direction: within the limit, then beyond (dotted)
+    labels = [t.get_text() for t in energy_axes.get_legend().get_texts()]
+    assert len(labels) == 2 and "p2ap" in labels[0] and "ap2p" in labels[1]
+    targets = lines[0].get_xdata()
     assert np.all(np.diff(targets) > 0)
-    # from 1e-12 to 1e-2 the pulse gets cheaper and the cell smaller
-    assert np.all(np.diff(energy.get_ydata()) < 0)
+    pulses = {}
+    for (solid, dotted), direction in zip((lines[0:2], lines[2:4]), ("p2ap", "ap2p"),
+                                          strict=True):
+        pulses[direction] = [pulse_at(MTJ, circuit, wer=w, direction=direction,
+                                      current=current_for_wer(MTJ, w, width=10e-9,
+                                                              direction=direction))
+                             for w in targets]
+        energy = np.array([p.energy for p in pulses[direction]]) * 1e12
+        beyond = np.array([p.current > current_limit(MTJ, circuit, direction)[0]
+                           for p in pulses[direction]])
+        assert np.array_equal(np.isnan(solid.get_ydata()), beyond)
+        np.testing.assert_allclose(solid.get_ydata()[~beyond], energy[~beyond], rtol=1e-12)
+        np.testing.assert_allclose(dotted.get_ydata()[beyond], energy[beyond], rtol=1e-12)
+        assert dotted.get_linestyle() == ":" and np.all(np.diff(energy) < 0)
+    # the two directions differ (ic0 60 and 40 uA): two curves, not one drawn twice
+    assert np.all(pulses["p2ap"][0].energy > pulses["ap2p"][0].energy)
+    (area,) = area_axes.get_lines()
+    expected = [max(a.area_f2, b.area_f2) for a, b in zip(pulses["p2ap"], pulses["ap2p"],
+                                                          strict=True)]
+    np.testing.assert_allclose(area.get_ydata(), expected, rtol=1e-12)
     assert np.all(np.diff(area.get_ydata()) <= 0)
-    assert energy_axes.xaxis_inverted()
+
+
+def test_every_figure_names_its_device_and_model(drawn, tmp_path) -> None:
+    figures.plot_wer_vs_width(MTJ, tmp_path / "w.png", device="lab-mtj")
+    assert "lab-mtj" in drawn[-1].axes[0].get_title()
+    figures.plot_calibration(get_preset("rehm2023-smtj"), PULSE_CURVE, AMPLITUDE_CURVE,
+                             tmp_path / "c.png", device="rehm2023-smtj")
+    assert "rehm2023-smtj" in drawn[-1].get_suptitle()
 
 
 def test_calibration_shows_measured_points_and_the_calibrated_model(drawn, tmp_path) -> None:

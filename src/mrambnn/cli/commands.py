@@ -180,7 +180,8 @@ def cmd_budget(args: argparse.Namespace) -> None:
     from mrambnn.memory.cost import load_cost_config
     from mrambnn.report import budget_section
 
-    mtj = resolve_device(args.device).mtj
+    device = resolve_device(args.device)
+    mtj = device.mtj
     overrides = {} if args.reads_per_write is None else {"reads_per_write": args.reads_per_write}
     cost = load_cost_config(args.config, **overrides)
     net = load_model(args.model)
@@ -209,7 +210,7 @@ def cmd_budget(args: argparse.Namespace) -> None:
                         out=out / f"budget-{name}.json")
     where = (f"the BER sweep {args.sweep}" if args.sweep is not None
              else f"the BER sweep run for it, sweep-{name}.json")
-    lines = budget_section(result, out, name, sweep_where=where)
+    lines = budget_section(result, out, name, sweep_where=where, device=device.name)
     write_atomic(out / "budget.md", "\n".join(lines) + "\n")
     table = result.table
     print(f"tolerable BER without ECC: {result.tolerable_ber:.3g}")

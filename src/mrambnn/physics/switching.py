@@ -2,9 +2,9 @@
 
 The joined model is the exact macrospin: the Fokker-Planck solution of
 `mrambnn.physics.fokker_planck`, tabulated once per delta over reduced currents
-i = I/ic0 in [0, 10] and pulse widths s = t/tau_d in [0.1, 1e7], and interpolated
-linearly in (i, log s) on log(WER). It covers the thermally activated, intermediate
-and precessional regimes with one continuous function; the closed forms of
+i = I/ic0 in [0, 10] and pulse widths s = t/tau_d in [0.1, 1e7], and interpolated on
+log(WER) by monotone cubics (PCHIP) in i and in log s. It covers the thermally activated,
+intermediate and precessional regimes with one continuous function; the closed forms of
 `closed_forms` agree with it in their own regimes (tests). Beyond the last reliable
 table point (WER < 1e-14) log(WER) is continued linearly in s with the slope of the last
 two points: the long-time tail of the Fokker-Planck solution is a single exponential
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.interpolate import PchipInterpolator
 
 from mrambnn.physics.closed_forms import kramers_tau
 from mrambnn.physics.fokker_planck import FokkerPlanckGrid, fpe_wer
@@ -27,15 +28,18 @@ __all__ = [
     "SwitchingTable",
     "current_for_wer", "currents_for_wers",
     "pulse_width_for_wer",
-    "reduced_ln_wer",
+    "ln_wer_in_current", "reduced_ln_wer",
     "reduced_wer",
     "switching_table",
     "write_error_rate",
 ]
 
+# dense enough above ic0 that the interpolated log(WER) stays within about 0.01 of the
+# exact solution between grid points (tests/physics) and draws no visible kinks
 _CURRENTS = np.array([0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1,
-                      1.2, 1.3, 1.4, 1.5, 1.7, 2.0, 2.3, 2.6, 3.0, 3.5, 4.0, 5.0, 6.5, 8.0,
-                      10.0])
+                      1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.85, 2.0, 2.15, 2.3, 2.45, 2.6, 2.8,
+                      3.0, 3.25, 3.5, 3.75, 4.0, 4.25, 4.5, 4.75, 5.0, 5.5, 6.0, 6.5, 7.0,
+                      7.5, 8.0, 9.0, 10.0])
 _LOG_TIMES = np.linspace(np.log(0.1), np.log(1e7), 113)
 _RELIABLE_LN_WER = np.log(1e-14)
 _KRAMERS_BARRIER = 25.0
@@ -73,17 +77,25 @@ class SwitchingTable:
                  / (times[last] - times[last - 1]))
         return self.log_times[last], self.ln_wer[rows, last], times[last], slope
 
+    @functools.cached_property
+    def _in_time(self) -> PchipInterpolator:
+        """Monotone cubic (PCHIP) interpolation of every current's log(WER) in log time,
+        the unreliable points beyond each current's last reliable one replaced by the
+        exponential tail (so that they do not bend the curve before it)."""
+        last_log_time, last_value, last_time, slope = self._extrapolation
+        times = np.exp(self.log_times)
+        tail = last_value[:, None] - slope[:, None] * (times[None, :] - last_time[:, None])
+        clean = np.where(self.log_times[None, :] <= last_log_time[:, None], self.ln_wer, tail)
+        return PchipInterpolator(self.log_times, clean, axis=1)
+
     def rows_at(self, s: np.ndarray) -> np.ndarray:
-        """log(WER) of every tabulated current at reduced widths s: (I, len(s)): linear
-        in log time between grid points, the exponential tail beyond each current's last
-        reliable point (vectorised over currents and widths)."""
+        """log(WER) of every tabulated current at reduced widths s: (I, len(s)): monotone
+        cubic (PCHIP) in log time between grid points, the exponential tail beyond each
+        current's last reliable point (vectorised over currents and widths)."""
         s = np.atleast_1d(np.asarray(s, dtype=np.float64))
-        log_s = np.log(np.clip(s, np.exp(self.log_times[0]), None))
-        grid = self.log_times
-        j = np.clip(np.searchsorted(grid, log_s, side="right") - 1, 0, len(grid) - 2)
-        slopes = (self.ln_wer[:, j + 1] - self.ln_wer[:, j]) / (grid[j + 1] - grid[j])
-        inside = slopes * np.minimum(log_s - grid[j], grid[j + 1] - grid[j]) \
-            + self.ln_wer[:, j]
+        log_s = np.clip(np.log(np.clip(s, np.exp(self.log_times[0]), None)), None,
+                        self.log_times[-1])
+        inside = self._in_time(log_s)
         last_log_time, last_value, last_time, slope = self._extrapolation
         beyond = last_value[:, None] - slope[:, None] * (s[None, :] - last_time[:, None])
         out = np.where(log_s[None, :] <= last_log_time[:, None], inside, beyond)
@@ -147,13 +159,49 @@ def reduced_ln_wer(
         raise ValueError(f"reduced current must be in [0, {MAX_REDUCED_CURRENT:g}] x ic0")
     flat_i, flat_s = i.ravel(), s.ravel()
     rows = table.rows_at(flat_s)  # (I, n)
-    k = np.clip(np.searchsorted(table.currents, flat_i, side="right") - 1, 0,
-                len(table.currents) - 2)
-    lo, hi = table.currents[k], table.currents[k + 1]
-    weight = (flat_i - lo) / (hi - lo)
-    columns = np.arange(flat_i.size)
-    ln = (1 - weight) * rows[k, columns] + weight * rows[k + 1, columns]
+    ln = ln_wer_in_current(table.currents, rows, flat_i, np.arange(flat_i.size))
     return ln.reshape(i.shape)
+
+
+def ln_wer_in_current(currents: np.ndarray, rows: np.ndarray, i: np.ndarray,
+                      columns: np.ndarray) -> np.ndarray:
+    """log(WER) at reduced currents ``i`` (n,) from the tabulated ``currents`` (I,):
+    each ``i[m]`` is read from column ``columns[m]`` of ``rows`` (I, C) by a monotone
+    cubic (PCHIP) in current."""
+    x = currents
+    k = np.clip(np.searchsorted(x, i, side="right") - 1, 0, len(x) - 2)
+    h = x[k + 1] - x[k]
+    t = (i - x[k]) / h
+    start, end = rows[k, columns], rows[k + 1, columns]
+    slope_start, slope_end = _pchip_slopes(x, rows, k, columns)
+    # cubic Hermite with the monotone (Fritsch-Carlson) node slopes
+    return ((2 * t**3 - 3 * t**2 + 1) * start + (t**3 - 2 * t**2 + t) * h * slope_start
+            + (-2 * t**3 + 3 * t**2) * end + (t**3 - t**2) * h * slope_end)
+
+
+def _pchip_slopes(x: np.ndarray, rows: np.ndarray, k: np.ndarray, columns: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """PCHIP node slopes d/di of log(WER) at nodes k and k + 1 of each column's segment
+    (rows (I, n), the column's segment index k (n,)): the weighted harmonic mean of the
+    two neighbouring secants, zero where they differ in sign, the secant at the ends."""
+    last = len(x) - 1
+
+    def secant(j: np.ndarray) -> np.ndarray:  # of segment j (clipped to the table)
+        j = np.clip(j, 0, last - 1)
+        return (rows[j + 1, columns] - rows[j, columns]) / (x[j + 1] - x[j])
+
+    def node(j: np.ndarray) -> np.ndarray:
+        before, after = secant(j - 1), secant(j)
+        h_before = x[np.clip(j, 1, last)] - x[np.clip(j - 1, 0, last - 1)]
+        h_after = x[np.clip(j + 1, 1, last)] - x[np.clip(j, 0, last - 1)]
+        w1, w2 = 2 * h_after + h_before, h_after + 2 * h_before
+        same = before * after > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = (w1 + w2) / (w1 / before + w2 / after)
+        slope = np.where(same, mean, 0.0)
+        return np.where(j == 0, after, np.where(j == last, before, slope))
+
+    return node(k), node(k + 1)
 
 
 def reduced_wer(table: SwitchingTable, i: float | np.ndarray, s: float | np.ndarray) -> np.ndarray:

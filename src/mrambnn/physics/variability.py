@@ -21,7 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from mrambnn.physics.mtj import MTJ
-from mrambnn.physics.switching import MAX_REDUCED_CURRENT, reduced_wer, switching_table
+from mrambnn.physics.switching import (
+    MAX_REDUCED_CURRENT,
+    ln_wer_in_current,
+    reduced_wer,
+    switching_table,
+)
 
 __all__ = ["SPREAD_PRESETS", "CellArray", "CellSpread", "cell_wer", "draw_cells"]
 
@@ -107,8 +112,9 @@ def draw_cells(mtj: MTJ, spread: CellSpread, n_cells: int, *, rng: np.random.Gen
 def _ln_wer_table(delta: float, i: np.ndarray, s: float) -> np.ndarray:
     """log(WER) of the table at ``delta`` at reduced currents ``i`` (n,) and width s."""
     table = switching_table(float(delta))
-    column = table.rows_at(np.array([s]))[:, 0]
-    return np.interp(np.clip(i, 0, MAX_REDUCED_CURRENT), table.currents, column)
+    column = table.rows_at(np.array([s]))  # (I, 1)
+    return ln_wer_in_current(table.currents, column, np.clip(i, 0, MAX_REDUCED_CURRENT),
+                             np.zeros(len(i), dtype=np.int64))
 
 
 def cell_wer(mtj: MTJ, cells: CellArray, *, current: float, width: float,

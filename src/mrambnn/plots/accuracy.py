@@ -51,7 +51,8 @@ def plot_accuracy_vs_ber(results: Sequence[SweepResult], labels: Sequence[str], 
 
 def plot_accuracy_vs_energy(result: EnergySweepResult, clean_accuracy: float, path: Path, *,
                             marked_energy: float | None = None, label: str = "") -> Path:
-    """Mean accuracy (CI band) vs write energy per bit; the 0.5-point-drop energy marked."""
+    """Mean accuracy (CI band) vs write energy per bit; the 0.5-point-drop energy marked;
+    ``label`` (the model and device) in the legend and the title."""
     points = result.by_energy()
     summaries = [p.summary for p in points]
     energy = np.array([p.energy_per_bit for p in points]) * 1e12
@@ -68,7 +69,7 @@ def plot_accuracy_vs_energy(result: EnergySweepResult, clean_accuracy: float, pa
         ax.set_ylim(0, 100 * clean_accuracy + 3)  # the whole fall, not only its top
         ax.set_xlabel(f"write energy per bit (pJ), {result.config.width * 1e9:g} ns pulses")
         ax.set_ylabel("test accuracy (%)")
-        ax.set_title("Accuracy vs write energy")
+        ax.set_title(f"Accuracy vs write energy{': ' + label if label else ''}", fontsize=8)
         ax.set_xscale("log")
         ax.legend(loc="lower right")
         return save(fig, path)

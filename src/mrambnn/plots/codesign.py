@@ -10,10 +10,11 @@ from mrambnn.plots.style import new_figure, save
 __all__ = ["plot_codesign"]
 
 
-def plot_codesign(results: Mapping[str, Sequence[CodesignResult]], path: Path) -> Path:
+def plot_codesign(results: Mapping[str, Sequence[CodesignResult]], path: Path, *,
+                  device: str = "") -> Path:
     """Per network: energy per inference (J, log axis) of the design picked at each
     delta, one line per use (solid: total; dotted: its write and refresh part); the
-    optimum circled."""
+    optimum circled; ``device`` (whose delta varies) in each panel's title."""
     names = list(results)
     if not names:
         raise ValueError("no co-design results to plot")
@@ -33,6 +34,7 @@ def plot_codesign(results: Mapping[str, Sequence[CodesignResult]], path: Path) -
                                               for r in results[name]) * 1e-4))
             ax.set_xlabel("thermal stability factor delta")
             ax.set_ylabel("energy per inference (J)")
-            ax.set_title(name, fontsize=7)
+            ax.set_title(f"{name}{' on ' + device + ' (delta varied)' if device else ''}",
+                         fontsize=7)
             ax.legend(loc="upper right")
         return save(fig, path)

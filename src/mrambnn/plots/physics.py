@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from mrambnn.physics.calibration import MeasuredCurve
-from mrambnn.physics.energy import WriteCircuit, pulse_at
+from mrambnn.physics.energy import WriteCircuit, current_limit, pulse_at
 from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.switching import current_for_wer, write_error_rate
 from mrambnn.plots.style import new_figure, save
@@ -16,8 +16,9 @@ __all__ = ["plot_calibration", "plot_energy_vs_target_wer", "plot_wer_vs_width"]
 
 
 def plot_wer_vs_width(mtj: MTJ, path: Path, *, reduced_currents: Sequence[float] = (
-        0.8, 1.0, 1.2, 1.5, 2.0, 3.0, 5.0), direction: str = "p2ap") -> Path:
-    """WER (log) vs pulse width (log) for several currents (multiples of ic0)."""
+        0.8, 1.0, 1.2, 1.5, 2.0, 3.0, 5.0), direction: str = "p2ap", device: str = "") -> Path:
+    """WER (log) vs pulse width (log) for several currents (multiples of ic0) of the
+    device called ``device``."""
     widths = np.geomspace(0.2e-9, 1e-6, 400)
     with new_figure(4.6, 3.3) as (fig, ax):
         for i in reduced_currents:
@@ -28,32 +29,64 @@ def plot_wer_vs_width(mtj: MTJ, path: Path, *, reduced_currents: Sequence[float]
         ax.set_ylim(1e-12, 2)
         ax.set_xlabel("pulse width (ns)")
         ax.set_ylabel(f"write error rate ({direction})")
-        ax.set_title(f"Macrospin WER (Fokker-Planck), delta = {mtj.delta:g}")
+        ax.set_title(f"{device + ': ' if device else ''}macrospin WER (Fokker-Planck), "
+                     f"delta {mtj.delta:g}", fontsize=8)
         ax.legend()
         return save(fig, path)
 
 
 def plot_energy_vs_target_wer(mtj: MTJ, circuit: WriteCircuit, path: Path, *,
-                              width: float = 10e-9, direction: str = "p2ap") -> Path:
-    """Energy per bit and cell area against the target WER at a fixed pulse width."""
+                              width: float = 10e-9, device: str = "") -> Path:
+    """At a fixed pulse width: left, the write energy per bit against the target WER for
+    each write direction; right, the 1T1R cell area, its transistor sized for the larger
+    of the two directions' currents (every cell is written both ways). Both axes log in
+    the WER, increasing to the right; currents beyond a direction's limit
+    (`mrambnn.physics.energy.current_limit`: the supply through the junction's state
+    before the write) dotted."""
     targets = np.geomspace(1e-12, 1e-2, 41)
-    pulses = [pulse_at(mtj, circuit, wer=w, direction=direction,
-                       current=current_for_wer(mtj, w, width=width, direction=direction))
-              for w in targets]
-    with new_figure(4.6, 3.3) as (fig, ax):
-        ax.semilogx(targets, [p.energy * 1e12 for p in pulses], color="C0")
-        ax.set_xlabel("target write error rate")
-        ax.set_ylabel("write energy per bit (pJ)", color="C0")
-        twin = ax.twinx()
-        twin.semilogx(targets, [p.area_f2 for p in pulses], color="C1", ls="--")
-        twin.set_ylabel("1T1R cell area (F$^2$)", color="C1")
-        ax.set_title(f"{width * 1e9:g} ns pulses, {direction}, Vdd {circuit.v_supply} V")
-        ax.invert_xaxis()
+    pulses = {direction: [pulse_at(mtj, circuit, wer=w, direction=direction,
+                                   current=current_for_wer(mtj, w, width=width,
+                                                           direction=direction))
+                          for w in targets]
+              for direction in ("p2ap", "ap2p")}
+    with new_figure(7.2, 3.0, ncols=2) as (fig, (energy_ax, area_ax)):
+        for index, direction in enumerate(("p2ap", "ap2p")):
+            rows = pulses[direction]
+            energy = np.array([p.energy * 1e12 for p in rows])
+            top = current_limit(mtj, circuit, direction)[0]
+            drivable = np.array([p.current <= top for p in rows])
+            energy_ax.semilogx(targets, np.where(drivable, energy, np.nan), color=f"C{index}",
+                               label=f"{direction} (ic0 {mtj.ic0(direction) * 1e6:.0f} uA, "
+                               f"limit {top * 1e6:.0f} uA)")
+            beyond = ~drivable
+            if beyond.any():  # dotted, joined to the drivable part by one point
+                mask = beyond.copy()
+                mask[1:] |= beyond[:-1]
+                mask[:-1] |= beyond[1:]
+                energy_ax.semilogx(targets, np.where(mask, energy, np.nan), ls=":",
+                                   color=f"C{index}")
+        energy_ax.set_xlabel("target write error rate")
+        energy_ax.set_ylabel("write energy per bit (pJ)")
+        energy_ax.legend(loc="lower left", title_fontsize=6, fontsize=6,
+                         title="write direction (dotted: beyond the current limit)")
+        area = [max(a.area_f2, b.area_f2) for a, b in zip(pulses["p2ap"], pulses["ap2p"],
+                                                            strict=True)]
+        current = [max(a.current, b.current) * 1e6
+                   for a, b in zip(pulses["p2ap"], pulses["ap2p"], strict=True)]
+        area_ax.semilogx(targets, area, color="C2")
+        area_ax.set_xlabel("target write error rate")
+        area_ax.set_ylabel("1T1R cell area (F$^2$)")
+        for index in (0, len(targets) // 2, len(targets) - 1):
+            area_ax.annotate(f"{current[index]:.0f} uA", (targets[index], area[index]),
+                             textcoords="offset points", xytext=(4, 4), fontsize=6)
+        area_ax.set_title("transistor sized for the larger current", fontsize=7)
+        fig.suptitle(f"{device + ': ' if device else ''}{width * 1e9:g} ns pulses, Vdd "
+                     f"{circuit.v_supply:g} V", fontsize=8)
         return save(fig, path)
 
 
 def plot_calibration(mtj: MTJ, pulse_curve: MeasuredCurve, amplitude_curve: MeasuredCurve,
-                     path: Path) -> Path:
+                     path: Path, *, device: str = "") -> Path:
     """Measured switching probability (points) and the calibrated model (lines): against
     pulse duration (fitted) and against current at 1 ns (not fitted)."""
     with new_figure(7.0, 2.9, ncols=2) as (fig, (left, right)):
@@ -72,6 +105,7 @@ def plot_calibration(mtj: MTJ, pulse_curve: MeasuredCurve, amplitude_curve: Meas
         right.plot(currents * 1e6, model, label="model (not fitted)")
         right.set_xlabel(f"current (uA), {amplitude_curve.width[0] * 1e9:g} ns pulses")
         right.legend()
-        fig.suptitle(f"Calibration: delta {mtj.delta:g}, ic0 {mtj.ic0_p2ap * 1e6:.1f} uA, "
-                     f"tau_d {mtj.tau_d * 1e9:.3f} ns (Rehm et al. 2023, Fig. 1)", fontsize=8)
+        fig.suptitle(f"Calibration{' of ' + device if device else ''}: delta {mtj.delta:g}, "
+                     f"ic0 {mtj.ic0_p2ap * 1e6:.1f} uA, tau_d {mtj.tau_d * 1e9:.3f} ns "
+                     "(Rehm et al. 2023, Fig. 1)", fontsize=8)
         return save(fig, path)

@@ -11,7 +11,8 @@ from mrambnn.plots.style import new_figure, save
 __all__ = ["plot_cell_wer_spread"]
 
 
-def plot_cell_wer_spread(result: CellWerSpread, path: Path, *, spread: str) -> Path:
+def plot_cell_wer_spread(result: CellWerSpread, path: Path, *, spread: str,
+                         device: str = "") -> Path:
     """Left: histogram of log10 per-cell P->AP WER with the nominal cell's WER and the
     spread array's mean marked. Right: mean WER (both directions averaged) against write
     current, with and without spread (log axis)."""
@@ -40,4 +41,6 @@ def plot_cell_wer_spread(result: CellWerSpread, path: Path, *, spread: str) -> P
         right.set_ylabel("mean WER of the array")
         right.set_title(f"{result.width * 1e9:g} ns pulses", fontsize=7)
         right.legend()
+        if device:
+            fig.suptitle(f"Cells of {device} under spread {spread}", fontsize=8)
         return save(fig, path)

@@ -46,14 +46,16 @@ def _source_lines(cost: CostConfig) -> list[str]:
 
 
 def budget_section(result: BudgetResult, out_dir: Path, name: str, *,
-                   sweep_where: str = "the BER sweep above") -> list[str]:
-    """Markdown lines (and two figures in ``out_dir``) for a budget result.
+                   sweep_where: str = "the BER sweep above", device: str = "") -> list[str]:
+    """Markdown lines (and two figures in ``out_dir``) for a budget result of the model
+    ``name`` on ``device``.
 
     Args:
         sweep_where: where the reader finds the BER sweep the tolerable BER comes from.
     """
-    plot_budget_breakdown(result, out_dir / f"budget-{name}.png")
-    plot_budget_trends(result, out_dir / f"budget-trends-{name}.png")
+    plot_budget_breakdown(result, out_dir / f"budget-{name}.png", model=name, device=device)
+    plot_budget_trends(result, out_dir / f"budget-trends-{name}.png", model=name,
+                       device=device)
     table, cost, best = result.table, result.cost, result.optimum
     tolerance = 100 * result.config.tolerance
     work = {round(p.value): p for p in result.workload}

@@ -18,11 +18,11 @@ __all__ = ["device_sections"]
 
 
 def _variability(result: DeviceStudyResult, physics: PhysicsResult, out_dir: Path,
-                 model: str) -> list[str]:
+                 model: str, device: str) -> list[str]:
     config = result.config
     spread = SPREAD_PRESETS[config.spread]
     plot_cell_wer_spread(result.wer_spread, out_dir / "cell_wer_spread.png",
-                         spread=config.spread)
+                         spread=config.spread, device=device)
     cells = result.wer_spread
     width = result.spread_energy.config.width
     rows = []
@@ -179,11 +179,11 @@ def _check_verdict(results: tuple[CodesignResult, ...]) -> list[str]:
             "(`mrambnn sweep --bers`) tell them apart."]
 
 
-def _codesign(result: DeviceStudyResult, out_dir: Path) -> list[str]:
+def _codesign(result: DeviceStudyResult, out_dir: Path, device: str) -> list[str]:
     if not result.codesign:
         return []
     config = result.config
-    plot_codesign(result.codesign, out_dir / "codesign.png")
+    plot_codesign(result.codesign, out_dir / "codesign.png", device=device)
     uses = next(iter(result.codesign.values()))
     cost = config.codesign.cost
     lines = [
@@ -237,9 +237,9 @@ def device_sections(result: DeviceStudyResult, physics: PhysicsResult, out_dir: 
 
     Args:
         stored_bits: model -> stored weight bits (the refresh energy per hour).
-        device: the MTJ preset's name (figure titles).
+        device: the device's name (figure titles).
     """
     model = result.config.spread_model
-    return (_variability(result, physics, out_dir, model)
+    return (_variability(result, physics, out_dir, model, device)
             + _retention(result, physics, out_dir, stored_bits, device)
-            + _codesign(result, out_dir))
+            + _codesign(result, out_dir, device))

@@ -116,7 +116,8 @@ def render_report(result: MainJobResult, out_dir: Path, *, wall_seconds: float) 
     physics = physics_section(result.physics, out_dir, device=device,
                               energy_model=model_label(config.energy_model))
     budget = ([] if result.budget is None
-              else budget_section(result.budget, out_dir, model_label(config.budget_model)))
+              else budget_section(result.budget, out_dir, model_label(config.budget_model),
+                                 device=device))
     lines = [
         "# mrambnn reproduction report",
         "",

@@ -31,12 +31,14 @@ def physics_section(result: PhysicsResult, out_dir: Path, *, device: str,
     """Markdown lines (and four figures in ``out_dir``) for the physics section."""
     mtj, circuit, sweep = result.mtj, result.circuit, result.energy_sweep
     width = sweep.config.width
-    plot_wer_vs_width(mtj, out_dir / "wer_vs_width.png")
+    plot_wer_vs_width(mtj, out_dir / "wer_vs_width.png", device=device)
     plot_calibration(result.calibrated, PULSE_CURVE, AMPLITUDE_CURVE,
-                     out_dir / "calibration.png")
-    plot_energy_vs_target_wer(mtj, circuit, out_dir / "energy_vs_target_wer.png", width=width)
+                     out_dir / "calibration.png", device=CALIBRATED_PRESET)
+    plot_energy_vs_target_wer(mtj, circuit, out_dir / "energy_vs_target_wer.png", width=width,
+                              device=device)
     plot_accuracy_vs_energy(sweep, result.clean_accuracy, out_dir / "accuracy_vs_energy.png",
-                            marked_energy=result.marked_energy, label=energy_model)
+                            marked_energy=result.marked_energy,
+                            label=f"{energy_model} on {device}")
     rows = [f"| {target:.0e} | {p.current * 1e6:.1f} | {p.energy * 1e12:.3f} | "
             f"{p.transistor_width * 1e9:.0f} | {p.area_f2:.1f} |"
             for target, p in zip(TARGET_WERS, result.target_pulses, strict=True)]
