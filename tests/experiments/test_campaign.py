@@ -145,7 +145,25 @@ def test_a_typo_names_the_valid_keys(tmp_path) -> None:
     with pytest.raises(ValueError, match="kind must be one of bitflip, ecc, write"):
         load_campaign(path)
     path.write_text(CAMPAIGN.replace('mtj = "pmtj-40nm"', 'mtj = "pmtj"'))
-    with pytest.raises(ValueError, match="unknown mtj 'pmtj'; choose one of pmtj-40nm"):
+    with pytest.raises(ValueError, match="fault 2: mtj: unknown device 'pmtj'.*pmtj-40nm"):
+        load_campaign(path)
+
+
+def test_a_write_fault_takes_a_device_file_beside_the_campaign(tmp_path) -> None:
+    from dataclasses import replace
+
+    from mrambnn.physics.device_file import device_toml
+    from mrambnn.physics.presets import PRESETS
+
+    mine = replace(PRESETS["pmtj-40nm"], ic0_p2ap=80e-6)
+    (tmp_path / "devices").mkdir()
+    (tmp_path / "devices" / "lab.toml").write_text(device_toml(mine, "lab-mtj"))
+    path = tmp_path / "c.toml"
+    path.write_text(CAMPAIGN.replace('mtj = "pmtj-40nm"', 'mtj = "devices/lab.toml"'))
+    fault = load_campaign(path).faults[1]
+    assert fault.device == mine and fault.label == "write-lab-mtj-10ns"
+    (tmp_path / "devices" / "lab.toml").write_text("[mtj]\ndelta = 50\n")
+    with pytest.raises(ValueError, match="fault 2: mtj: .*missing key mtj.ic0_p2ap"):
         load_campaign(path)
 
 

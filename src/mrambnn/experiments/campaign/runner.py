@@ -126,7 +126,7 @@ def _merge(campaign: Campaign, out: Path, model: ModelSpec, fault: FaultSpec,
         campaign.source.encode()).hexdigest()}, "versions": _versions(campaign)}
     path = out / f"{model.label}-{fault.label}.json"
     if fault.kind == "write":
-        mram = MRAM(mtj=get_preset(fault.mtj))
+        mram = MRAM(mtj=fault.device or get_preset(fault.mtj))
         points = []
         for current in fault.grid:
             pulse = WritePulseCondition(current=current, width=fault.width)

@@ -18,7 +18,7 @@
     grid = [1e-3, 1e-2]
     [[fault]]
     kind = "write"                # write failures of one pulse per weight (physics)
-    mtj = "pmtj-40nm"
+    mtj = "pmtj-40nm"             # a preset, or a device file (relative to this file)
     width_ns = 10
     currents_ua = [80, 100, 150]
 
@@ -40,6 +40,8 @@ from typing import Any
 
 from mrambnn.memory.ecc import CODE_NAMES
 from mrambnn.memory.faults import check_probability
+from mrambnn.physics.device_file import resolve_device
+from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.presets import PRESETS
 
 __all__ = ["FAULT_KINDS", "Campaign", "FaultSpec", "ModelSpec", "load_campaign"]
@@ -70,8 +72,9 @@ class FaultSpec:
     kind: str
     grid: tuple[float, ...]
     code: str = "none"
-    mtj: str = ""
+    mtj: str = ""  # the device's name: a preset, or a device file's name
     width: float = 0.0  # s, write pulses
+    device: MTJ | None = None  # write faults: the device (a preset's or a file's)
 
     @property
     def label(self) -> str:
@@ -121,7 +124,7 @@ def _numbers(value: Any, where: str) -> tuple[float, ...]:
     return tuple(float(v) for v in value)
 
 
-def _fault(table: Any, i: int) -> FaultSpec:
+def _fault(table: Any, i: int, folder: Path) -> FaultSpec:
     where = f"fault {i + 1}"
     if not isinstance(table, dict) or table.get("kind") not in FAULT_KINDS:
         raise ValueError(f"{where}: kind must be one of {', '.join(FAULT_KINDS)}")
@@ -131,15 +134,17 @@ def _fault(table: Any, i: int) -> FaultSpec:
     if missing:
         raise ValueError(f"{where} ({kind}) needs {', '.join(missing)}")
     if kind == "write":
-        if table["mtj"] not in PRESETS:
-            raise ValueError(f"{where}: unknown mtj {table['mtj']!r}; choose one of "
-                             f"{', '.join(PRESETS)}")
+        spec = str(table["mtj"])
+        try:
+            device = resolve_device(spec if spec in PRESETS else folder / spec)
+        except ValueError as error:
+            raise ValueError(f"{where}: mtj: {error}") from None
         currents = _numbers(table["currents_ua"], f"{where} currents_ua")
         width = float(table["width_ns"]) * 1e-9
         if not all(c > 0 for c in currents) or not width > 0:
             raise ValueError(f"{where}: currents and width must be > 0")
-        return FaultSpec(kind=kind, grid=tuple(c * 1e-6 for c in currents), mtj=table["mtj"],
-                         width=width)
+        return FaultSpec(kind=kind, grid=tuple(c * 1e-6 for c in currents), mtj=device.name,
+                         width=width, device=device.mtj)
     grid = _numbers(table["grid"], f"{where} grid")
     for ber in grid:
         check_probability("ber", ber)
@@ -191,7 +196,7 @@ def load_campaign(path: Path) -> Campaign:
     return Campaign(
         name=name, seed=seed, draws=_positive_int(data.get("draws", 20), "draws"),
         models=tuple(_model(m, i, path.parent) for i, m in enumerate(models)),
-        faults=tuple(_fault(f, i) for i, f in enumerate(faults)),
+        faults=tuple(_fault(f, i, path.parent) for i, f in enumerate(faults)),
         draws_per_task=_positive_int(tasks.get("draws_per_task", 5), "draws_per_task"),
         images_per_task=_positive_int(tasks.get("images_per_task", 2500), "images_per_task"),
         data_dir=None if data_dir is None else path.parent / str(data_dir),

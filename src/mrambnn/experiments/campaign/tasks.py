@@ -65,8 +65,8 @@ def fault_model(fault: FaultSpec, key: float) -> FaultModel:
         return BitFlip(ber=key)
     if fault.kind == "ecc":
         return ECCProtected(code=fault.code, raw_ber=key)
-    return MRAM(mtj=get_preset(fault.mtj)).fault(WritePulseCondition(current=key,
-                                                                     width=fault.width))
+    mram = MRAM(mtj=fault.device or get_preset(fault.mtj))
+    return mram.fault(WritePulseCondition(current=key, width=fault.width))
 
 
 def draws_at(fault: FaultSpec, key: float, draws: int) -> int:
