@@ -145,7 +145,7 @@ def test_a_typo_names_the_valid_keys(tmp_path) -> None:
     with pytest.raises(ValueError, match="kind must be one of bitflip, ecc, write"):
         load_campaign(path)
     path.write_text(CAMPAIGN.replace('mtj = "pmtj-40nm"', 'mtj = "pmtj"'))
-    with pytest.raises(ValueError, match="fault 2: mtj: unknown device 'pmtj'.*pmtj-40nm"):
+    with pytest.raises(ValueError, match="fault 2: unknown mtj 'pmtj': give a preset \\(pmtj-40nm"):
         load_campaign(path)
 
 

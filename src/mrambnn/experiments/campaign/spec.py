@@ -135,6 +135,9 @@ def _fault(table: Any, i: int, folder: Path) -> FaultSpec:
         raise ValueError(f"{where} ({kind}) needs {', '.join(missing)}")
     if kind == "write":
         spec = str(table["mtj"])
+        if spec not in PRESETS and not (folder / spec).is_file():
+            raise ValueError(f"{where}: unknown mtj {spec!r}: give a preset "
+                             f"({', '.join(PRESETS)}) or a device file beside the campaign")
         try:
             device = resolve_device(spec if spec in PRESETS else folder / spec)
         except ValueError as error:
