@@ -141,7 +141,7 @@ def test_a_data_set_found_nowhere_names_every_folder_searched(tmp_path, monkeypa
         load_test_set("fashion-mnist", tmp_path / "given")
     message = str(error.value)
     assert f"searched {tmp_path / 'given'}, {tmp_path / 'given' / 'fashion-mnist'};" in message
-    monkeypatch.setattr("mrambnn.datasets.locations._CHECKOUT", tmp_path / "checkout")
+    monkeypatch.setattr("mrambnn.datasets.locations.CHECKOUT", tmp_path / "checkout")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
     with pytest.raises(DataError) as error:
         load_test_set("mnist")

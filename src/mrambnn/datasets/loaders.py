@@ -31,7 +31,7 @@ from mrambnn.datasets.base import (
 )
 from mrambnn.datasets.cifar_archive import read_cifar10_python_archive
 from mrambnn.datasets.idx import read_idx
-from mrambnn.datasets.locations import default_data_dir, search_folders
+from mrambnn.datasets.locations import CHECKOUT, default_data_dir, search_folders
 
 __all__ = ["FASHION_SHA256", "MNIST_SHA256", "SPLITS", "fetch", "load_dataset", "load_test_set"]
 
@@ -121,7 +121,7 @@ def _load_idx_set(name: str, folders: list[Path], checksums: dict[str, str], suf
 def _cifar_folders(path: Path | None) -> list[Path]:
     first = ((Path(os.environ["MRAMBNN_CIFAR10"]),) if os.environ.get("MRAMBNN_CIFAR10")
              else ())
-    shared = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "cifar10"
+    shared = CHECKOUT.parent / "shared" / "data" / "cifar10"
     return search_folders("cifar10", path, first=first, last=(shared,))
 
 

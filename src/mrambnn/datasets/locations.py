@@ -22,10 +22,11 @@ import os
 import tomllib
 from pathlib import Path
 
-__all__ = ["CONFIG_KEYS", "data_roots", "default_data_dir", "search_folders", "user_config"]
+__all__ = ["CHECKOUT", "CONFIG_KEYS", "data_roots", "default_data_dir", "search_folders",
+           "user_config"]
 
 CONFIG_KEYS = {"data_dir": "the data root (a folder holding mnist/, fashion-mnist/, ...)"}
-_CHECKOUT = Path(__file__).resolve().parents[3]  # src/mrambnn/datasets -> the checkout
+CHECKOUT = Path(__file__).resolve().parents[3]  # src/mrambnn/datasets -> the checkout
 
 
 def _config_path() -> Path:
@@ -64,8 +65,8 @@ def data_roots() -> list[tuple[Path, str]]:
     configured = user_config().get("data_dir")
     if configured:
         roots.append((Path(configured), f"data_dir in {_config_path()}"))
-    if (_CHECKOUT / "pyproject.toml").is_file():
-        roots.append((_CHECKOUT / "data", "the checkout's data/"))
+    if (CHECKOUT / "pyproject.toml").is_file():
+        roots.append((CHECKOUT / "data", "the checkout's data/"))
     user = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     roots.append((user / "mrambnn", "the user data folder"))
     return roots

@@ -82,11 +82,16 @@ class SwitchingTable:
         """Monotone cubic (PCHIP) interpolation of every current's log(WER) in log time,
         the unreliable points beyond each current's last reliable one replaced by the
         exponential tail (so that they do not bend the curve before it)."""
-        last_log_time, last_value, last_time, slope = self._extrapolation
-        times = np.exp(self.log_times)
-        tail = last_value[:, None] - slope[:, None] * (times[None, :] - last_time[:, None])
+        last_log_time = self._extrapolation[0]
+        tail = self._tail(np.exp(self.log_times))
         clean = np.where(self.log_times[None, :] <= last_log_time[:, None], self.ln_wer, tail)
         return PchipInterpolator(self.log_times, clean, axis=1)
+
+    def _tail(self, s: np.ndarray) -> np.ndarray:
+        """(I, len(s)) each current's exponential tail, log(WER) linear in s from its last
+        reliable point."""
+        _, last_value, last_time, slope = self._extrapolation
+        return last_value[:, None] - slope[:, None] * (s[None, :] - last_time[:, None])
 
     def rows_at(self, s: np.ndarray) -> np.ndarray:
         """log(WER) of every tabulated current at reduced widths s: (I, len(s)): monotone
@@ -96,9 +101,8 @@ class SwitchingTable:
         log_s = np.clip(np.log(np.clip(s, np.exp(self.log_times[0]), None)), None,
                         self.log_times[-1])
         inside = self._in_time(log_s)
-        last_log_time, last_value, last_time, slope = self._extrapolation
-        beyond = last_value[:, None] - slope[:, None] * (s[None, :] - last_time[:, None])
-        out = np.where(log_s[None, :] <= last_log_time[:, None], inside, beyond)
+        last_log_time = self._extrapolation[0]
+        out = np.where(log_s[None, :] <= last_log_time[:, None], inside, self._tail(s))
         return np.minimum.accumulate(out, axis=0)
 
 

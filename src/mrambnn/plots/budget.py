@@ -42,13 +42,12 @@ def plot_budget_breakdown(result: BudgetResult, path: Path, *, model: str = "",
         area_ax.set_title("cells sized for the write current", fontsize=7)
         area_ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=6,
                        frameon=False)
-        fig.suptitle(_names(model, device), fontsize=8)
+        fig.suptitle(_names("System budget", model, device), fontsize=8)
         return save(fig, path)
 
 
-def _names(model: str, device: str) -> str:
-    return "System budget" + (f": {model}" if model else "") + (f" on {device}" if device
-                                                                else "")
+def _names(title: str, model: str, device: str) -> str:
+    return title + (f": {model}" if model else "") + (f" on {device}" if device else "")
 
 
 def plot_budget_trends(result: BudgetResult, path: Path, *, model: str = "",
@@ -69,6 +68,5 @@ def plot_budget_trends(result: BudgetResult, path: Path, *, model: str = "",
         work_ax.set_xscale("log")
         work_ax.set_ylabel("ECC + strong / no ECC + weak")
         work_ax.legend(fontsize=6)
-        fig.suptitle(_names(model, device).replace("System budget", "Budget ratios"),
-                     fontsize=8)
+        fig.suptitle(_names("Budget ratios", model, device), fontsize=8)
         return save(fig, path)

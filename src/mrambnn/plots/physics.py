@@ -9,7 +9,7 @@ import numpy as np
 from mrambnn.physics.calibration import MeasuredCurve
 from mrambnn.physics.energy import WriteCircuit, current_limit, pulse_at
 from mrambnn.physics.mtj import MTJ
-from mrambnn.physics.switching import current_for_wer, write_error_rate
+from mrambnn.physics.switching import currents_for_wers, write_error_rate
 from mrambnn.plots.style import new_figure, save
 
 __all__ = ["plot_calibration", "plot_energy_vs_target_wer", "plot_wer_vs_width"]
@@ -44,10 +44,9 @@ def plot_energy_vs_target_wer(mtj: MTJ, circuit: WriteCircuit, path: Path, *,
     (`mrambnn.physics.energy.current_limit`: the supply through the junction's state
     before the write) dotted."""
     targets = np.geomspace(1e-12, 1e-2, 41)
-    pulses = {direction: [pulse_at(mtj, circuit, wer=w, direction=direction,
-                                   current=current_for_wer(mtj, w, width=width,
-                                                           direction=direction))
-                          for w in targets]
+    pulses = {direction: [pulse_at(mtj, circuit, wer=w, direction=direction, current=c)
+                          for w, c in zip(targets, currents_for_wers(
+                              mtj, targets, width=width, direction=direction), strict=True)]
               for direction in ("p2ap", "ap2p")}
     with new_figure(7.2, 3.0, ncols=2) as (fig, (energy_ax, area_ax)):
         for index, direction in enumerate(("p2ap", "ap2p")):

@@ -31,7 +31,6 @@ from mrambnn.experiments.energy_sweep import EnergyPoint, EnergySweepConfig, Ene
 from mrambnn.experiments.outputs import check_writable, data_sha256
 from mrambnn.experiments.results import provenance, read_json, write_atomic
 from mrambnn.memory.mram import MRAM, WritePulseCondition
-from mrambnn.physics.presets import get_preset
 
 __all__ = ["CampaignStatus", "campaign_status", "run_campaign"]
 
@@ -126,7 +125,7 @@ def _merge(campaign: Campaign, out: Path, model: ModelSpec, fault: FaultSpec,
         campaign.source.encode()).hexdigest()}, "versions": _versions(campaign)}
     path = out / f"{model.label}-{fault.label}.json"
     if fault.kind == "write":
-        mram = MRAM(mtj=fault.device or get_preset(fault.mtj))
+        mram = MRAM(mtj=fault.junction)
         points = []
         for current in fault.grid:
             pulse = WritePulseCondition(current=current, width=fault.width)

@@ -42,7 +42,7 @@ from mrambnn.memory.ecc import CODE_NAMES
 from mrambnn.memory.faults import check_probability
 from mrambnn.physics.device_file import resolve_device
 from mrambnn.physics.mtj import MTJ
-from mrambnn.physics.presets import PRESETS
+from mrambnn.physics.presets import PRESETS, get_preset
 
 __all__ = ["FAULT_KINDS", "Campaign", "FaultSpec", "ModelSpec", "load_campaign"]
 
@@ -75,6 +75,11 @@ class FaultSpec:
     mtj: str = ""  # the device's name: a preset, or a device file's name
     width: float = 0.0  # s, write pulses
     device: MTJ | None = None  # write faults: the device (a preset's or a file's)
+
+    @property
+    def junction(self) -> MTJ:
+        """A write fault's device: the one the campaign gave, else the preset ``mtj``."""
+        return self.device or get_preset(self.mtj)
 
     @property
     def label(self) -> str:

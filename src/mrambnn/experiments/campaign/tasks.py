@@ -30,7 +30,6 @@ from mrambnn.memory.ecc_channel import ECCProtected
 from mrambnn.memory.mram import MRAM, WritePulseCondition
 from mrambnn.models import dataset_of, load_model
 from mrambnn.montecarlo import DrawEvaluator
-from mrambnn.physics.presets import get_preset
 
 __all__ = ["Task", "campaign_tasks", "draws_at", "fault_model", "load_net", "run_task",
            "campaign_data"]
@@ -65,7 +64,7 @@ def fault_model(fault: FaultSpec, key: float) -> FaultModel:
         return BitFlip(ber=key)
     if fault.kind == "ecc":
         return ECCProtected(code=fault.code, raw_ber=key)
-    mram = MRAM(mtj=fault.device or get_preset(fault.mtj))
+    mram = MRAM(mtj=fault.junction)
     return mram.fault(WritePulseCondition(current=key, width=fault.width))
 
 
