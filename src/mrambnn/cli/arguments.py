@@ -10,7 +10,8 @@ from tqdm import tqdm
 
 from mrambnn.engine.threads import cores
 
-__all__ = ["bar", "fraction", "image_shape", "layers", "positive", "probabilities", "workers"]
+__all__ = ["bar", "fraction", "image_shape", "layers", "positive", "probabilities", "wer_pair",
+           "workers"]
 
 
 def bar(label: str, total: int) -> Callable[[int], None]:
@@ -71,3 +72,11 @@ def image_shape(text: str) -> tuple[int, int, int]:
     if len(values) != 3 or min(values) < 1:
         raise argparse.ArgumentTypeError(f"not three positive sizes H,W,C: {text}")
     return (values[0], values[1], values[2])
+
+
+def wer_pair(text: str) -> tuple[float, float]:
+    """``AP2P,P2AP``: the write error rates of the two switching directions."""
+    values = probabilities(text)
+    if len(values) != 2:
+        raise argparse.ArgumentTypeError(f"not two write error rates AP2P,P2AP: {text}")
+    return (values[0], values[1])

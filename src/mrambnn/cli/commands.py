@@ -26,7 +26,7 @@ from mrambnn.experiments import (
 from mrambnn.experiments.after_write import AfterWrite
 from mrambnn.experiments.outputs import check_writable
 from mrambnn.experiments.sweep_estimate import LONG_RUN_SECONDS, estimate_sweep
-from mrambnn.models import dataset_of, load_model
+from mrambnn.models import SHIPPED_MODELS, dataset_of, load_model, resolve_model_path
 from mrambnn.physics.device_file import resolve_device
 
 __all__ = ["cmd_budget", "cmd_campaign", "cmd_data", "cmd_reproduce", "cmd_sweep",
@@ -47,10 +47,15 @@ def cmd_train(args: argparse.Namespace) -> None:
         from mrambnn.nn.train import recalibrate_batchnorm
     except ImportError as error:
         raise ValueError("training needs torch: pip install torch==2.13.0") from error
+    if args.init_from is not None and str(args.init_from) in SHIPPED_MODELS:
+        args.init_from = resolve_model_path(str(args.init_from))
+    wer_ap2p, wer_p2ap = args.train_wer or (0.0, 0.0)
     config = TrainConfig(model=args.arch, dataset=args.dataset, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, lr_final=args.lr_final,
                          max_shift=args.max_shift, hflip=args.hflip, seed=args.seed,
-                         init_from=str(args.init_from or ""), average_from=args.average_from)
+                         init_from=str(args.init_from or ""), average_from=args.average_from,
+                         train_ber=args.train_ber, train_wer_ap2p=wer_ap2p,
+                         train_wer_p2ap=wer_p2ap, train_prior=args.train_prior)
     check_writable(Path(args.out).parent)
     if args.checkpoint is not None:
         check_writable(Path(args.checkpoint).parent)

@@ -12,7 +12,15 @@ from mrambnn.cli import (
     model_commands,
     plot_command,
 )
-from mrambnn.cli.arguments import fraction, image_shape, layers, positive, probabilities, workers
+from mrambnn.cli.arguments import (
+    fraction,
+    image_shape,
+    layers,
+    positive,
+    probabilities,
+    wer_pair,
+    workers,
+)
 from mrambnn.datasets import DATASET_NAMES, default_data_dir
 from mrambnn.experiments import DEFAULT_BERS
 from mrambnn.experiments.main_job import EXTERNAL_MODELS, MainJobConfig
@@ -90,7 +98,17 @@ def build_parser() -> argparse.ArgumentParser:
                          "training set (recorded in the model's metadata)")
     train_p.add_argument("--init-from", type=Path,
                          help="start from the weights of this training checkpoint (a second "
-                         "stage with its own learning-rate schedule) instead of at random")
+                         "stage with its own learning-rate schedule) instead of at random; "
+                         "or fine-tune a packed model (.npz file or shipped name)")
+    train_p.add_argument("--train-ber", type=float, default=0.0, metavar="BER",
+                         help="error-aware training: each binary weight is read inverted "
+                         "with this probability in every training step (fresh pattern)")
+    train_p.add_argument("--train-wer", type=wer_pair, metavar="AP2P,P2AP",
+                         help="error-aware training against write failures: the WER of "
+                         "AP->P (writing a +1) and P->AP (writing a -1) switches")
+    train_p.add_argument("--train-prior", choices=("random", "reset"), default="random",
+                         help="cell content before each write for --train-wer (random: half "
+                         "the cells switch; reset: all at 0, only +1 weights switch)")
     train_p.add_argument("--average-from", type=int, default=0, metavar="EPOCH",
                          help="average the weights over every step from this epoch (1-based) "
                          "to the last and ship the average, BatchNorm recalibrated (0 = off)")

@@ -8,12 +8,14 @@ the output BatchNorm gives the class scores (BinaryNet's layout). Convolutional 
 are conv -> [max-pool 2] -> BatchNorm -> sign, as in BinaryNet.
 """
 
+import numpy as np
+import torch
 from torch import nn
 
 from mrambnn.architectures import NAMED, parse_architecture
 from mrambnn.nn.layers import BinaryConv2d, BinaryLinear, SignActivation
 
-__all__ = ["MODEL_NAMES", "BinaryConvNet", "BinaryMLP", "build_model"]
+__all__ = ["MODEL_NAMES", "BinaryConvNet", "BinaryMLP", "build_model", "images_to_tensor"]
 
 BN_EPS = 1e-5
 
@@ -79,3 +81,11 @@ def build_model(name: str, input_shape: tuple[int, int, int], n_classes: int) ->
         h, w, c = input_shape
         return BinaryMLP(h * w * c, arch.dense, n_classes)
     return BinaryConvNet(input_shape, arch.conv, arch.dense, n_classes)
+
+
+def images_to_tensor(images: torch.Tensor | np.ndarray, model: nn.Module) -> torch.Tensor:
+    """uint8 images (N, H, W, C) -> the model's float input (integers ``pixel - offset``)."""
+    x = torch.as_tensor(np.asarray(images)).to(torch.float32) - getattr(model, "input_offset", 0)
+    if getattr(model, "input_layout", "flat") == "nchw":
+        return x.permute(0, 3, 1, 2).contiguous()
+    return x.reshape(len(x), -1)

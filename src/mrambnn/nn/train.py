@@ -19,8 +19,10 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
 from mrambnn.datasets import Dataset
-from mrambnn.nn.layers import clip_latent_weights
-from mrambnn.nn.models import build_model
+from mrambnn.engine import ModelFileError, PackedNet, load_packed_net
+from mrambnn.nn.layers import StoredWeightFaults, binary_layers, clip_latent_weights
+from mrambnn.nn.models import build_model, images_to_tensor
+from mrambnn.nn.warm_start import load_packed_weights
 
 __all__ = ["TrainConfig", "evaluate", "images_to_tensor", "recalibrate_batchnorm", "train"]
 
@@ -40,11 +42,22 @@ class TrainConfig:
         seed: initialisation and data-order seed.
         init_from: checkpoint of an earlier run whose weights this run starts from instead
             of a random initialisation (a second training stage; "" = none). Its
-            architecture must equal ``model``; its optimiser state is not used.
+            architecture must equal ``model``; its optimiser state is not used. A packed
+            model file (``.npz``) of that architecture also serves: fine-tuning a shipped
+            network (`mrambnn.nn.warm_start`).
         average_from: from this epoch (1-based) to the last, keep the running average of
             the latent weights after every step (stochastic weight averaging, Izmailov et
             al. 2018); the trained model is then that average, with its BatchNorm
             statistics recomputed over the training set (0 = no averaging).
+        train_ber: error-aware training: every binary weight, first and last layers
+            included, is read inverted with this probability in each training pass (a
+            fresh pattern per step; `mrambnn.nn.layers.StoredWeightFaults`).
+        train_wer_ap2p, train_wer_p2ap: error-aware training against write failures
+            instead: a cell that must switch fails with its direction's write error rate
+            (a weight +1 is bit 1, the parallel state: writing it is an AP -> P switch).
+        train_prior: what the cells held before each write for the write-failure model:
+            'random' (fair bits: half the cells must switch) or 'reset' (every cell at 0,
+            AP: only the +1 weights switch).
     """
 
     model: str = "mlp-3x1024"
@@ -58,8 +71,22 @@ class TrainConfig:
     seed: int = 1
     init_from: str = ""
     average_from: int = 0
+    train_ber: float = 0.0
+    train_wer_ap2p: float = 0.0
+    train_wer_p2ap: float = 0.0
+    train_prior: str = "random"
 
     def __post_init__(self) -> None:
+        for name in ("train_ber", "train_wer_ap2p", "train_wer_p2ap"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be a probability in [0, 1], got {value}")
+        if self.train_ber and (self.train_wer_ap2p or self.train_wer_p2ap):
+            raise ValueError("train with either a bit error rate (train_ber) or write "
+                             "error rates (train_wer_*), not both")
+        if self.train_prior not in ("random", "reset"):
+            raise ValueError(f"unknown train_prior {self.train_prior!r}; choose random "
+                             "or reset")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
         if not 0 <= self.average_from <= self.epochs:
@@ -69,19 +96,26 @@ class TrainConfig:
         if self.max_shift < 0:
             raise ValueError("max_shift must be >= 0")
 
+    @property
+    def error_aware(self) -> bool:
+        """Whether weight faults are injected while training."""
+        return bool(self.train_ber or self.train_wer_ap2p or self.train_wer_p2ap)
+
+    def stored_flip_rates(self) -> tuple[float, float]:
+        """(probability that a stored +1 reads -1, that a stored -1 reads +1) in training:
+        the BER for both, or each direction's WER times the chance the cell must switch
+        (1/2 from random content; from the reset state 0 only the +1 weights switch)."""
+        if self.train_ber:
+            return self.train_ber, self.train_ber
+        if self.train_prior == "reset":
+            return self.train_wer_ap2p, 0.0
+        return self.train_wer_ap2p / 2, self.train_wer_p2ap / 2
+
     def lr_at(self, epoch: int) -> float:
         """Learning rate of epoch ``epoch`` (0-based)."""
         if self.epochs == 1:
             return self.lr
         return self.lr * (self.lr_final / self.lr) ** (epoch / (self.epochs - 1))
-
-
-def images_to_tensor(images: torch.Tensor | np.ndarray, model: nn.Module) -> torch.Tensor:
-    """uint8 images (N, H, W, C) -> the model's float input (integers ``pixel - offset``)."""
-    x = torch.as_tensor(np.asarray(images)).to(torch.float32) - getattr(model, "input_offset", 0)
-    if getattr(model, "input_layout", "flat") == "nchw":
-        return x.permute(0, 3, 1, 2).contiguous()
-    return x.reshape(len(x), -1)
 
 
 def _augment(batch: torch.Tensor, config: TrainConfig, generator: torch.Generator) -> torch.Tensor:
@@ -182,6 +216,38 @@ def _initial_weights(path: Path, architecture: str) -> dict:
     return weights
 
 
+FAULT_STREAM = 0x5EED_FA17  # mixed into the seed of the flip patterns' stream
+
+
+def _attach_faults(model: nn.Module, config: TrainConfig, epoch: int
+                   ) -> StoredWeightFaults | None:
+    """Give every binary layer of ``model`` the training faults of ``config`` for epoch
+    ``epoch`` (0-based), one stream of their own seeded by (seed, epoch), so that the
+    data order and augmentation are those of training without faults and a resumed run
+    draws the same patterns. None (and no faults) when ``config`` is not error-aware."""
+    faults = None
+    if config.error_aware:
+        p_plus, p_minus = config.stored_flip_rates()
+        generator = torch.Generator().manual_seed((config.seed * 100_003 + epoch) ^ FAULT_STREAM)
+        faults = StoredWeightFaults(p_plus=p_plus, p_minus=p_minus, generator=generator)
+    for layer in binary_layers(model):
+        layer.faults = faults
+    return faults
+
+
+def _packed_start(path: Path, architecture: str) -> PackedNet:
+    """The packed model file ``path`` to fine-tune, checked to be of ``architecture``
+    when its metadata names one."""
+    try:
+        net = load_packed_net(path)
+    except (ModelFileError, OSError) as error:
+        raise ValueError(f"init_from: {error}") from error
+    found = net.metadata.get("architecture")
+    if found is not None and found != architecture:
+        raise ValueError(f"init_from: {path} holds a {found!r} model, not {architecture!r}")
+    return net
+
+
 def train(
     config: TrainConfig,
     data: Dataset,
@@ -224,6 +290,9 @@ def train(
                 averaged.load_state_dict(state["averaged"])
         except (KeyError, TypeError, ValueError, RuntimeError) as error:
             raise ValueError(f"checkpoint {checkpoint} is corrupt: {error}") from error
+    elif config.init_from.endswith(".npz"):
+        load_packed_weights(model, _packed_start(Path(config.init_from), config.model),
+                            data.x_train)
     elif config.init_from:
         model.load_state_dict(_initial_weights(Path(config.init_from), config.model))
     x_train = torch.as_tensor(data.x_train)
@@ -238,6 +307,7 @@ def train(
         if config.average_from and epoch + 1 >= config.average_from and averaged is None:
             averaged = AveragedModel(model)
         model.train()
+        faults = _attach_faults(model, config, epoch)
         order = torch.randperm(len(x_train), generator=generator)
         total_loss, n_batches = 0.0, math.ceil(len(order) / config.batch_size)
         for b in range(n_batches):
@@ -251,9 +321,13 @@ def train(
             if averaged is not None:
                 averaged.update_parameters(model)
             total_loss += float(loss.detach())
+        for layer in binary_layers(model):  # evaluation, averaging and export read exactly
+            layer.faults = None
         test_accuracy = evaluate(model, data.x_test, data.y_test)
         record = {"epoch": epoch + 1, "lr": config.lr_at(epoch), "loss": total_loss / n_batches,
                   "test_accuracy": test_accuracy, "seconds": time.perf_counter() - began}
+        if faults is not None:
+            record["weights_read_inverted"] = faults.flipped / max(faults.read, 1)
         history.append(record)
         if progress is not None:
             progress(f"epoch {epoch + 1}/{config.epochs} loss {record['loss']:.4f} "
