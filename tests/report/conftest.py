@@ -6,6 +6,7 @@ from mrambnn.experiments import SweepConfig
 from mrambnn.experiments.codesign import CodesignConfig
 from mrambnn.experiments.device_study import DeviceStudyConfig
 from mrambnn.experiments.energy_sweep import EnergySweepConfig
+from mrambnn.experiments.layer_study import LayerStudyConfig
 from mrambnn.experiments.lifetime import LifetimeConfig
 from mrambnn.experiments.main_job import MainJobConfig
 
@@ -26,4 +27,9 @@ def tiny_config() -> MainJobConfig:
             spread_lifetime=LifetimeConfig(deltas=(35.0,), times=(1e2, 1e5, 1e8), n_draws=2),
             codesign_models=("mnist-mlp",), codesign_draws=2,
             codesign=CodesignConfig(deltas=(30.0, 40.0, 60.0), widths=(1e-8, 1e-7),
-                                    write_shares=(0.5, 0.9))))
+                                    write_shares=(0.5, 0.9))),
+        layers=LayerStudyConfig(
+            sensitivity=SweepConfig(bers=(0.0, 1e-2, 1e-1), n_draws=2, n_images=200),
+            sensitivity_models=("mnist-mlp",), protect_models=("mnist-mlp",), check_draws=2,
+            check_images=200, error_aware=(("mnist-mlp", "mnist-mlp-ea"),),
+            error_aware_sweep=SweepConfig(bers=(0.0, 1e-2, 1e-1), n_draws=2, n_images=200)))

@@ -89,6 +89,19 @@ def test_tiny_main_job_reproduces_its_golden_numbers(tmp_path: Path,
     assert [u.use.name for u in uses] == ["sensor", "video", "wake-up"]
     assert all(len(u.check) == 2 for u in uses)
     assert uses[0].tolerable_ber == pytest.approx(result.budget.tolerable_ber, rel=1e-12)
+    layers = result.layers
+    for heading in ("## Which layers need strong writes: per-layer sensitivity",
+                    "## Selective protection: one write condition per layer",
+                    "## Error-aware training", "| per layer (optimal) |", "| best uniform |"):
+        assert heading in report, heading
+    for figure in ("sensitivity-mnist-mlp", "error_aware"):
+        assert (tmp_path / f"{figure}.png").read_bytes()[:4] == b"\x89PNG", figure
+    assert len(layers.sensitivity["mnist-mlp"].layers) == 4
+    assert (tmp_path / "layers" / "mnist-mlp-alone-3.json").is_file()
+    protection = layers.protection["mnist-mlp"]
+    assert protection.per_layer is not None and protection.per_layer.passed
+    [pair] = layers.error_aware
+    assert pair.aware == "mnist-mlp-ea" and pair.aware_sweep.config.n_images == 200
     # a second run resumes the finished sweep points and says the same
     again = run_main_job(tmp_path, tiny_config)
     assert again.sweeps["mnist-mlp"].points == sweep.points

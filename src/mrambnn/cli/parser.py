@@ -11,6 +11,7 @@ from mrambnn.cli import (
     lifetime_command,
     model_commands,
     plot_command,
+    protection_commands,
 )
 from mrambnn.cli.arguments import (
     fraction,
@@ -24,6 +25,7 @@ from mrambnn.cli.arguments import (
 from mrambnn.datasets import DATASET_NAMES, default_data_dir
 from mrambnn.experiments import DEFAULT_BERS
 from mrambnn.experiments.main_job import EXTERNAL_MODELS, MainJobConfig
+from mrambnn.experiments.sensitivity import DEFAULT_SENSITIVITY_BERS
 from mrambnn.memory.ecc import CODE_NAMES
 from mrambnn.models import SHIPPED_MODELS
 from mrambnn.physics.presets import PRESETS
@@ -157,6 +159,41 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"device-to-device spread: {', '.join(SPREAD_PRESETS)}")
     after.add_argument("--chip-seed", type=int, default=0, help="seed of the chip's cells")
     sweep_p.set_defaults(func=commands.cmd_sweep)
+
+    for command, text in (
+            ("sensitivity", "per-layer sensitivity: accuracy vs BER with only one layer "
+             "exposed, and with all but one; each layer's tolerable BER"),
+            ("protect", "selective protection: the cheapest write condition (weak pulse or "
+             "ECC with a strong pulse) per layer at a tolerated drop, checked by Monte "
+             "Carlo against the best uniform one")):
+        layer_p = sub.add_parser(command, help=text)
+        layer_p.add_argument("--model", default="mnist-mlp", help=model_help)
+        layer_p.add_argument("--bers", type=probabilities, default=DEFAULT_SENSITIVITY_BERS,
+                             help="comma-separated raw BERs of the per-layer curves (0 added)")
+        layer_p.add_argument("--draws", type=positive, default=10,
+                             help="fault patterns per BER")
+        layer_p.add_argument("--seed", type=int, default=2019, help="root seed of the draws")
+        layer_p.add_argument("--n-images", type=positive, default=None,
+                             help="use the first N test images for the curves (default all)")
+        layer_p.add_argument("--tolerance", type=float, default=0.5, metavar="POINTS",
+                             help="tolerated accuracy drop in points (default 0.5)")
+        layer_p.add_argument("--workers", type=workers, default=2,
+                             help="parallel workers (same results)")
+        _test_data_arguments(layer_p)
+        layer_p.add_argument("--out", type=Path, default=Path(command),
+                             help="folder of the sweep files and results (resumed)")
+        if command == "protect":
+            layer_p.add_argument("--objective", choices=("energy", "energy-area"),
+                                 default="energy", help="minimise the system energy, or "
+                                 "energy x area")
+            layer_p.add_argument("--check-draws", type=positive, default=10,
+                                 help="draws of each Monte Carlo check of an assignment")
+            layer_p.add_argument("--check-images", type=positive, default=None,
+                                 help="first N test images of the checks (default all)")
+            _device_argument(layer_p)
+            layer_p.set_defaults(func=protection_commands.cmd_protect)
+        else:
+            layer_p.set_defaults(func=protection_commands.cmd_sensitivity)
 
     plot_p = sub.add_parser("plot", help="plot accuracy vs BER (BER sweeps) or vs write "
                             "energy (energy sweeps) from result files")

@@ -34,7 +34,8 @@ from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.switching import currents_for_wers
 
 __all__ = ["ECC_CODES", "OPTIMIZER_WIDTHS", "BudgetRow", "BudgetTable", "Optimum",
-           "ProgrammingPoint", "budget_table", "cheapest_condition", "pulse_for_ber",
+           "ProgrammingPoint", "budget_row", "budget_table", "cheapest_condition",
+           "pulse_for_ber",
            "pulses_for_bers",
            "scaled_delta", "tolerable_ber"]
 
@@ -148,8 +149,10 @@ class BudgetRow:
                 **self.cost.as_dict()}
 
 
-def _row(label: str, code: str, raw_ber: float, *, mtj: MTJ, circuit: WriteCircuit,
-         config: CostConfig, n_synapses: int, data_bits: int) -> BudgetRow:
+def budget_row(label: str, code: str, raw_ber: float, *, mtj: MTJ, circuit: WriteCircuit,
+               config: CostConfig, n_synapses: int, data_bits: int) -> BudgetRow:
+    """The memory ``code`` programmed at ``raw_ber`` with pulses of ``config.pulse_width``:
+    its pulse and its system cost for ``n_synapses`` weights in ``data_bits`` data bits."""
     pulse = pulse_for_ber(mtj, circuit, raw_ber, width=config.pulse_width,
                           switching_fraction=config.switching_fraction)
     cost = system_cost(n_synapses=n_synapses, data_bits=data_bits, code=code,
@@ -192,12 +195,12 @@ def budget_table(*, n_synapses: int, data_bits: int, bnn_ber: float, mtj: MTJ,
     a conventional no-ECC memory at the same target, and the BNN memory at ``bnn_ber``."""
     common = dict(mtj=mtj, circuit=circuit, config=config, n_synapses=n_synapses,
                   data_bits=data_bits)
-    rows = {f"{code} (strong)": _row(f"{code} (strong)", code,
+    rows = {f"{code} (strong)": budget_row(f"{code} (strong)", code,
                                      raw_ber_for_residual(code, target), **common)
             for code in ECC_CODES}
-    rows["none (strong)"] = _row("none (strong)", "none",
+    rows["none (strong)"] = budget_row("none (strong)", "none",
                                  raw_ber_for_residual("none", target), **common)
-    rows["none (weak, BNN)"] = _row("none (weak, BNN)", "none", bnn_ber, **common)
+    rows["none (weak, BNN)"] = budget_row("none (weak, BNN)", "none", bnn_ber, **common)
     ecc = [rows[f"{c} (strong)"] for c in ECC_CODES]
     best = min(ecc, key=lambda r: r.cost.total_energy)
     bnn = rows["none (weak, BNN)"]
@@ -242,7 +245,7 @@ def cheapest_condition(*, n_synapses: int, data_bits: int, tolerable: float, mtj
         raw = min(raw, 0.49 * config.switching_fraction)  # a BER beyond 1/2 means nothing
         for width in widths:
             try:
-                row = _row(code, code, raw, mtj=mtj, circuit=circuit,
+                row = budget_row(code, code, raw, mtj=mtj, circuit=circuit,
                            config=replace(config, pulse_width=float(width)),
                            n_synapses=n_synapses, data_bits=data_bits)
             except ValueError:

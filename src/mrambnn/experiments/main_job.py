@@ -26,6 +26,7 @@ from mrambnn.experiments.energy_sweep import (
     energy_at_accuracy_drop,
     run_energy_sweep,
 )
+from mrambnn.experiments.layer_study import LayerStudyConfig, LayerStudyResult, run_layer_study
 from mrambnn.importers.finn import FinnFormatError, default_cnv_folder, read_finn
 from mrambnn.memory.mram import MRAM
 from mrambnn.models import SHIPPED_MODELS, dataset_of, load_model
@@ -70,6 +71,8 @@ class MainJobConfig:
             a device file (`mrambnn.physics.device_file`).
         energy_model, budget_model: the networks of those sections.
         devices: the device study (variability, retention, co-design); None skips it.
+        layers: the study beyond uniform errors (per-layer sensitivity, selective
+            protection, error-aware training); None skips it.
     """
 
     models: tuple[str, ...] = ("mnist-mlp", "fashion-conv", "cifar-vgg", "bnn-pynq-cnv")
@@ -87,6 +90,7 @@ class MainJobConfig:
     budget_model: str = "mnist-mlp"
     budget: BudgetConfig = BudgetConfig()
     devices: DeviceStudyConfig | None = DeviceStudyConfig()
+    layers: LayerStudyConfig | None = LayerStudyConfig()
 
     def __post_init__(self) -> None:
         resolve_device(self.device)  # a malformed device file fails before any sweep
@@ -127,7 +131,8 @@ class PhysicsResult:
 class MainJobResult:
     """Everything the report shows: one sweep per model that ran, the models skipped
     (with why), the physics section, the budget (None if its model did not run), the
-    device study (None if not configured) and each swept model's stored weight bits."""
+    device study and the layer study (None if not configured) and each swept model's
+    stored weight bits."""
 
     config: MainJobConfig
     sweeps: dict[str, SweepResult]
@@ -136,6 +141,7 @@ class MainJobResult:
     budget: BudgetResult | None
     devices: DeviceStudyResult | None = None
     stored_bits: dict[str, int] = field(default_factory=dict)
+    layers: LayerStudyResult | None = None
 
 
 def model_label(model: str) -> str:
@@ -166,6 +172,10 @@ def config_for_models(models: Sequence[str], **settings: Any) -> MainJobConfig:
         raise ValueError(f"two of the models would write results under one name "
                          f"({', '.join(labels)}); rename a model file")
     config = MainJobConfig(models=models, **settings)
+    if config.layers is not None:  # the given models; a twin where one is shipped for it
+        config = replace(config, layers=replace(
+            config.layers, sensitivity_models=tuple(labels), protect_models=tuple(labels[:2]),
+            error_aware=tuple((s, a) for s, a in config.layers.error_aware if s in models)))
     if config.energy_model in models:
         return config
     devices = config.devices
@@ -278,5 +288,11 @@ def run_main_job(out_dir: Path, config: MainJobConfig = MainJobConfig(), *,
             marked_current=None if marked is None else current_for_energy(
                 physics.circuit, energy=marked, width=config.energy_sweep.width),
             load=_label_loader(config), workers=config.workers, progress=progress)
+    layers = None
+    if config.layers is not None:
+        layers = run_layer_study(config.layers, load=_label_loader(config), mtj=physics.mtj,
+                                 out_dir=out_dir, data_dir=data_dir, workers=config.workers,
+                                 progress=progress)
     return MainJobResult(config=config, sweeps=sweeps, skipped=skipped, physics=physics,
-                         budget=budget, devices=devices, stored_bits=stored_bits)
+                         budget=budget, devices=devices, stored_bits=stored_bits,
+                         layers=layers)

@@ -14,7 +14,8 @@ import numpy as np
 
 from mrambnn.bits import WORD_BITS
 
-__all__ = ["BitFlip", "FaultModel", "check_probability", "flip_bits", "sample_flip_positions"]
+__all__ = ["BitFlip", "FaultModel", "LayerwiseFaults", "check_probability", "flip_bits",
+           "sample_flip_positions"]
 
 
 def check_probability(name: str, value: float) -> float:
@@ -78,3 +79,25 @@ class BitFlip:
     def corrupt(self, words: np.ndarray, n_bits: int, *, rng: np.random.Generator) -> np.ndarray:
         positions = sample_flip_positions(words.shape[0] * n_bits, self.ber, rng=rng)
         return flip_bits(words, n_bits, positions)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LayerwiseFaults:
+    """A fault model per layer: each layer's weights are stored under their own write
+    condition (selective protection). ``faults[i]`` corrupts layer i; None keeps it
+    exact. Layers draw from the stream in order, as `corrupt_net` hands them over.
+
+    Attributes:
+        faults: one `FaultModel` (or None) per layer of the network.
+    """
+
+    faults: tuple[FaultModel | None, ...]
+
+    def corrupt_layer(self, index: int, words: np.ndarray, n_bits: int, *,
+                      rng: np.random.Generator) -> np.ndarray:
+        """Layer ``index``'s words (rows, n_words) as read back after its write."""
+        if not 0 <= index < len(self.faults):
+            raise ValueError(f"layer {index}: the assignment covers layers "
+                             f"0..{len(self.faults) - 1}")
+        fault = self.faults[index]
+        return words.copy() if fault is None else fault.corrupt(words, n_bits, rng=rng)

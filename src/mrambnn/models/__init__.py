@@ -8,14 +8,21 @@ from pathlib import Path
 
 from mrambnn.engine import PackedNet, load_packed_net
 
-__all__ = ["SHIPPED_MODELS", "dataset_of", "load_model", "resolve_model_path"]
+__all__ = ["ERROR_AWARE", "SHIPPED_MODELS", "dataset_of", "load_model", "resolve_model_path"]
 
 _HERE = Path(__file__).resolve().parent
 SHIPPED_MODELS: dict[str, str] = {
     "mnist-mlp": "mnist-mlp-3x1024.npz",
     "fashion-conv": "fashion-conv.npz",
     "cifar-vgg": "cifar-vgg.npz",
+    "mnist-mlp-ea": "mnist-mlp-3x1024-ea.npz",
+    "fashion-conv-ea": "fashion-conv-ea.npz",
+    "cifar-vgg-ea": "cifar-vgg-ea.npz",
 }
+# Each standard network and its error-aware twin (fine-tuned from it with weight flips
+# injected in training; commands in their metadata and the README).
+ERROR_AWARE: dict[str, str] = {"mnist-mlp": "mnist-mlp-ea", "fashion-conv": "fashion-conv-ea",
+                               "cifar-vgg": "cifar-vgg-ea"}
 
 
 def resolve_model_path(name_or_path: str | Path) -> Path:

@@ -59,21 +59,25 @@ def _norm_after(model: nn.Module, layer: nn.Module) -> nn.modules.batchnorm._Bat
 def _input_statistics(model: nn.Module, norm: nn.Module, images: np.ndarray
                       ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and variance (per channel) of what ``norm`` receives, model in eval mode."""
-    seen: list[torch.Tensor] = []
+    sums: list[torch.Tensor] = []  # count, sum and sum of squares per channel (float64)
 
     def keep(_module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
         x = inputs[0].double()
-        seen.append(x.transpose(0, 1).reshape(x.shape[1], -1))
+        x = x.transpose(0, 1).reshape(x.shape[1], -1)
+        moments = torch.stack([torch.full((len(x),), float(x.shape[1]), dtype=torch.float64),
+                               x.sum(dim=1), (x * x).sum(dim=1)])
+        sums.append(moments if not sums else sums.pop() + moments)
 
     handle = norm.register_forward_pre_hook(keep)
     try:
         with torch.no_grad():
-            for i in range(0, len(images), 1000):
-                model(images_to_tensor(images[i:i + 1000], model))
+            for i in range(0, len(images), 500):
+                model(images_to_tensor(images[i:i + 500], model))
     finally:
         handle.remove()
-    values = torch.cat(seen, dim=1)
-    return values.mean(dim=1), values.var(dim=1, unbiased=False)
+    count, total, squares = sums[0]
+    mean = total / count
+    return mean, torch.clamp(squares / count - mean * mean, min=0.0)
 
 
 def load_packed_weights(model: nn.Module, net: PackedNet, images: np.ndarray) -> nn.Module:

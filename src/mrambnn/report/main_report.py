@@ -13,6 +13,7 @@ from mrambnn.plots import plot_accuracy_vs_ber
 from mrambnn.report.budget_section import budget_section
 from mrambnn.report.device_section import device_sections
 from mrambnn.report.formatting import percent_interval
+from mrambnn.report.layer_section import layer_sections
 from mrambnn.report.physics_section import physics_section
 
 __all__ = ["CLAIM_TOLERANCE_POINTS", "render_report"]
@@ -149,6 +150,8 @@ def render_report(result: MainJobResult, out_dir: Path, *, wall_seconds: float) 
     if result.devices is not None:
         lines += device_sections(result.devices, result.physics, out_dir,
                                  stored_bits=result.stored_bits, device=device)
+    if result.layers is not None:
+        lines += layer_sections(result.layers, out_dir)
     report = out_dir / "report.md"
     write_atomic(report, "\n".join(lines) + "\n")
     return report
