@@ -76,6 +76,11 @@ def test_drop_curve_is_monotone_and_zero_at_zero() -> None:
     assert _drop_curve(bers, drops, np.sqrt(1e-3 * 1e-2)) == pytest.approx(0.005)
     assert _drop_curve(bers, drops, 1.0) == pytest.approx(0.2)
     assert _drop_curve([0.0, 1e-3], [0.0, 0.004], 5e-4) == pytest.approx(0.002)
+    # a noisy bump is averaged with its neighbour (isotonic fit), not carried up
+    noisy = [0.0, 0.004, 0.002, 0.01]
+    assert _drop_curve(bers, noisy, 1e-3) == pytest.approx(0.003)
+    assert _drop_curve(bers, noisy, 1e-2) == pytest.approx(0.003)
+    assert _drop_curve(bers, noisy, 1e-1) == pytest.approx(0.01)
 
 
 def test_strong_options_leave_almost_no_residual_errors() -> None:
@@ -115,6 +120,9 @@ def test_sensitivity_and_protection_of_the_mnist_network(mnist, tmp_path) -> Non
         assert chosen.passed and chosen.check.high <= 0.01
         assert len(chosen.options) == 4
     assert len(set(found.uniform.options)) == 1
+    weaker = [r for r in found.uniform_rounds if not r.passed]  # bisection found the edge
+    assert all(options[r.options[0]].residual_ber > options[found.uniform.options[0]].residual_ber
+               for r in weaker)
     energy_ratio, area_ratio, write_ratio = found.ratios()
     assert energy_ratio > 0 and area_ratio > 0 and write_ratio > 0
     faults = assignment_faults(options, found.per_layer.options)

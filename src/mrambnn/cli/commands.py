@@ -227,6 +227,29 @@ def cmd_budget(args: argparse.Namespace) -> None:
     print(f"cheapest ECC: {table.best_ecc}; energy ratio {table.energy_ratio:.2f}x, "
           f"area ratio {table.area_ratio:.2f}x; optimum: {result.optimum.cost.code} "
           f"-> {out / 'budget.md'}")
+    if args.assignment is not None:
+        _assignment_budget(args.assignment, net, table, mtj=mtj, cost=cost)
+
+
+def _assignment_budget(path: Path, net, table, *, mtj, cost) -> None:  # type: ignore[no-untyped-def]
+    """Print the system cost of a per-layer assignment (`mrambnn protect`'s result) beside
+    the budget's best ECC memory and its uniform BNN memory."""
+    from mrambnn.experiments.protection import layer_costs, read_assignment
+    from mrambnn.physics.energy import WriteCircuit
+
+    options = read_assignment(read_json(path), len(net.layers))
+    energy, area, writing = layer_costs(net, options, mtj=mtj, circuit=WriteCircuit(),
+                                        config=cost)
+    rows = np.arange(len(options))
+    total, cells = float(energy[rows, rows].sum()), float(area[rows, rows].sum())
+    print(f"per-layer assignment {path}: {' | '.join(o.label for o in options)}")
+    print(f"  total {total * 1e6:.3f} uJ (writing {writing[rows, rows].sum() * 1e6:.4f} uJ), "
+          f"area {cells * 1e6:.4f} mm^2 (per-layer decoders)")
+    best = table.rows[table.best_ecc].cost
+    bnn = table.rows["none (weak, BNN)"].cost
+    print(f"  best ECC / assignment: energy {best.total_energy / total:.3f}x, area "
+          f"{best.total_area / cells:.3f}x; uniform BNN / assignment: energy "
+          f"{bnn.total_energy / total:.3f}x, area {bnn.total_area / cells:.3f}x")
 
 
 def cmd_reproduce(args: argparse.Namespace) -> None:

@@ -229,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     bud = sub.add_parser("budget", help="system energy and area: ECC + strong pulses vs no "
                          "ECC + weak pulses, with the iso-accuracy optimum")
     bud.add_argument("--model", default="mnist-mlp", help=model_help)
+    bud.add_argument("--assignment", type=Path, default=None,
+                     help="also cost this per-layer assignment (`mrambnn protect`'s "
+                     "protection-*.json) against the budget's memories")
     bud.add_argument("--sweep", type=Path, help="the model's BER sweep JSON (default: run "
                      "one with --draws)")
     bud.add_argument("--draws", type=positive, default=5, help="draws per BER if sweeping")

@@ -28,23 +28,25 @@ class LayerStudyConfig:
 
     Attributes:
         sensitivity: BER grid (with 0), draws, seed and test subset of the per-layer
-            curves; ``sensitivity_models`` the networks they are measured on.
+            curves; ``sensitivity_models`` the networks they are measured on;
+            ``subsets`` (model, n): that model's curves on its first n test images.
         protect_models: networks of the selective protection; ``tolerance`` its drop
             (accuracy fraction), ``check_draws`` and ``check_images`` its Monte Carlo check.
         error_aware: (standard, error-aware) model pairs compared on ``error_aware_sweep``;
             ``error_aware_drop`` the drop at which their tolerable BERs are read.
     """
 
-    sensitivity: SweepConfig = SweepConfig(bers=(0.0, 1e-3, 1e-2, 3e-2, 1e-1), n_draws=4,
+    sensitivity: SweepConfig = SweepConfig(bers=(0.0, 1e-3, 1e-2, 1e-1), n_draws=3,
                                            n_images=1000)
     sensitivity_models: tuple[str, ...] = ("mnist-mlp", "fashion-conv", "cifar-vgg")
+    subsets: tuple[tuple[str, int], ...] = (("cifar-vgg", 500),)
     protect_models: tuple[str, ...] = ("mnist-mlp", "cifar-vgg")
     tolerance: float = 0.005
-    check_draws: int = 5
+    check_draws: int = 4
     check_images: int = 2000
     error_aware: tuple[tuple[str, str], ...] = tuple(ERROR_AWARE.items())
     error_aware_sweep: SweepConfig = SweepConfig(
-        bers=(0.0, 1e-3, 3e-3, 1e-2, 2e-2, 3e-2, 5e-2, 1e-1), n_draws=4, n_images=2000)
+        bers=(0.0, 1e-3, 1e-2, 2e-2, 5e-2, 1e-1), n_draws=3, n_images=1000)
     error_aware_drop: float = 0.01
 
 
@@ -105,7 +107,10 @@ def run_layer_study(config: LayerStudyConfig, *, load: Callable[[str], PackedNet
         except DataError as error:
             skipped[name] = str(error)
             continue
-        sensitivity[name] = run_sensitivity(net, data.x_test, data.y_test, config.sensitivity,
+        curves = config.sensitivity
+        if name in dict(config.subsets):
+            curves = replace(curves, n_images=dict(config.subsets)[name])
+        sensitivity[name] = run_sensitivity(net, data.x_test, data.y_test, curves,
                                             out_dir=folder, name=name, workers=workers,
                                             progress=progress)
         if name in config.protect_models:

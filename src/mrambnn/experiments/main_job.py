@@ -78,7 +78,7 @@ class MainJobConfig:
     models: tuple[str, ...] = ("mnist-mlp", "fashion-conv", "cifar-vgg", "bnn-pynq-cnv")
     sweep: SweepConfig = SweepConfig(bers=DEFAULT_BERS, n_draws=20)
     subsets: tuple[tuple[str, int], ...] = (("bnn-pynq-cnv", 1000),)
-    draws: tuple[tuple[str, int], ...] = (("fashion-conv", 10), ("cifar-vgg", 8),
+    draws: tuple[tuple[str, int], ...] = (("fashion-conv", 6), ("cifar-vgg", 5),
                                           ("bnn-pynq-cnv", 10))
     workers: int = 2
     device: str = "pmtj-40nm"

@@ -16,9 +16,9 @@ within a budget, by dynamic programming over the Pareto set of partial assignmen
 discretisation). The additive model is only a guide: `protect` checks the chosen
 assignment with a full Monte Carlo of the network under it and, while the upper end of the
 drop's confidence interval exceeds the tolerance, shrinks the model's budget and solves
-again. The best uniform assignment (one option for every layer, its drop predicted by the
-network's uniform BER curve) goes through the same check, so the two are compared at the
-same verified tolerance.
+again. The best uniform assignment (one option for every layer) is found by Monte Carlo
+directly, bisecting over the options ordered by residual BER, with the same check, so the
+two are compared at the same verified tolerance.
 """
 
 from collections.abc import Callable, Sequence
@@ -41,7 +41,8 @@ from mrambnn.physics.energy import WriteCircuit
 from mrambnn.physics.mtj import MTJ
 
 __all__ = ["WEAK_BERS", "Assignment", "ProtectionResult", "WriteOption", "assignment_faults",
-           "layer_costs", "optimal_assignment", "predicted_drops", "protect", "write_options"]
+           "layer_costs", "optimal_assignment", "predicted_drops", "protect", "read_assignment",
+           "write_options"]
 
 WEAK_BERS = (1e-6, 1e-5, 1e-4, 3e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 1e-1)
 MAX_ROUNDS = 6  # model budgets tried before giving up on a verified assignment
@@ -103,12 +104,27 @@ def layer_costs(net: PackedNet, options: Sequence[WriteOption], *, mtj: MTJ,
     return energy, area, writing
 
 
+def _isotonic(values: np.ndarray) -> np.ndarray:
+    """The non-decreasing sequence closest to ``values`` in least squares (pool adjacent
+    violators): noise in a measured curve is averaged, not carried up as a running
+    maximum would."""
+    blocks: list[list[float]] = []  # [mean, size]
+    for v in values:
+        blocks.append([float(v), 1.0])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            (m1, n1), (m2, n2) = blocks[-2], blocks.pop()
+            blocks[-1] = [(m1 * n1 + m2 * n2) / (n1 + n2), n1 + n2]
+    return np.concatenate([np.full(int(n), m) for m, n in blocks])
+
+
 def _drop_curve(bers: Sequence[float], drops: Sequence[float], at: float) -> float:
-    """A sensitivity curve's drop at BER ``at``: non-decreasing, 0 at BER 0, linear in
-    BER below the first nonzero grid point, log-linear between grid points, the last
-    value beyond the grid."""
+    """A sensitivity curve's drop at BER ``at``: the isotonic (non-decreasing) fit of the
+    measured drops, 0 at BER 0 and clipped at 0, linear in BER below the first nonzero
+    grid point, log-linear between grid points, the last value beyond the grid."""
     grid = np.asarray(bers, dtype=np.float64)
-    values = np.maximum.accumulate(np.maximum(np.asarray(drops, dtype=np.float64), 0.0))
+    order = np.argsort(grid)
+    grid = grid[order]
+    values = np.maximum(_isotonic(np.asarray(drops, dtype=np.float64)[order]), 0.0)
     nonzero = grid > 0
     x, y = grid[nonzero], values[nonzero]
     if at <= 0:
@@ -371,16 +387,56 @@ def protect(
             return None
         return found, float(alone[np.arange(len(found)), found].sum())
 
-    def solve_uniform(budget: float) -> tuple[tuple[int, ...], float] | None:
+    def search_uniform() -> tuple[Assignment, ...]:
+        """The cheapest uniform option whose check passes: bisection for the weakest
+        passing option over the options ordered from the largest residual BER to the
+        smallest (the drop falls along it; the strongest is taken to pass), each step a
+        check; then the cheapest of that option and the stronger ones, checked."""
         total_e, total_a = energy.sum(axis=0), area.sum(axis=0)
         score = total_e if objective == "energy" else total_e * total_a
-        fits = np.flatnonzero(uniform <= budget)
-        if fits.size == 0:
-            return None
-        k = int(fits[np.argmin(score[fits])])
-        return (k,) * len(net.layers), float(uniform[k])
+        order = sorted(range(len(options)), key=lambda k: -options[k].residual_ber)
+        n = len(net.layers)
+        rounds: list[Assignment] = []
+        low, high = 0, len(order) - 1
+        while low < high:
+            middle = (low + high) // 2
+            k = order[middle]
+            found = check((k,) * n, tolerance, float(uniform[k]))
+            rounds.append(found)
+            if found.passed:
+                high = middle
+            else:
+                low = middle + 1
+        cheapest = min(order[high:], key=lambda k: score[k])
+        if not any(r.options[0] == cheapest for r in rounds):
+            rounds.append(check((cheapest,) * n, tolerance, float(uniform[cheapest])))
+        return tuple(rounds)
 
     return ProtectionResult(
         model=sensitivity.model, tolerance=tolerance, objective=objective, options=options,
         clean_accuracy=clean, per_layer_rounds=search(solve_per_layer),
-        uniform_rounds=search(solve_uniform), n_images=len(images), n_draws=n_draws)
+        uniform_rounds=search_uniform(), n_images=len(images), n_draws=n_draws)
+
+
+def read_assignment(data: dict[str, Any], n_layers: int) -> tuple[WriteOption, ...]:
+    """The write option of each of ``n_layers`` layers from a protection result (its
+    verified per-layer winner) as `ProtectionResult.to_dict` wrote it; ValueError saying
+    what is wrong otherwise."""
+    if not isinstance(data, dict) or data.get("kind") != "protection":
+        raise ValueError("not a protection result (mrambnn protect writes one)")
+    try:
+        options = [WriteOption(label=str(o["label"]), code=str(o["code"]),
+                               raw_ber=float(o["raw_ber"]),
+                               residual_ber=float(o["residual_ber"]))
+                   for o in data["options"]]
+        passed = [r for r in data["per_layer_rounds"] if r["passed"]]
+        if not passed:
+            raise ValueError("it holds no verified per-layer assignment")
+        best = min(passed, key=lambda r: float(r["energy"]))
+        chosen = tuple(options[int(k)] for k in best["options"])
+    except (KeyError, TypeError, IndexError) as error:
+        raise ValueError(f"not a valid protection result: {error!r}") from error
+    if len(chosen) != n_layers:
+        raise ValueError(f"the assignment covers {len(chosen)} layers, the network has "
+                         f"{n_layers}")
+    return chosen
