@@ -31,5 +31,5 @@ def tiny_config() -> MainJobConfig:
         layers=LayerStudyConfig(
             sensitivity=SweepConfig(bers=(0.0, 1e-2, 1e-1), n_draws=2, n_images=200),
             sensitivity_models=("mnist-mlp",), protect_models=("mnist-mlp",), check_draws=2,
-            check_images=200, error_aware=(("mnist-mlp", "mnist-mlp-ea"),),
+            check_images=200, error_aware=(("mnist-mlp", "mnist-mlp"),),  # the machinery
             error_aware_sweep=SweepConfig(bers=(0.0, 1e-2, 1e-1), n_draws=2, n_images=200)))

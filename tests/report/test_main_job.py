@@ -101,7 +101,7 @@ def test_tiny_main_job_reproduces_its_golden_numbers(tmp_path: Path,
     protection = layers.protection["mnist-mlp"]
     assert protection.per_layer is not None and protection.per_layer.passed
     [pair] = layers.error_aware
-    assert pair.aware == "mnist-mlp-ea" and pair.aware_sweep.config.n_images == 200
+    assert pair.aware == "mnist-mlp" and pair.aware_sweep.config.n_images == 200
     # a second run resumes the finished sweep points and says the same
     again = run_main_job(tmp_path, tiny_config)
     assert again.sweeps["mnist-mlp"].points == sweep.points
