@@ -172,9 +172,11 @@ def config_for_models(models: Sequence[str], **settings: Any) -> MainJobConfig:
         raise ValueError(f"two of the models would write results under one name "
                          f"({', '.join(labels)}); rename a model file")
     config = MainJobConfig(models=models, **settings)
-    if config.layers is not None:  # the given models; a twin where one is shipped for it
+    if config.layers is not None and set(models) != set(MainJobConfig().models):
+        own = tuple(label for m, label in zip(models, labels, strict=True)
+                    if m not in EXTERNAL_MODELS)  # the given models, not the external ones
         config = replace(config, layers=replace(
-            config.layers, sensitivity_models=tuple(labels), protect_models=tuple(labels[:2]),
+            config.layers, sensitivity_models=own, protect_models=own[:1],
             error_aware=tuple((s, a) for s, a in config.layers.error_aware if s in models)))
     if config.energy_model in models:
         return config
