@@ -99,7 +99,9 @@ def test_tiny_main_job_reproduces_its_golden_numbers(tmp_path: Path,
     assert len(layers.sensitivity["mnist-mlp"].layers) == 4
     assert (tmp_path / "layers" / "mnist-mlp-alone-3.json").is_file()
     protection = layers.protection["mnist-mlp"]
-    assert protection.per_layer is not None and protection.per_layer.passed
+    assert protection.per_layer_rounds and protection.uniform_rounds
+    for check in (*protection.per_layer_rounds, *protection.uniform_rounds):
+        assert check.passed == (check.check.high <= protection.tolerance)
     [pair] = layers.error_aware
     assert pair.aware == "mnist-mlp" and pair.aware_sweep.config.n_images == 200
     # a second run resumes the finished sweep points and says the same

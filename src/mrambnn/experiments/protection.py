@@ -368,9 +368,8 @@ def protect(
             solved = solve(budget)
             if solved is None:
                 break
-            if solved[0] in failed:  # the same answer again: a smaller budget, unchecked
-                budget *= SHRINK
-                continue
+            if solved[0] in failed:  # the model cannot tell it from a failed one: stop
+                break
             found = check(solved[0], budget, solved[1])
             rounds.append(found)
             if found.passed:
