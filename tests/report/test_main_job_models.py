@@ -48,7 +48,8 @@ def test_a_model_file_and_a_device_file_run_every_section_under_their_names(
                      energy_model=base.energy_model,
                      budget_model=base.budget_model,
                      devices=replace(tiny.devices, spread_model="mine",
-                                     codesign_models=("mine",)))
+                                     codesign_models=("mine",)),
+                     layers=None)  # the layer study has a test of its own (test_main_job)
     out = tmp_path / "out"
     result = run_main_job(out, config)
     assert list(result.sweeps) == ["mine"]
