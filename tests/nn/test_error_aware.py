@@ -67,12 +67,16 @@ def test_flips_leave_the_straight_through_gradient_unchanged() -> None:
     torch.testing.assert_close(layer(x), x @ torch.where(layer.weight >= 0, 1.0, -1.0).T)
 
 
+def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    return all(torch.equal(x, y) for x, y in
+               zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+
 def test_training_with_flips_at_rate_zero_equals_training_without(mnist, monkeypatch) -> None:
     training = importlib.import_module("mrambnn.nn.train")  # the module, not train()
 
     small = _small(mnist)
     config = TrainConfig(model="mlp-tiny", epochs=2, seed=3, batch_size=50)
-    plain, plain_history = train(config, small)
     attached: list[StoredWeightFaults] = []
     original = training._attach_faults
 
@@ -85,11 +89,21 @@ def test_training_with_flips_at_rate_zero_equals_training_without(mnist, monkeyp
         attached.append(faults)
         return faults
 
-    monkeypatch.setattr(training, "_attach_faults", zero_faults)
-    injected, history = train(config, small)
+    # One thread, and a control: training is chaotic (a last-bit difference in one step
+    # changes the trained weights visibly), so the comparison is bitwise, and it is
+    # meaningful only where two runs without faults agree bitwise themselves.
+    threads = torch.get_num_threads()
+    try:
+        plain, plain_history = train(config, small, threads=1)
+        control, _ = train(config, small, threads=1)
+        monkeypatch.setattr(training, "_attach_faults", zero_faults)
+        injected, history = train(config, small, threads=1)
+    finally:
+        torch.set_num_threads(threads)
     assert len(attached) == 2 and attached[0].read > 0 and attached[0].flipped == 0
-    for a, b in zip(plain.state_dict().values(), injected.state_dict().values(), strict=True):
-        assert torch.equal(a, b)
+    if not _same_weights(plain, control):
+        pytest.skip("this platform's torch does not reproduce a training run bitwise")
+    assert _same_weights(plain, injected)
     assert [h["test_accuracy"] for h in history] == [h["test_accuracy"] for h in plain_history]
 
 
