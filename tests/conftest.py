@@ -1,6 +1,6 @@
-"""Shared fixtures: the MNIST data (fetched by scripts/setup.sh), a seeded generator, the
-kernels' thread count for one test, and a random two-layer packed network with images
-labelled by its own clean predictions."""
+"""Shared fixtures: a cache folder of the session, the MNIST data (fetched by
+scripts/setup.sh), a seeded generator, the kernels' thread count for one test, and a
+random two-layer packed network with images labelled by its own clean predictions."""
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -13,6 +13,16 @@ from mrambnn.bits import pack_signs
 from mrambnn.datasets import DataError, load_dataset
 from mrambnn.engine import Affine, Dense, PackedNet, Threshold, predict
 from mrambnn.engine.threads import kernel_threads
+
+
+@pytest.fixture(scope="session", autouse=True)
+def path_cache(tmp_path_factory) -> Iterator[Path]:
+    """The measured Monte Carlo path crossovers (`mrambnn.montecarlo.path_choice`) go to a
+    folder of this test session, shared with the commands the tests run, not the user's."""
+    folder = tmp_path_factory.mktemp("mrambnn-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MRAMBNN_CACHE_DIR", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")

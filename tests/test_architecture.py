@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "mrambnn"
 
 # Level of each top-level module or package; a module may import only lower levels, or
-# its own unit. `datasets` is NumPy-only data access at level 0 (see README).
+# its own unit. `datasets` is data access at level 0, NumPy and Pillow only (see README).
 LEVELS = {
     "units": 0, "bits": 0, "datasets": 0, "architectures": 0,
     "physics": 1, "engine": 1,

@@ -8,11 +8,11 @@ Paths (all give the predictions of a full re-evaluation, draw by draw):
 - *general incremental* (`mrambnn.montecarlo.general`): the other networks, draw by draw;
 - *full*: the packed engine re-evaluates every image (`mrambnn.engine.predict`).
 'auto' takes the incremental path unless so many weights flipped that changes reach nearly
-every image: above 1.5 % of the weights (0.04 % in a convolutional network) the full path
-is faster (measured with benchmarks/monte_carlo.py on the shipped MNIST MLP, 3,000 images
-x 20 draws: incremental 9.1x the full path at BER 1e-3, 5.2x at 2e-3, 2.9x at 5e-3, 1.2x at
-1e-2; on the shipped CIFAR-10 net, 300 images x 20 draws: 2.5x at BER 5e-5, 2.0x at 1e-4,
-1.4x at 2e-4, 1.0x at 5e-4, 0.71x at 1e-3).
+every image; where the full path becomes faster depends on the processor and the network,
+so it is measured on the machine at hand (about a second per network) and cached
+(`mrambnn.montecarlo.path_choice`). For scale, on a 2-core Intel machine with benchmarks/
+monte_carlo.py: the shipped MNIST MLP's crossover lay near 1.5 % flipped weights, the
+CIFAR-10 VGG's near 0.04 %.
 """
 
 from collections.abc import Sequence
@@ -23,13 +23,11 @@ from mrambnn.engine import PackedNet, predict
 from mrambnn.montecarlo.conv_draws import ConvDrawEvaluator, supports_conv
 from mrambnn.montecarlo.dense_draws import DenseDrawEvaluator, supports
 from mrambnn.montecarlo.general import GeneralEvaluator
+from mrambnn.montecarlo.path_choice import SAMPLE_IMAGES, cached_full_above, measure_full_above
 
-__all__ = ["CONV_FULL_ABOVE", "DENSE_FULL_ABOVE", "PATHS", "DrawEvaluator"]
+__all__ = ["PATHS", "DrawEvaluator"]
 
 PATHS = ("auto", "incremental", "full")
-# Fractions of flipped weights above which 'auto' takes the full path (module docstring).
-DENSE_FULL_ABOVE = 1.5e-2
-CONV_FULL_ABOVE = 4e-4
 
 
 class DrawEvaluator:
@@ -38,13 +36,15 @@ class DrawEvaluator:
     Args:
         net: the clean network.
         images: (N, H, W, C) uint8 images; the clean network is evaluated on them here.
+        full_above: fraction of flipped weights above which 'auto' runs the full path;
+            None: measured on this machine when first needed, and cached.
     Attributes:
         incremental: the incremental evaluator chosen for the network's layout.
-        full_above: fraction of flipped weights above which 'auto' runs the full path.
         clean_predictions: (N,) int64 labels of the clean network.
     """
 
-    def __init__(self, net: PackedNet, images: np.ndarray) -> None:
+    def __init__(self, net: PackedNet, images: np.ndarray, *,
+                 full_above: float | None = None) -> None:
         self.net = net
         self.images = images
         self.n_images = len(images)
@@ -52,9 +52,27 @@ class DrawEvaluator:
             DenseDrawEvaluator(net, images) if supports(net)
             else ConvDrawEvaluator(net, images) if supports_conv(net)
             else GeneralEvaluator(net, images))
-        self.full_above = (CONV_FULL_ABOVE if isinstance(self.incremental, ConvDrawEvaluator)
-                           else DENSE_FULL_ABOVE)
+        if full_above is not None and not 0.0 <= full_above <= 1.0:
+            raise ValueError(f"full_above must be a fraction in [0, 1], got {full_above}")
+        self._full_above = full_above
         self.clean_predictions = self.incremental.clean_predictions
+
+    @property
+    def full_above(self) -> float:
+        """The fraction of flipped weights above which 'auto' runs the full path (given,
+        or measured on this machine: `mrambnn.montecarlo.path_choice`)."""
+        if self._full_above is None:
+            self._full_above = cached_full_above(
+                self.net, type(self.incremental).__name__, self._measure_full_above)
+        return self._full_above
+
+    def _measure_full_above(self) -> float:
+        sample = self.images[:SAMPLE_IMAGES]
+        timed = (self.incremental if self.n_images <= SAMPLE_IMAGES
+                 else type(self.incremental)(self.net, sample))
+        crossover, _ = measure_full_above(self.net, sample, timed.predict_draws,
+                                          rng=np.random.default_rng(0x9A7F))
+        return crossover
 
     @property
     def batched(self) -> bool:
@@ -82,7 +100,8 @@ class DrawEvaluator:
         if path == "auto":
             flipped = sum(int(np.bitwise_count(w ^ layer.weight_words).sum())
                           for w, layer in zip(draws[0], self.net.layers, strict=True))
-            path = "full" if flipped > self.full_above * self.net.n_weights else "incremental"
+            path = ("full" if flipped and flipped > self.full_above * self.net.n_weights
+                    else "incremental")
         if path == "full":
             return np.stack([predict(self.net.with_weight_words(tuple(words)), self.images)
                              for words in draws])
