@@ -5,10 +5,11 @@ compiled loops of XOR + popcount + add over operands that stay in the L1 cache (
 loops of the engine's kernels, over contiguous outputs, so that LLVM vectorises them, with
 VPOPCNTQ where the CPU has AVX-512 VPOPCNTDQ), in three forms, on one thread and on every
 core at once; 64 binary MACs per word; the fastest is the peak. Then each shipped network
-runs layer by layer on test images (the engine's own functions, bit packing between layers included in the layer that
-needs it), and each layer's nominal MACs (conv: output pixels x k*k*C x filters; dense:
-in x out) give its rate and its share of the all-core peak. The first layer of a network
-multiplies integer pixels: its rate is of integer MACs, not a share of the popcount peak.
+runs layer by layer on test images (the engine's own functions, bit packing between
+layers included in the layer that needs it), and each layer's nominal MACs (conv: output
+pixels x k*k*C x filters; dense: in x out) give its rate and its share of the all-core
+peak. The first layer multiplies integer pixels: its rate is of integer MACs, not a share
+of the popcount peak.
 
     .venv/bin/python benchmarks/full_pass.py --models mnist-mlp cifar-vgg --n-images 2000
 """
