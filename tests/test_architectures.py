@@ -13,8 +13,17 @@ def test_parametric_names_mean_what_they_say() -> None:
     assert [c for c, _ in vgg.conv] == [64, 64, 128, 128, 256, 256] and vgg.dense == (1024,) * 2
     assert parse_architecture("vgg-w48") == NAMED["vgg-w48"]
     assert parse_architecture("vgg-w16").dense == (512, 512)
+    # any layout in shorthand, and its shorthand back
+    layout = "32C3-MP2-48C3-48C3-MP2-512FC-out"
+    free = parse_architecture(layout)
+    assert free.conv == ((32, True), (48, False), (48, True)) and free.dense == (512,)
+    assert free.layout() == layout and parse_architecture("64C3-MP2-10FC").dense == (10,)
+    assert parse_architecture(NAMED["vgg-w48"].layout()).conv == NAMED["vgg-w48"].conv
     for bad, needle in (("mlp-3x", "unknown architecture"), ("resnet-18", "mlp-DxW"),
-                        ("mlp-2x0", "width must be in"), ("mlp-0x4", "depth must be")):
+                        ("mlp-2x0", "width must be in"), ("mlp-0x4", "depth must be"),
+                        ("MP2-32C3", "MP2 must follow"), ("32C3-MP2-MP2", "MP2 must follow"),
+                        ("64FC-32C3", "before the dense"), ("32C5-MP2", "unknown"),
+                        ("0C3-10FC", "width must be in")):
         with pytest.raises(ValueError, match=needle):
             parse_architecture(bad)
 

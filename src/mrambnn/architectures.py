@@ -6,7 +6,11 @@ Names: the fixed ones of `NAMED`, and two parametric families:
 - ``mlp-DxW`` (D hidden layers of W units, e.g. ``mlp-2x256``) or ``mlp-W1-W2-...``
   (e.g. ``mlp-512-256``): binary fully connected layers, BatchNorm and sign after each;
 - ``vgg-wC`` or ``vgg-wC-dD``: the BinaryNet CIFAR-10 layout 2xC-MP-2x2C-MP-2x4C-MP of
-  3x3 'same' convolutions, then two dense layers of D units (default 512).
+  3x3 'same' convolutions, then two dense layers of D units (default 512);
+- any layout in the usual shorthand, as `Architecture.layout` writes it: ``NC3`` (a 3x3
+  'same' convolution of N channels), ``MP2`` (2x2 max-pooling after it), ``NFC`` (a dense
+  layer of N units), joined by '-', the output layer implied or written ``out``; e.g.
+  ``32C3-MP2-64C3-64C3-MP2-512FC``.
 
 Every layer, the first and the output layer included, has binary weights; `mrambnn.nn`
 builds the torch module from an `Architecture`.
@@ -109,8 +113,31 @@ def parse_architecture(name: str) -> Architecture:
     if match := re.fullmatch(r"vgg-w(\d+)(?:-d(\d+))?", name):
         return _vgg(name, _width(match[1], name),
                     _width(match[2], name) if match[2] else 512)
+    if re.fullmatch(r"(\d+C3|MP2|\d+FC)(-(\d+C3|MP2|\d+FC))*(-out)?", name):
+        return _shorthand(name)
     raise ValueError(f"unknown architecture {name!r}; choose one of {', '.join(NAMED)}, or "
-                     "mlp-DxW / mlp-W1-W2-... / vgg-wC / vgg-wC-dD")
+                     "mlp-DxW / mlp-W1-W2-... / vgg-wC / vgg-wC-dD, or a layout such as "
+                     "32C3-MP2-64C3-MP2-256FC")
+
+
+def _shorthand(name: str) -> Architecture:
+    """The layout ``name`` in shorthand (module docstring)."""
+    conv: list[tuple[int, bool]] = []
+    dense: list[int] = []
+    for token in name.removesuffix("-out").split("-"):
+        if token == "MP2":
+            if not conv or conv[-1][1] or dense:
+                raise ValueError(f"architecture {name!r}: MP2 must follow a convolution "
+                                 "(once)")
+            conv[-1] = (conv[-1][0], True)
+        elif token.endswith("C3"):
+            if dense:
+                raise ValueError(f"architecture {name!r}: convolutions must come before the "
+                                 "dense layers")
+            conv.append((_width(token[:-2], name), False))
+        else:
+            dense.append(_width(token[:-2], name))
+    return Architecture(name=name, conv=tuple(conv), dense=tuple(dense))
 
 
 def architecture_help() -> str:
@@ -125,4 +152,5 @@ def architecture_help() -> str:
         rows.append(f"{arch.name} ({arch.layout()}, {size:.2f} M weights on {where}{note})")
     return ("; ".join(rows) + "; or parametric: mlp-DxW (D layers of W, e.g. mlp-2x256), "
             "mlp-W1-W2-..., vgg-wC or vgg-wC-dD (BinaryNet layout of base width C, dense D, "
-            "default 512)")
+            "default 512), or any layout in shorthand (NC3 a 3x3 convolution, MP2 a 2x2 "
+            "max-pool, NFC a dense layer), e.g. 32C3-MP2-64C3-64C3-MP2-512FC")
