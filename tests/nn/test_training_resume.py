@@ -1,5 +1,8 @@
 """An interrupted training resumed from its checkpoint ends exactly like an uninterrupted one."""
 
+import importlib
+import re
+
 import torch
 
 from mrambnn.datasets import Dataset
@@ -84,3 +87,22 @@ def test_weight_averaging_window_is_checked() -> None:
 
     with pytest.raises(ValueError, match="average_from"):
         TrainConfig(model="mlp-tiny", epochs=3, average_from=4)
+
+
+def test_progress_says_the_time_left_within_and_after_epochs(mnist, tmp_path,
+                                                           monkeypatch) -> None:
+    training = importlib.import_module("mrambnn.nn.train")  # the module, not train()
+    small = Dataset(name="mnist", x_train=mnist.x_train[:600], y_train=mnist.y_train[:600],
+                    x_test=mnist.x_test[:100], y_test=mnist.y_test[:100], classes=mnist.classes)
+    monkeypatch.setattr(training, "PROGRESS_SECONDS", 0.0)  # a line after every batch
+    lines: list[str] = []
+    checkpoint = tmp_path / "run.pt"
+    config = TrainConfig(model="mlp-tiny", epochs=3, batch_size=200)
+    train(config, small, checkpoint=checkpoint, stop_after=1, progress=lines.append)
+    assert lines[0].startswith("epoch 1/3: 33 % of its batches, loss ")
+    assert re.fullmatch(r"epoch 1/3 loss \d\.\d{4} test \d+\.\d\d % \(\d+ s; .+ left\)",
+                        lines[3])
+    lines.clear()
+    train(config, small, checkpoint=checkpoint, progress=lines.append)  # resumed at epoch 2
+    assert lines[0].startswith("epoch 2/3: 33 %") and lines[-1].endswith("; 0 s left)")
+    assert training._duration(7300) == "2 h 01 min" and training._duration(420) == "7 min"

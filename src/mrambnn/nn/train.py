@@ -217,6 +217,14 @@ def _initial_weights(path: Path, architecture: str) -> dict:
 
 
 FAULT_STREAM = 0x5EED_FA17  # mixed into the seed of the flip patterns' stream
+PROGRESS_SECONDS = 60.0  # within an epoch, a progress line at most this often
+
+
+def _duration(seconds: float) -> str:
+    """'2 h 05 min', '7 min', '40 s'."""
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
 def _attach_faults(model: nn.Module, config: TrainConfig, epoch: int
@@ -263,7 +271,9 @@ def train(
         checkpoint: file rewritten atomically after every epoch (None: no checkpoints).
         stop_after: stop after this many epochs in total (to simulate an interruption).
         threads: torch CPU threads (None: leave torch's setting).
-        progress: called with a one-line summary after each epoch.
+        progress: called with a one-line summary after each epoch, and with a progress
+            line at most every `PROGRESS_SECONDS` within an epoch; both give the time left
+            (estimated from this run's own pace, a resumed run's too).
     Returns:
         the trained model (eval mode; with ``config.average_from``, the averaged weights
         with recalibrated BatchNorm) and the per-epoch history (epoch, lr, train loss,
@@ -299,8 +309,10 @@ def train(
     y_train = torch.as_tensor(data.y_train.astype(np.int64))
     loss_fn = nn.CrossEntropyLoss()
     last_epoch = config.epochs if stop_after is None else min(config.epochs, stop_after)
+    run_began = time.perf_counter()
     for epoch in range(start_epoch, last_epoch):
         began = time.perf_counter()
+        said = began
         generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
         for group in optimizer.param_groups:
             group["lr"] = config.lr_at(epoch)
@@ -321,6 +333,13 @@ def train(
             if averaged is not None:
                 averaged.update_parameters(model)
             total_loss += float(loss.detach())
+            if progress is not None and time.perf_counter() - said >= PROGRESS_SECONDS:
+                said = time.perf_counter()
+                done = epoch - start_epoch + (b + 1) / n_batches  # epochs run here
+                left = (said - run_began) / done * (last_epoch - start_epoch - done)
+                progress(f"epoch {epoch + 1}/{config.epochs}: {100 * (b + 1) / n_batches:.0f} "
+                         f"% of its batches, loss {total_loss / (b + 1):.4f}; "
+                         f"{_duration(left)} left")
         for layer in binary_layers(model):  # evaluation, averaging and export read exactly
             layer.faults = None
         test_accuracy = evaluate(model, data.x_test, data.y_test)
@@ -330,8 +349,11 @@ def train(
             record["weights_read_inverted"] = faults.flipped / max(faults.read, 1)
         history.append(record)
         if progress is not None:
+            left = ((time.perf_counter() - run_began) / (epoch + 1 - start_epoch)
+                    * (last_epoch - epoch - 1))
             progress(f"epoch {epoch + 1}/{config.epochs} loss {record['loss']:.4f} "
-                     f"test {100 * test_accuracy:.2f} % ({record['seconds']:.0f} s)")
+                     f"test {100 * test_accuracy:.2f} % ({record['seconds']:.0f} s; "
+                     f"{_duration(left)} left)")
         if checkpoint is not None:
             state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                      "epoch": epoch + 1, "history": history, "config": asdict(config)}
