@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+from mrambnn.models import load_model
+
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mrambnn.cli", *args], capture_output=True,
@@ -50,3 +52,16 @@ def test_train_refuses_two_kinds_of_training_faults(tmp_path) -> None:
     assert "not both" in result.stderr
     wer = _run("train", "--train-wer", "0.01", "--out", str(tmp_path / "m.npz"))
     assert wer.returncode != 0 and "AP2P,P2AP" in wer.stderr
+
+
+def test_train_recalibrates_batchnorm_for_the_memory_it_will_run_in(tmp_path) -> None:
+    out = tmp_path / "m.npz"
+    result = _run("train", "--arch", "mlp-tiny", "--epochs", "1", "--train-ber", "0.05",
+                  "--recalibrate-ber", "0.05", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    meta = load_model(out).metadata
+    assert meta["batchnorm_recalibrated"] and "read at BER 0.05" in meta["batchnorm_statistics"]
+    assert "--recalibrate-ber 0.05" in meta["command"]
+    bad = _run("train", "--arch", "mlp-tiny", "--recalibrate-ber", "0.7", "--out", str(out))
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert "--recalibrate-ber must be in [0, 0.5]" in bad.stderr

@@ -13,6 +13,7 @@ from mrambnn.engine import predict
 from mrambnn.models import load_model
 from mrambnn.nn import TrainConfig, build_model, export_packed_net, train
 from mrambnn.nn.layers import BinaryLinear, StoredWeightFaults, binary_layers
+from mrambnn.nn.models import images_to_tensor
 from mrambnn.nn.warm_start import WARM_START_MAGNITUDE, load_packed_weights
 
 
@@ -178,3 +179,27 @@ def test_fine_tuning_starts_from_a_packed_file(mnist, tmp_path) -> None:
     with pytest.raises(ValueError, match="bad.npz"):
         train(TrainConfig(model="mlp-tiny", epochs=1, init_from=str(tmp_path / "bad.npz")),
               small)
+
+
+def test_batchnorm_statistics_of_weights_read_from_a_faulty_memory(mnist) -> None:
+    """Recalibrated with weights read from a faulty memory: with every weight read
+    inverted, a first layer's pre-activations, hence their mean, change sign exactly;
+    with every stored +1 read as -1, they are minus the sum of the inputs. Afterwards the
+    weights read exactly again."""
+    from mrambnn.nn.train import recalibrate_batchnorm
+
+    torch.manual_seed(0)
+    model = build_model("mlp-tiny", (28, 28, 1), 10)
+    images = mnist.x_train[:1000]
+    clean = recalibrate_batchnorm(model, images, batch_size=250)[1].running_mean.clone()
+    inverted = recalibrate_batchnorm(model, images, batch_size=250,
+                                     read_flips=(1.0, 1.0))[1].running_mean.clone()
+    torch.testing.assert_close(inverted, -clean)
+    all_minus = recalibrate_batchnorm(model, images, batch_size=250,
+                                      read_flips=(1.0, 0.0))[1].running_mean.clone()
+    with torch.no_grad():
+        x = images_to_tensor(images, model).reshape(len(images), -1)
+    torch.testing.assert_close(all_minus, torch.full_like(clean, -float(x.sum(1).mean())))
+    assert all(layer.faults is None for layer in binary_layers(model))
+    again = recalibrate_batchnorm(model, images, batch_size=250)[1].running_mean
+    assert torch.equal(again, clean)

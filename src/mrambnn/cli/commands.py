@@ -47,6 +47,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         from mrambnn.nn.train import recalibrate_batchnorm
     except ImportError as error:
         raise ValueError("training needs torch: pip install torch==2.13.0") from error
+    if not 0.0 <= args.recalibrate_ber <= 0.5:
+        raise ValueError(f"--recalibrate-ber must be in [0, 0.5], got {args.recalibrate_ber}")
     if args.init_from is not None and str(args.init_from) in SHIPPED_MODELS:
         args.init_from = resolve_model_path(str(args.init_from))
     wer_ap2p, wer_p2ap = args.train_wer or (0.0, 0.0)
@@ -63,14 +65,19 @@ def cmd_train(args: argparse.Namespace) -> None:
     began = time.perf_counter()
     model, history = train(config, data, checkpoint=args.checkpoint, threads=args.threads,
                            progress=lambda line: print(line, file=sys.stderr, flush=True))
-    recalibrated = bool(args.recalibrate_bn or args.average_from)
-    if args.recalibrate_bn and not args.average_from:  # averaging recalibrates already
+    recalibrated = bool(args.recalibrate_bn or args.average_from or args.recalibrate_ber)
+    statistics = ("one augmented pass over the training set" if args.average_from
+                  else "the training set" if recalibrated else "training's running averages")
+    if args.recalibrate_ber:
+        recalibrate_batchnorm(model, data.x_train, augment=config if args.average_from else None,
+                              read_flips=(args.recalibrate_ber, args.recalibrate_ber))
+        statistics += (f", the binary weights read at BER {args.recalibrate_ber:g} (a fresh "
+                       "flip pattern per batch)")
+    elif args.recalibrate_bn and not args.average_from:  # averaging recalibrates already
         recalibrate_batchnorm(model, data.x_train)
     net = export_packed_net(model, data.image_shape, {
         "batchnorm_recalibrated": recalibrated,
-        "batchnorm_statistics": ("one augmented pass over the training set" if args.average_from
-                                 else "the training set" if args.recalibrate_bn
-                                 else "training's running averages"),
+        "batchnorm_statistics": statistics,
         "architecture": args.arch, "dataset": args.dataset, "train_config": vars(config),
         "seed": args.seed, "history": history,
         "command": "mrambnn " + " ".join(sys.argv[1:]),

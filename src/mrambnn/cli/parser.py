@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     train_p.add_argument("--recalibrate-bn", action="store_true",
                          help="after training, recompute BatchNorm statistics over the "
                          "training set (recorded in the model's metadata)")
+    train_p.add_argument("--recalibrate-ber", type=float, default=0.0, metavar="BER",
+                         help="after training (and averaging), recompute BatchNorm "
+                         "statistics with the binary weights read at this BER (a fresh "
+                         "flip pattern per batch), so that the folded thresholds fit the "
+                         "memory the network will run in (error-aware training); "
+                         "0: the weights as stored")
     train_p.add_argument("--init-from", type=Path,
                          help="start from the weights of this training checkpoint (a second "
                          "stage with its own learning-rate schedule) instead of at random; "

@@ -149,7 +149,8 @@ def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray,
 
 
 def recalibrate_batchnorm(model: nn.Module, images: np.ndarray, *, batch_size: int = 500,
-                          augment: TrainConfig | None = None) -> nn.Module:
+                          augment: TrainConfig | None = None,
+                          read_flips: tuple[float, float] = (0.0, 0.0)) -> nn.Module:
     """Replace every BatchNorm's running statistics by averages over ``images``.
 
     Running averages with momentum follow the last few hundred batches and are noisy
@@ -160,6 +161,10 @@ def recalibrate_batchnorm(model: nn.Module, images: np.ndarray, *, batch_size: i
     augmentation (seeded by its ``seed``), as in a training epoch: the statistics the
     layers saw in training (the recipe of stochastic weight averaging, whose
     ``update_bn`` runs over the training loader).
+    ``read_flips`` = (p_plus, p_minus): the binary weights are read as from a faulty
+    memory meanwhile (`StoredWeightFaults`, a fresh pattern per batch, seeded), so that
+    the statistics, hence the folded thresholds, are those of the network as it will run
+    in that memory rather than error-free (error-aware training; (0, 0): exact weights).
     The weights are untouched; the model is returned in eval mode.
     """
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -168,13 +173,23 @@ def recalibrate_batchnorm(model: nn.Module, images: np.ndarray, *, batch_size: i
         m.reset_running_stats()
         m.momentum = None
     model.train()
-    generator = torch.Generator().manual_seed(0 if augment is None else augment.seed)
-    with torch.no_grad():
-        for i in range(0, len(images), batch_size):
-            batch = torch.as_tensor(images[i : i + batch_size])
-            if augment is not None:
-                batch = _augment(batch, augment, generator)
-            model(images_to_tensor(batch, model))
+    seed = 0 if augment is None else augment.seed
+    generator = torch.Generator().manual_seed(seed)
+    if any(read_flips):
+        faults = StoredWeightFaults(p_plus=read_flips[0], p_minus=read_flips[1],
+                                    generator=torch.Generator().manual_seed(seed ^ FAULT_STREAM))
+        for layer in binary_layers(model):
+            layer.faults = faults
+    try:
+        with torch.no_grad():
+            for i in range(0, len(images), batch_size):
+                batch = torch.as_tensor(images[i : i + batch_size])
+                if augment is not None:
+                    batch = _augment(batch, augment, generator)
+                model(images_to_tensor(batch, model))
+    finally:
+        for layer in binary_layers(model):
+            layer.faults = None
     for m, momentum in zip(norms, momenta, strict=True):
         m.momentum = momentum
     return model.eval()
