@@ -15,7 +15,6 @@ of the popcount peak.
 """
 
 import argparse
-import platform
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,6 +28,7 @@ from mrambnn.engine.ops import dense_preactivation
 from mrambnn.engine.primitives import popcount
 from mrambnn.engine.threads import cores
 from mrambnn.models import load_model
+from mrambnn.montecarlo.path_choice import cpu_model_and_flags
 
 WORDS, OUTPUTS = 16, 64  # 8 KiB of weights: in L1 on every machine we run on
 
@@ -123,17 +123,7 @@ def main() -> None:
                                                         "cifar-vgg"])
     parser.add_argument("--n-images", type=int, default=2000)
     args = parser.parse_args()
-    flags = set()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as stream:
-            for line in stream:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                elif line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
-    except OSError:
-        model = platform.processor()
+    model, flags = cpu_model_and_flags()
     n_cores = cores()
     print(f"CPU: {model}, {n_cores} cores, AVX-512 VPOPCNTDQ: "
           f"{'yes' if 'avx512_vpopcntdq' in flags else 'no'}")

@@ -32,9 +32,10 @@ import numba
 import numpy as np
 
 from mrambnn.engine import PackedNet, predict
+from mrambnn.engine.threads import cores
 
-__all__ = ["DRAWS_PER_CALL", "FRACTIONS", "cache_file", "cached_full_above", "machine_key",
-           "measure_full_above"]
+__all__ = ["DRAWS_PER_CALL", "FRACTIONS", "cache_file", "cached_full_above",
+           "cpu_model_and_flags", "machine_key", "measure_full_above"]
 
 # Flipped-weight fractions timed, smallest first; measuring stops once the incremental
 # path is clearly slower.
@@ -46,9 +47,9 @@ _CPU_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vpopcntdq", "neon", "sve")
 _MEMORY: dict[str, float] = {}  # this process's cached crossovers
 
 
-def machine_key() -> str:
-    """What decides the crossover on this machine: processor model, its SIMD flags, the
-    usable cores and the numba version (a short hex digest)."""
+def cpu_model_and_flags() -> tuple[str, set[str]]:
+    """This processor's model name and its flags, from /proc/cpuinfo (the platform's
+    processor name and no flags where that file is absent)."""
     model, flags = platform.processor() or platform.machine(), set()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as stream:
@@ -61,8 +62,14 @@ def machine_key() -> str:
                     break
     except OSError:
         pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    text = repr((model, sorted(flags & set(_CPU_FLAGS)), cores, numba.__version__))
+    return model, flags
+
+
+def machine_key() -> str:
+    """What decides the crossover on this machine: processor model, its SIMD flags, the
+    usable cores and the numba version (a short hex digest)."""
+    model, flags = cpu_model_and_flags()
+    text = repr((model, sorted(flags & set(_CPU_FLAGS)), cores(), numba.__version__))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
