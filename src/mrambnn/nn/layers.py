@@ -108,7 +108,7 @@ class BinaryLinear(nn.Linear):
 
 
 class BinaryConv2d(nn.Conv2d):
-    """2-D convolution with sign(latent weight), no bias, zero padding.
+    """2-D convolution with sign(latent weight), no bias, zero padding, any stride.
 
     Zero padding adds a third value (0) beside +-1 at the borders; the packed engine
     reproduces it with a per-position mask of valid inputs. ``faults``: as in
@@ -118,8 +118,9 @@ class BinaryConv2d(nn.Conv2d):
     faults: "StoredWeightFaults | None" = None
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
-                 padding: int = 1) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, padding=padding, bias=False)
+                 padding: int = 1, stride: int = 1) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride,
+                         padding=padding, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._conv_forward(x, _stored_signs(self), None)

@@ -1,0 +1,121 @@
+"""The arithmetic of `GraphNet` nodes: strided, padded convolutions by patches (im2col),
+pooling of any window and stride, exact where the values are integers.
+
+Binary convolutions on bits: each pixel's channels are packed into words, the patches'
+words side by side, and the XNOR-popcount dense kernel sums them; a padded position is
+packed as all -1, and the sum of the weights it met is added back per output pixel, so
+that it contributes exactly 0. Integer inputs: products in float32 BLAS when no partial
+sum can reach 2^24 (then exact), else float64 (exact below 2^53), rounded to int64.
+"""
+
+import numpy as np
+
+from mrambnn.bits import pack_bits, unpack_signs
+from mrambnn.engine.graph_nodes import BinaryWeights, Weights
+from mrambnn.engine.kernels import dense_popcount
+
+__all__ = ["average_pool", "conv_output_size", "convolve", "dense", "max_pool"]
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output length of a window sliding over ``size`` (floor mode)."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def _patches(x: np.ndarray, kernel: int, stride: int, padding: int,
+             fill: float | int | bool = 0) -> np.ndarray:
+    """(N, H', W', k, k, C) windows of (N, H, W, C) ``x`` padded with ``fill`` (a view
+    where no padding is needed)."""
+    if padding:
+        widths = ((0, 0), (padding, padding), (padding, padding), (0, 0))
+        x = np.pad(x, widths, constant_values=fill)
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kernel, kernel), axis=(1, 2))
+    return windows[:, ::stride, ::stride].transpose(0, 1, 2, 4, 5, 3)
+
+
+def _signs(weights: Weights) -> np.ndarray:
+    """(rows, fan_in) values of the weights: +-1 int8 or float64."""
+    if isinstance(weights, BinaryWeights):
+        return unpack_signs(weights.words, weights.fan_in)
+    return weights.values
+
+
+def _product(x: np.ndarray, weights: Weights, kind: str) -> np.ndarray:
+    """(M, fan_in) integer or real ``x`` times the weights' rows: (M, rows) int64 for
+    integer x and binary weights, else float64."""
+    values = _signs(weights)
+    if kind == "integer" and isinstance(weights, BinaryWeights):
+        reach = int(np.abs(x).max(initial=0)) * weights.fan_in
+        dtype = np.float32 if reach < 2**24 else np.float64
+        if reach >= 2**53:
+            raise ValueError("integer inputs too large for an exact float64 product")
+        product = x.astype(dtype) @ values.T.astype(dtype)
+        return np.rint(product).astype(np.int64)
+    return x.astype(np.float64) @ values.T.astype(np.float64)
+
+
+def dense(x: np.ndarray, weights: Weights, kind: str) -> np.ndarray:
+    """A dense layer on (N, fan_in) ``x`` of ``kind`` ('bits', 'integer', 'real')."""
+    if kind == "bits" and isinstance(weights, BinaryWeights):
+        return dense_popcount(pack_bits(x), weights.words, weights.fan_in).astype(np.int64)
+    return _product(x.astype(np.float64) * 2 - 1 if kind == "bits" else x, weights,
+                    "real" if kind == "bits" else kind)
+
+
+def _padding_correction(weights: BinaryWeights, shape: tuple[int, int], kernel: int,
+                        stride: int, padding: int) -> np.ndarray:
+    """(H' * W', rows) int64: for each output pixel, the sum of the weights that met a
+    padded position (which the packed patch holds as -1 inputs)."""
+    h, w = shape
+    signs = unpack_signs(weights.words, weights.fan_in).astype(np.int64)
+    per_offset = signs.reshape(weights.rows, kernel * kernel, -1).sum(axis=2)  # (rows, k*k)
+    inside = np.ones((1, h, w, 1), np.int64)
+    padded = 1 - _patches(inside, kernel, stride, padding)[0, ..., 0]  # (H', W', k, k)
+    return padded.reshape(-1, kernel * kernel) @ per_offset.T
+
+
+def convolve(x: np.ndarray, weights: Weights, kind: str, kernel: int, stride: int,
+             padding: int) -> np.ndarray:
+    """A convolution of (N, H, W, C) ``x`` of ``kind``: (N, H', W', rows), int64 when
+    exact integer sums, float64 otherwise."""
+    n, h, w, _ = x.shape
+    out_h, out_w = (conv_output_size(s, kernel, stride, padding) for s in (h, w))
+    if kind == "bits" and isinstance(weights, BinaryWeights):
+        words = pack_bits(x)  # (N, H, W, n_words(C))
+        cols = np.ascontiguousarray(_patches(words, kernel, stride, padding)).reshape(
+            n * out_h * out_w, -1)
+        filters = unpack_signs(weights.words, weights.fan_in).reshape(
+            weights.rows, kernel, kernel, -1) > 0
+        packed_filters = pack_bits(filters).reshape(weights.rows, -1)
+        sums = dense_popcount(cols, packed_filters, weights.fan_in).astype(np.int64)
+        sums = sums.reshape(n, out_h * out_w, weights.rows)
+        if padding:
+            sums += _padding_correction(weights, (h, w), kernel, stride, padding)
+        return sums.reshape(n, out_h, out_w, weights.rows)
+    if kind == "bits":
+        x, kind = x.astype(np.float64) * 2 - 1, "real"
+    cols = _patches(x, kernel, stride, padding).reshape(n * out_h * out_w, -1)
+    return _product(cols, weights, kind).reshape(n, out_h, out_w, weights.rows)
+
+
+def max_pool(x: np.ndarray, kernel: int, stride: int, padding: int) -> np.ndarray:
+    """Max over (k, k) windows of (N, H, W, C) ``x`` (bits, integers or reals); padded
+    positions never win."""
+    if x.dtype == np.bool_:
+        fill: float | int | bool = False
+    elif x.dtype.kind == "i":
+        fill = int(np.iinfo(x.dtype).min)
+    else:
+        fill = -np.inf
+    return _patches(x, kernel, stride, padding, fill).max(axis=(3, 4))
+
+
+def average_pool(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
+    """Mean over (k, k) windows of (N, H, W, C) ``x``: float64, the window summed row by
+    row and divided by k * k."""
+    windows = _patches(x.astype(np.float64), kernel, stride, 0)
+    total = np.zeros(windows.shape[:3] + windows.shape[5:], np.float64)
+    for ky in range(kernel):
+        for kx in range(kernel):
+            total += windows[:, :, :, ky, kx]
+    return total / (kernel * kernel)
