@@ -47,7 +47,7 @@ def test_binary_convolution_on_bits_is_exact(k: int, stride: int, padding: int,
     signs = np.where(rng.random((6, k, k, channels)) < 0.5, 1, -1)
     weights = BinaryWeights(words=pack_signs(signs.reshape(6, -1)), fan_in=k * k * channels)
     got = convolve(bits, weights, "bits", k, stride, padding)
-    assert got.dtype == np.int64
+    assert got.dtype.kind == "i"
     np.testing.assert_array_equal(got, _naive_conv(bits * 2.0 - 1, signs, k, stride, padding))
 
 

@@ -10,6 +10,7 @@ weights (`weight_words`, one array per `BinaryWeights` node, in node order); whi
 weights sit in the MRAM and which in an error-free memory is `storage`.
 """
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,6 +34,7 @@ from mrambnn.engine.graph_ops import average_pool, conv_output_size, convolve, d
 __all__ = ["GraphNet", "StorageRow", "graph_forward", "graph_predict"]
 
 INPUT = "input"
+BATCH_BYTES = 24 * 2**20  # below the C allocator's largest threshold for fresh pages
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,14 @@ class GraphNet:
         object.__setattr__(self, "kinds", kinds)
 
     @property
+    def batch_size(self) -> int:
+        """Images per batch whose largest value (8 bytes an element) stays within
+        `BATCH_BYTES`: larger temporary arrays are fresh pages on every call, and
+        faulting them in measured slower than the arithmetic on them (1 to 64)."""
+        largest = max(int(np.prod(shape)) for shape in self.shapes.values()) * 8
+        return int(min(64, max(1, BATCH_BYTES // largest)))
+
+    @property
     def n_classes(self) -> int:
         return self.shapes[self.nodes[-1].name][0]
 
@@ -193,6 +203,32 @@ class GraphNet:
                 rows.append(StorageRow(node.name, "BatchNorm", count, 64 * count, "sram"))
         return rows
 
+    def content_sha256(self) -> str:
+        """SHA-256 of everything that decides the outputs: input shape and coding, and
+        each node's kind, name, inputs, settings and arrays (metadata excluded)."""
+        digest = hashlib.sha256(repr(tuple(self.input_shape)).encode())
+        digest.update(np.ascontiguousarray(self.input_levels).tobytes())
+        for node in self.nodes:
+            arrays = []
+            settings = [type(node).__name__]
+            for key, value in vars(node).items():
+                if isinstance(value, BinaryWeights):
+                    arrays.append(value.words)
+                    settings.append(f"{key}=binary/{value.fan_in}")
+                elif hasattr(value, "values") and isinstance(value.values, np.ndarray):
+                    arrays.append(value.values)
+                    settings.append(f"{key}=real")
+                elif isinstance(value, np.ndarray):
+                    arrays.append(value)
+                    settings.append(key)
+                else:
+                    settings.append(f"{key}={value!r}")
+            digest.update(repr(settings).encode())
+            for array in arrays:
+                digest.update(repr((array.dtype.str, array.shape)).encode())
+                digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
+
     def with_weight_words(self, words: list[np.ndarray] | tuple[np.ndarray, ...]
                           ) -> "GraphNet":
         """The same network with other stored binary weights (one array per MRAM node)."""
@@ -213,7 +249,10 @@ def _evaluate(node: GraphNode, args: list[np.ndarray], kinds: list[str]) -> np.n
         return out if node.bias is None else out.astype(np.float64) + node.bias
     if isinstance(node, BatchNorm):
         scale, shift = node.scale_shift()
-        return x.astype(np.float64) * scale + shift
+        out = x.astype(np.float64)  # a copy: the input may feed a shortcut too
+        out *= scale
+        out += shift
+        return out
     if isinstance(node, Sign):
         return x >= 0
     if isinstance(node, MaxPool):
@@ -257,8 +296,11 @@ def graph_forward(net: GraphNet, images: np.ndarray, *, keep_hidden: bool = Fals
     return values[net.nodes[-1].name].astype(np.float64), hidden
 
 
-def graph_predict(net: GraphNet, images: np.ndarray, *, batch_size: int = 32) -> np.ndarray:
-    """Predicted labels (N,) int64, in batches of ``batch_size`` images."""
+def graph_predict(net: GraphNet, images: np.ndarray, *, batch_size: int | None = None
+                  ) -> np.ndarray:
+    """Predicted labels (N,) int64, in batches of ``batch_size`` images (default
+    `GraphNet.batch_size`)."""
+    batch_size = batch_size or net.batch_size
     labels = [np.argmax(graph_forward(net, images[i:i + batch_size])[0], axis=1)
               for i in range(0, len(images), batch_size)]
     return np.concatenate(labels) if labels else np.empty(0, np.int64)

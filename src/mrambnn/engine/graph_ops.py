@@ -14,7 +14,9 @@ from mrambnn.bits import pack_bits, unpack_signs
 from mrambnn.engine.graph_nodes import BinaryWeights, Weights
 from mrambnn.engine.kernels import dense_popcount
 
-__all__ = ["average_pool", "conv_output_size", "convolve", "dense", "max_pool"]
+__all__ = ["CHUNK_BYTES", "average_pool", "conv_output_size", "convolve", "dense", "max_pool"]
+
+CHUNK_BYTES = 8 * 2**20  # the largest temporary patch matrix of a real or integer conv
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -49,15 +51,15 @@ def _product(x: np.ndarray, weights: Weights, kind: str) -> np.ndarray:
         dtype = np.float32 if reach < 2**24 else np.float64
         if reach >= 2**53:
             raise ValueError("integer inputs too large for an exact float64 product")
-        product = x.astype(dtype) @ values.T.astype(dtype)
+        product = x.astype(dtype, copy=False) @ values.T.astype(dtype)
         return np.rint(product).astype(np.int64)
-    return x.astype(np.float64) @ values.T.astype(np.float64)
+    return x.astype(np.float64, copy=False) @ values.T.astype(np.float64)
 
 
 def dense(x: np.ndarray, weights: Weights, kind: str) -> np.ndarray:
     """A dense layer on (N, fan_in) ``x`` of ``kind`` ('bits', 'integer', 'real')."""
     if kind == "bits" and isinstance(weights, BinaryWeights):
-        return dense_popcount(pack_bits(x), weights.words, weights.fan_in).astype(np.int64)
+        return dense_popcount(pack_bits(x), weights.words, weights.fan_in)  # int32, exact
     return _product(x.astype(np.float64) * 2 - 1 if kind == "bits" else x, weights,
                     "real" if kind == "bits" else kind)
 
@@ -76,8 +78,8 @@ def _padding_correction(weights: BinaryWeights, shape: tuple[int, int], kernel: 
 
 def convolve(x: np.ndarray, weights: Weights, kind: str, kernel: int, stride: int,
              padding: int) -> np.ndarray:
-    """A convolution of (N, H, W, C) ``x`` of ``kind``: (N, H', W', rows), int64 when
-    exact integer sums, float64 otherwise."""
+    """A convolution of (N, H, W, C) ``x`` of ``kind``: (N, H', W', rows), int32 / int64
+    when exact integer sums, float64 otherwise."""
     n, h, w, _ = x.shape
     out_h, out_w = (conv_output_size(s, kernel, stride, padding) for s in (h, w))
     if kind == "bits" and isinstance(weights, BinaryWeights):
@@ -87,15 +89,21 @@ def convolve(x: np.ndarray, weights: Weights, kind: str, kernel: int, stride: in
         filters = unpack_signs(weights.words, weights.fan_in).reshape(
             weights.rows, kernel, kernel, -1) > 0
         packed_filters = pack_bits(filters).reshape(weights.rows, -1)
-        sums = dense_popcount(cols, packed_filters, weights.fan_in).astype(np.int64)
+        sums = dense_popcount(cols, packed_filters, weights.fan_in)  # int32, exact
         sums = sums.reshape(n, out_h * out_w, weights.rows)
         if padding:
-            sums += _padding_correction(weights, (h, w), kernel, stride, padding)
+            sums += _padding_correction(weights, (h, w), kernel, stride, padding).astype(
+                np.int32)
         return sums.reshape(n, out_h, out_w, weights.rows)
     if kind == "bits":
         x, kind = x.astype(np.float64) * 2 - 1, "real"
-    cols = _patches(x, kernel, stride, padding).reshape(n * out_h * out_w, -1)
-    return _product(cols, weights, kind).reshape(n, out_h, out_w, weights.rows)
+    # in chunks of images whose patches stay within CHUNK_BYTES: large temporary arrays
+    # are fresh pages on every call, and faulting them in cost more than the product
+    per_image = out_h * out_w * weights.fan_in * 8
+    step = max(1, CHUNK_BYTES // per_image)
+    parts = [_product(_patches(x[i:i + step], kernel, stride, padding).reshape(
+        -1, weights.fan_in), weights, kind) for i in range(0, n, step)]
+    return np.concatenate(parts).reshape(n, out_h, out_w, weights.rows)
 
 
 def max_pool(x: np.ndarray, kernel: int, stride: int, padding: int) -> np.ndarray:

@@ -1,0 +1,162 @@
+"""Top-1 and top-5 accuracy vs weight BER: the ImageNet-style measurement, for a chain
+(`PackedNet`) or a graph (`GraphNet`) network.
+
+Every draw is evaluated by the full path (the class scores of every image under that
+draw's stored weights): the incremental Monte Carlo paths track the predicted class only.
+Draw ``d`` at BER ``b`` uses the stream `draw_rng(seed, b, d)`, and its layers draw from
+it in order, as `corrupt_net` does, so its top-1 accuracy is the one `run_ber_sweep`
+gives for the same seed. Points are written atomically as they finish, and a rerun with
+the same configuration, network and data resumes from them.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mrambnn.engine import PackedNet, forward
+from mrambnn.engine.graph import GraphNet, graph_forward
+from mrambnn.experiments.draws import draw_rng
+from mrambnn.experiments.outputs import data_sha256, readable_result
+from mrambnn.experiments.results import provenance, read_json, write_atomic
+from mrambnn.experiments.stats import MeanInterval, mean_interval
+from mrambnn.memory.faults import BitFlip
+
+__all__ = ["TopKConfig", "TopKPoint", "TopKResult", "run_topk_sweep", "topk_correct"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TopKConfig:
+    """BERs (0 allowed: the clean network, one draw), draws per nonzero BER, seed, and
+    images per batch of the full pass."""
+
+    bers: tuple[float, ...] = (0.0, 1e-4, 1e-3, 1e-2)
+    n_draws: int = 10
+    seed: int = 0
+    batch_size: int = 500
+
+    def __post_init__(self) -> None:
+        if not self.bers or any(not 0.0 <= b <= 1.0 for b in self.bers):
+            raise ValueError(f"BERs must be probabilities in [0, 1], got {self.bers}")
+        if self.n_draws < 1 or self.batch_size < 1:
+            raise ValueError("n_draws and batch_size must be >= 1")
+
+    def draws_at(self, ber: float) -> int:
+        return 1 if ber == 0.0 else self.n_draws
+
+
+@dataclass(frozen=True)
+class TopKPoint:
+    """One BER: each draw's top-1 and top-5 accuracy."""
+
+    ber: float
+    top1: tuple[float, ...]
+    top5: tuple[float, ...]
+
+    def summary(self, which: str = "top1", confidence: float = 0.95) -> MeanInterval:
+        values = self.top1 if which == "top1" else self.top5
+        return mean_interval(np.asarray(values), confidence=confidence, bounds=(0.0, 1.0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class TopKResult:
+    config: TopKConfig
+    model: dict[str, Any]
+    points: tuple[TopKPoint, ...]
+    fingerprint: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "topk_sweep", "config": asdict(self.config), "model": self.model,
+                "fingerprint": self.fingerprint, "provenance": provenance(),
+                "points": [asdict(p) for p in self.points]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TopKResult":
+        try:
+            config = data["config"]
+            return cls(config=TopKConfig(**{**config, "bers": tuple(config["bers"])}),
+                       model=dict(data["model"]), fingerprint=dict(data["fingerprint"]),
+                       points=tuple(TopKPoint(ber=float(p["ber"]), top1=tuple(p["top1"]),
+                                              top5=tuple(p["top5"]))
+                                    for p in data["points"]))
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"not a top-k sweep result: {error}") from error
+
+    def save(self, path: Path) -> None:
+        write_atomic(path, json.dumps(self.to_dict(), indent=1, default=str))
+
+
+def topk_correct(scores: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """(N,) bool: whether ``labels`` (N,) is among the k highest of ``scores`` (N, C).
+    Ties at the k-th score count against the label (a score equal to the label's,
+    from a class of lower index, ranks above it, as argmax's first-index rule does)."""
+    scores = np.asarray(scores, np.float64)
+    mine = scores[np.arange(len(scores)), labels][:, None]
+    index = np.arange(scores.shape[1])[None, :]
+    above = (scores > mine) | ((scores == mine) & (index < labels[:, None]))
+    return above.sum(axis=1) < k
+
+
+def _scores_function(net: PackedNet | GraphNet) -> Callable[[PackedNet | GraphNet,
+                                                              np.ndarray], np.ndarray]:
+    if isinstance(net, GraphNet):
+        return lambda n, x: graph_forward(n, x)[0]  # type: ignore[arg-type]
+    return lambda n, x: forward(n, x)[0]  # type: ignore[arg-type]
+
+
+def _rows_and_bits(net: PackedNet | GraphNet) -> list[tuple[np.ndarray, int]]:
+    if isinstance(net, GraphNet):
+        return list(zip(net.weight_words, net.weight_bits, strict=True))
+    return [(layer.weight_words, layer.in_features) for layer in net.layers]
+
+
+def _draw(net: PackedNet | GraphNet, images: np.ndarray, labels: np.ndarray, ber: float,
+          rng: np.random.Generator, batch_size: int) -> tuple[float, float]:
+    fault = BitFlip(ber=ber)
+    words = [fault.corrupt(w, bits, rng=rng) for w, bits in _rows_and_bits(net)]
+    faulty = net.with_weight_words(words)
+    scores_of = _scores_function(net)
+    top1 = top5 = 0
+    for i in range(0, len(images), batch_size):
+        scores = scores_of(faulty, images[i:i + batch_size])
+        truth = labels[i:i + batch_size]
+        top1 += int(topk_correct(scores, truth, 1).sum())
+        top5 += int(topk_correct(scores, truth, 5).sum())
+    return top1 / len(images), top5 / len(images)
+
+
+def run_topk_sweep(net: PackedNet | GraphNet, images: np.ndarray, labels: np.ndarray,
+                   config: TopKConfig, *, out: Path | None = None,
+                   progress: Callable[[int], None] | None = None) -> TopKResult:
+    """Top-1 and top-5 accuracy of ``net`` on (``images`` (N, H, W, C) uint8, ``labels``
+    (N,)) at every BER of ``config``; ``out`` (.json) is rewritten after each point and
+    read back on a rerun (a file of another sweep is refused)."""
+    labels = np.asarray(labels, np.int64)
+    fingerprint = {"model_sha256": net.content_sha256(), "data_sha256": data_sha256(images, labels)}
+    done: dict[float, TopKPoint] = {}
+    if out is not None and readable_result(out):
+        previous = TopKResult.from_dict(read_json(out))
+        if previous.config != config or previous.fingerprint != fingerprint:
+            raise ValueError(f"{out} holds a top-k sweep of another configuration, model or "
+                             "data; remove it or choose another output file")
+        done = {p.ber: p for p in previous.points}
+    for ber in config.bers:
+        if ber in done:
+            continue
+        results = []
+        for d in range(config.draws_at(ber)):
+            results.append(_draw(net, images, labels, ber, draw_rng(config.seed, ber, d),
+                                 config.batch_size))
+            if progress is not None:
+                progress(1)
+        done[ber] = TopKPoint(ber=ber, top1=tuple(r[0] for r in results),
+                              top5=tuple(r[1] for r in results))
+        if out is not None:
+            TopKResult(config=config, model=net.metadata, fingerprint=fingerprint,
+                       points=tuple(done[b] for b in config.bers if b in done)).save(out)
+    return TopKResult(config=config, model=net.metadata, fingerprint=fingerprint,
+                      points=tuple(done[b] for b in config.bers))
+
