@@ -8,7 +8,8 @@ from mrambnn.experiments.device_study import DeviceStudyConfig
 from mrambnn.experiments.energy_sweep import EnergySweepConfig
 from mrambnn.experiments.layer_study import LayerStudyConfig
 from mrambnn.experiments.lifetime import LifetimeConfig
-from mrambnn.experiments.main_job import MainJobConfig
+from mrambnn.experiments.main_job import ImageNetStudyConfig, MainJobConfig
+from mrambnn.experiments.topk_sweep import TopKConfig
 
 
 @pytest.fixture(scope="session")
@@ -32,4 +33,6 @@ def tiny_config() -> MainJobConfig:
             sensitivity=SweepConfig(bers=(0.0, 1e-2, 1e-1), n_draws=2, n_images=200),
             sensitivity_models=("mnist-mlp",), protect_models=("mnist-mlp",), check_draws=2,
             check_images=200, error_aware=(("mnist-mlp", "mnist-mlp"),),  # the machinery
-            error_aware_sweep=SweepConfig(bers=(0.0, 1e-2, 1e-1), n_draws=2, n_images=200)))
+            error_aware_sweep=SweepConfig(bers=(0.0, 1e-2, 1e-1), n_draws=2, n_images=200)),
+        imagenet=ImageNetStudyConfig(topk=TopKConfig(bers=(0.0, 1e-2), n_draws=2),
+                                     n_images=100))

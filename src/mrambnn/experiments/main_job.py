@@ -27,6 +27,7 @@ from mrambnn.experiments.energy_sweep import (
     run_energy_sweep,
 )
 from mrambnn.experiments.layer_study import LayerStudyConfig, LayerStudyResult, run_layer_study
+from mrambnn.experiments.topk_sweep import TopKConfig, TopKResult, run_topk_sweep
 from mrambnn.importers.finn import FinnFormatError, default_cnv_folder, read_finn
 from mrambnn.memory.mram import MRAM
 from mrambnn.models import SHIPPED_MODELS, dataset_of, load_model
@@ -37,9 +38,9 @@ from mrambnn.physics.mtj import MTJ
 from mrambnn.physics.presets import get_preset
 from mrambnn.physics.switching import current_for_wer
 
-__all__ = ["CLAIM_BER", "ENERGY_DROP", "EXTERNAL_MODELS", "MainJobConfig", "MainJobResult",
-           "PhysicsResult", "config_for_models", "load_job_model", "model_label",
-           "run_main_job"]
+__all__ = ["CLAIM_BER", "ENERGY_DROP", "EXTERNAL_MODELS", "ImageNetStudyConfig",
+           "MainJobConfig", "MainJobResult", "PhysicsResult", "config_for_models",
+           "load_job_model", "model_label", "run_main_job"]
 
 CLAIM_BER = 1e-3  # the paper's claim: little accuracy loss up to this weight BER
 ENERGY_DROP = 0.005  # accuracy drop (0.5 point) at which the write energy is read off
@@ -53,6 +54,16 @@ Progress = Callable[[str, int], Callable[[int], None]]
 EXTERNAL_MODELS: dict[str, Callable[[], PackedNet]] = {
     "bnn-pynq-cnv": lambda: read_finn(default_cnv_folder()),
 }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageNetStudyConfig:
+    """The Tiny ImageNet section: the network (shipped name or file), its top-1 / top-5
+    sweep, and the validation images evaluated (None: all 10,000)."""
+
+    model: str = "tiny-vgg"
+    topk: TopKConfig = TopKConfig(bers=(0.0, 1e-3, 3e-3, 1e-2), n_draws=10)
+    n_images: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +84,8 @@ class MainJobConfig:
         devices: the device study (variability, retention, co-design); None skips it.
         layers: the study beyond uniform errors (per-layer sensitivity, selective
             protection, error-aware training); None skips it.
+        imagenet: the Tiny ImageNet section (top-1 / top-5 vs BER), run where its network
+            and validation data are present; None skips it.
     """
 
     models: tuple[str, ...] = ("mnist-mlp", "fashion-conv", "cifar-vgg", "bnn-pynq-cnv")
@@ -91,6 +104,7 @@ class MainJobConfig:
     budget: BudgetConfig = BudgetConfig()
     devices: DeviceStudyConfig | None = DeviceStudyConfig()
     layers: LayerStudyConfig | None = LayerStudyConfig()
+    imagenet: ImageNetStudyConfig | None = ImageNetStudyConfig()
 
     def __post_init__(self) -> None:
         resolve_device(self.device)  # a malformed device file fails before any sweep
@@ -142,6 +156,8 @@ class MainJobResult:
     devices: DeviceStudyResult | None = None
     stored_bits: dict[str, int] = field(default_factory=dict)
     layers: LayerStudyResult | None = None
+    imagenet: TopKResult | None = None
+    imagenet_skipped: str | None = None
 
 
 def model_label(model: str) -> str:
@@ -172,6 +188,8 @@ def config_for_models(models: Sequence[str], **settings: Any) -> MainJobConfig:
         raise ValueError(f"two of the models would write results under one name "
                          f"({', '.join(labels)}); rename a model file")
     config = MainJobConfig(models=models, **settings)
+    if "imagenet" not in settings and set(models) != set(MainJobConfig().models):
+        config = replace(config, imagenet=None)  # the user's own networks only
     if config.layers is not None and set(models) != set(MainJobConfig().models):
         own = tuple(label for m, label in zip(models, labels, strict=True)
                     if m not in EXTERNAL_MODELS)  # the given models, not the external ones
@@ -295,6 +313,28 @@ def run_main_job(out_dir: Path, config: MainJobConfig = MainJobConfig(), *,
         layers = run_layer_study(config.layers, load=_label_loader(config), mtj=physics.mtj,
                                  out_dir=out_dir, data_dir=data_dir, workers=config.workers,
                                  progress=progress)
+    imagenet, imagenet_skipped = (None, None) if config.imagenet is None else _imagenet(
+        config.imagenet, out_dir, data_dir, progress)
     return MainJobResult(config=config, sweeps=sweeps, skipped=skipped, physics=physics,
                          budget=budget, devices=devices, stored_bits=stored_bits,
-                         layers=layers)
+                         layers=layers, imagenet=imagenet, imagenet_skipped=imagenet_skipped)
+
+
+def _imagenet(config: ImageNetStudyConfig, out_dir: Path, data_dir: Path | None,
+              progress: Progress | None) -> tuple[TopKResult | None, str | None]:
+    """The Tiny ImageNet top-1 / top-5 sweep, or (None, why it did not run)."""
+    if config.model not in SHIPPED_MODELS and not Path(config.model).is_file():
+        return None, f"no Tiny ImageNet network {config.model!r} is shipped or given"
+    net = load_job_model(config.model)
+    try:
+        data = load_test_set(dataset_of(net, where=config.model), data_dir)
+    except DataError as error:
+        return None, f"its validation data is missing here ({error})"
+    images, labels = data.x_test, data.y_test
+    if config.n_images is not None:
+        images, labels = images[:config.n_images], labels[:config.n_images]
+    label = model_label(config.model)
+    total = sum(config.topk.draws_at(b) for b in config.topk.bers)
+    tick = progress(f"{label} top-1 / top-5 sweep", total) if progress else None
+    return run_topk_sweep(net, images, labels, config.topk,
+                          out=out_dir / f"topk-{label}.json", progress=tick), None

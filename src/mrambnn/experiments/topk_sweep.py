@@ -67,9 +67,11 @@ class TopKResult:
     model: dict[str, Any]
     points: tuple[TopKPoint, ...]
     fingerprint: dict[str, str]
+    n_images: int
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "topk_sweep", "config": asdict(self.config), "model": self.model,
+                "n_images": self.n_images,
                 "fingerprint": self.fingerprint, "provenance": provenance(),
                 "points": [asdict(p) for p in self.points]}
 
@@ -79,6 +81,7 @@ class TopKResult:
             config = data["config"]
             return cls(config=TopKConfig(**{**config, "bers": tuple(config["bers"])}),
                        model=dict(data["model"]), fingerprint=dict(data["fingerprint"]),
+                       n_images=int(data["n_images"]),
                        points=tuple(TopKPoint(ber=float(p["ber"]), top1=tuple(p["top1"]),
                                               top5=tuple(p["top5"]))
                                     for p in data["points"]))
@@ -156,7 +159,8 @@ def run_topk_sweep(net: PackedNet | GraphNet, images: np.ndarray, labels: np.nda
                               top5=tuple(r[1] for r in results))
         if out is not None:
             TopKResult(config=config, model=net.metadata, fingerprint=fingerprint,
-                       points=tuple(done[b] for b in config.bers if b in done)).save(out)
+                       points=tuple(done[b] for b in config.bers if b in done),
+                       n_images=len(images)).save(out)
     return TopKResult(config=config, model=net.metadata, fingerprint=fingerprint,
-                      points=tuple(done[b] for b in config.bers))
+                      points=tuple(done[b] for b in config.bers), n_images=len(images))
 

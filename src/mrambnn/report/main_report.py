@@ -13,6 +13,7 @@ from mrambnn.plots import plot_accuracy_vs_ber
 from mrambnn.report.budget_section import budget_section
 from mrambnn.report.device_section import device_sections
 from mrambnn.report.formatting import percent_interval
+from mrambnn.report.imagenet_section import imagenet_section
 from mrambnn.report.layer_section import layer_sections
 from mrambnn.report.physics_section import physics_section
 
@@ -152,6 +153,9 @@ def render_report(result: MainJobResult, out_dir: Path, *, wall_seconds: float) 
                                  stored_bits=result.stored_bits, device=device)
     if result.layers is not None:
         lines += layer_sections(result.layers, out_dir)
+    if config.imagenet is not None:
+        lines += imagenet_section(result.imagenet, result.imagenet_skipped, out_dir,
+                                  model_label(config.imagenet.model))
     report = out_dir / "report.md"
     write_atomic(report, "\n".join(lines) + "\n")
     return report
