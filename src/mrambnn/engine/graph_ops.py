@@ -1,16 +1,16 @@
 """The arithmetic of `GraphNet` nodes: strided, padded convolutions by patches (im2col),
 pooling of any window and stride, exact where the values are integers.
 
-Binary convolutions on bits: each pixel's channels are packed into words, the patches'
-words side by side, and the XNOR-popcount dense kernel sums them; a padded position is
-packed as all -1, and the sum of the weights it met is added back per output pixel, so
-that it contributes exactly 0. Integer inputs: products in float32 BLAS when no partial
+Binary convolutions on bits: each pixel's channels are packed into words and a compiled
+kernel (`mrambnn.engine.graph_kernels`) sums the XNOR-popcounts of every window, a
+padded position contributing exactly 0. Integer inputs: products in float32 BLAS when no partial
 sum can reach 2^24 (then exact), else float64 (exact below 2^53), rounded to int64.
 """
 
 import numpy as np
 
 from mrambnn.bits import pack_bits, unpack_signs
+from mrambnn.engine.graph_kernels import strided_conv_sums
 from mrambnn.engine.graph_nodes import BinaryWeights, Weights
 from mrambnn.engine.kernels import dense_popcount
 
@@ -64,18 +64,6 @@ def dense(x: np.ndarray, weights: Weights, kind: str) -> np.ndarray:
                     "real" if kind == "bits" else kind)
 
 
-def _padding_correction(weights: BinaryWeights, shape: tuple[int, int], kernel: int,
-                        stride: int, padding: int) -> np.ndarray:
-    """(H' * W', rows) int64: for each output pixel, the sum of the weights that met a
-    padded position (which the packed patch holds as -1 inputs)."""
-    h, w = shape
-    signs = unpack_signs(weights.words, weights.fan_in).astype(np.int64)
-    per_offset = signs.reshape(weights.rows, kernel * kernel, -1).sum(axis=2)  # (rows, k*k)
-    inside = np.ones((1, h, w, 1), np.int64)
-    padded = 1 - _patches(inside, kernel, stride, padding)[0, ..., 0]  # (H', W', k, k)
-    return padded.reshape(-1, kernel * kernel) @ per_offset.T
-
-
 def convolve(x: np.ndarray, weights: Weights, kind: str, kernel: int, stride: int,
              padding: int) -> np.ndarray:
     """A convolution of (N, H, W, C) ``x`` of ``kind``: (N, H', W', rows), int32 / int64
@@ -83,18 +71,10 @@ def convolve(x: np.ndarray, weights: Weights, kind: str, kernel: int, stride: in
     n, h, w, _ = x.shape
     out_h, out_w = (conv_output_size(s, kernel, stride, padding) for s in (h, w))
     if kind == "bits" and isinstance(weights, BinaryWeights):
-        words = pack_bits(x)  # (N, H, W, n_words(C))
-        cols = np.ascontiguousarray(_patches(words, kernel, stride, padding)).reshape(
-            n * out_h * out_w, -1)
         filters = unpack_signs(weights.words, weights.fan_in).reshape(
             weights.rows, kernel, kernel, -1) > 0
-        packed_filters = pack_bits(filters).reshape(weights.rows, -1)
-        sums = dense_popcount(cols, packed_filters, weights.fan_in)  # int32, exact
-        sums = sums.reshape(n, out_h * out_w, weights.rows)
-        if padding:
-            sums += _padding_correction(weights, (h, w), kernel, stride, padding).astype(
-                np.int32)
-        return sums.reshape(n, out_h, out_w, weights.rows)
+        return strided_conv_sums(pack_bits(x), pack_bits(filters), x.shape[3], kernel,
+                                 stride, padding)
     if kind == "bits":
         x, kind = x.astype(np.float64) * 2 - 1, "real"
     # in chunks of images whose patches stay within CHUNK_BYTES: large temporary arrays
