@@ -161,3 +161,28 @@ def test_bad_graphs_are_refused_in_one_line() -> None:
         GraphNet(nodes=net.nodes[:3], input_shape=(16, 16, 3), input_levels=levels)
     with pytest.raises(ValueError, match="images must be uint8"):
         graph_forward(net, np.zeros((1, 16, 16, 3), np.float32))
+
+
+def test_graph_file_round_trip_and_refusals(tmp_path) -> None:
+    from mrambnn.engine.graph_serialize import load_graph_net, load_network, save_graph_net
+    from mrambnn.engine.serialize import ModelFileError, save_packed_net
+
+    net = _tiny_residual(np.random.default_rng(6))
+    net.metadata["architecture"] = "tiny residual"
+    path = tmp_path / "g.npz"
+    save_graph_net(net, path)
+    back = load_network(path)
+    assert isinstance(back, GraphNet) and back.metadata == net.metadata
+    assert back.content_sha256() == net.content_sha256()
+    images = np.random.default_rng(1).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(graph_forward(back, images)[0], graph_forward(net, images)[0])
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ModelFileError, match="bad.npz"):
+        load_graph_net(bad)
+    from mrambnn.models import load_model
+    chain = tmp_path / "chain.npz"
+    save_packed_net(load_model("mnist-mlp"), chain)
+    assert type(load_network(chain)).__name__ == "PackedNet"
+    with pytest.raises(ModelFileError, match="not a mrambnn graph network"):
+        load_graph_net(chain)

@@ -1,6 +1,8 @@
 """Top-1 / top-5 sweeps: top-1 equals the BER sweep's accuracy draw for draw, top-k is
 counted right (ties included), graphs work, and a sweep resumes."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,12 @@ from mrambnn.bits import pack_signs
 from mrambnn.engine.graph import GraphNet
 from mrambnn.engine.graph_nodes import BatchNorm, BinaryWeights, Flatten, Linear, Sign
 from mrambnn.experiments import SweepConfig, run_ber_sweep
-from mrambnn.experiments.topk_sweep import TopKConfig, run_topk_sweep, topk_correct
+from mrambnn.experiments.topk_sweep import (
+    TopKConfig,
+    run_topk_stream,
+    run_topk_sweep,
+    topk_correct,
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +71,45 @@ def test_graph_network_sweep_and_resume(tmp_path, monkeypatch) -> None:
     assert again.points == first.points
     with pytest.raises(ValueError, match="another configuration"):
         run_topk_sweep(net, images, labels, TopKConfig(bers=(0.0,), seed=2), out=path)
+
+
+class _Source:
+    """Images served in chunks, as `ImageNetValidation` serves ILSVRC2012."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, fail_after: int | None = None
+                 ) -> None:
+        self.images, self.labels, self.fail_after = images, labels, fail_after
+        self.files = [f"img{i}.JPEG" for i in range(len(images))]
+        self.served = 0
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def chunks(self, size: int = 500, *, start: int = 0, stop: int | None = None
+               ):  # type: ignore[no-untyped-def]
+        stop = len(self.images) if stop is None else stop
+        for begin in range(start, stop, size):
+            if self.fail_after is not None and self.served >= self.fail_after:
+                raise KeyboardInterrupt
+            self.served += 1
+            end = min(begin + size, stop)
+            yield self.images[begin:end], self.labels[begin:end]
+
+
+def test_streamed_sweep_equals_the_in_memory_one_and_resumes(toy, tmp_path) -> None:
+    net, images, labels = toy
+    config = TopKConfig(bers=(0.0, 2e-2, 0.1), n_draws=3, seed=9, batch_size=64)
+    reference = run_topk_sweep(net, images, labels, config)
+    path = tmp_path / "stream.json"
+    with pytest.raises(KeyboardInterrupt):
+        run_topk_stream(net, _Source(images, labels, fail_after=2), config, out=path, chunk=70)
+    assert json.loads(path.read_text())["images_done"] == 140
+    source = _Source(images, labels)
+    result = run_topk_stream(net, source, config, out=path, chunk=70)
+    assert source.served == 3  # 160 images left, in chunks of 70
+    for got, expected in zip(result.points, reference.points, strict=True):
+        assert got.top1 == pytest.approx(expected.top1, abs=1e-12)
+        assert got.top5 == pytest.approx(expected.top5, abs=1e-12)
+    assert result.n_images == 300
+    with pytest.raises(ValueError, match="finished top-k sweep"):
+        run_topk_stream(net, _Source(images, labels), config, out=path)

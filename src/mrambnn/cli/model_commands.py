@@ -9,8 +9,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from mrambnn.cli.imagenet_commands import import_graph, save_graph
 from mrambnn.datasets import DataError, load_test_set
 from mrambnn.engine import PackedNet, accuracy, save_packed_net
+from mrambnn.engine.graph import GraphNet
 from mrambnn.engine.summary import summarize
 from mrambnn.experiments.outputs import check_writable
 from mrambnn.models import load_model, resolve_model_path
@@ -54,7 +56,14 @@ def _onnx_input_shape(path: Path) -> tuple[int, int, int] | None:
     return None
 
 
-def _import(args: argparse.Namespace, metadata: dict[str, Any]) -> PackedNet:
+def _import(args: argparse.Namespace, metadata: dict[str, Any]) -> PackedNet | GraphNet:
+    if args.format == "torch-graph":
+        from mrambnn.nn.imagenet_models import IMAGENET_MODELS
+        if args.arch is None:
+            raise ValueError("--format torch-graph needs --arch (alexnet-bnn, resnet18-bnn "
+                             "or MODULE:FACTORY)")
+        factory = None if args.arch in IMAGENET_MODELS else _factory(args.arch)
+        return import_graph(args, metadata, factory)
     if args.format == "finn":
         from mrambnn.importers.finn import TOPOLOGIES, read_finn
         if args.topology not in TOPOLOGIES:
@@ -94,6 +103,9 @@ def cmd_import(args: argparse.Namespace) -> None:
     if args.dataset:
         metadata["dataset"] = args.dataset
     net = _import(args, metadata)
+    if isinstance(net, GraphNet):
+        save_graph(net, out)
+        return
     dataset = net.metadata.get("dataset")
     if dataset and not args.no_accuracy:
         try:

@@ -8,6 +8,7 @@ from mrambnn.architectures import architecture_help
 from mrambnn.cli import (
     commands,
     energy_command,
+    imagenet_commands,
     lifetime_command,
     model_commands,
     plot_command,
@@ -316,12 +317,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="import a BNN trained elsewhere (torch state_dict, "
                          "FINN / BNN-PYNQ files, ONNX / QONNX) into a packed .npz model")
-    imp.add_argument("source", type=Path, help="state_dict file (torch), parameter folder "
+    imp.add_argument("source", type=Path, help="state_dict file (torch, torch-graph; '-' "
+                     "for torch-graph: random weights), parameter folder "
                      "(finn) or .onnx file (onnx)")
-    imp.add_argument("--format", required=True, choices=("torch", "finn", "onnx"))
+    imp.add_argument("--format", required=True, choices=("torch", "torch-graph", "finn", "onnx"),
+                     help="torch-graph: any topology (strides, shortcuts, average pooling, "
+                     "real-valued layers) into a graph network file")
+    imp.add_argument("--classes", type=positive, default=1000,
+                     help="torch-graph with alexnet-bnn / resnet18-bnn: output classes")
     imp.add_argument("--out", type=Path, required=True, help="packed model file (.npz)")
     imp.add_argument("--arch", help="torch: MODULE:FACTORY or FILE.py:FACTORY, the callable "
-                     "that builds the untrained module the state_dict fits")
+                     "that builds the untrained module the state_dict fits; torch-graph: "
+                     "also alexnet-bnn or resnet18-bnn (ImageNet BNNs, their own input "
+                     "coding)")
     imp.add_argument("--topology", default="cnvW1A1",
                      help="finn: the published topology (cnvW1A1, lfcW1A1)")
     imp.add_argument("--input-shape", type=image_shape,
@@ -344,6 +352,31 @@ def build_parser() -> argparse.ArgumentParser:
                           "MRAM words and bits, thresholds, MACs")
     info.add_argument("model", help=model_help)
     info.set_defaults(func=model_commands.cmd_info)
+
+    topk = sub.add_parser("topk", help="top-1 and top-5 accuracy vs weight BER (Tiny "
+                          "ImageNet, or ILSVRC2012 validation images streamed in chunks)")
+    topk.add_argument("model", help=f"{model_help}; or a graph network file (import "
+                      "--format torch-graph)")
+    topk.add_argument("--out", type=Path, required=True, help="result file (.json); "
+                      "rewritten as points (ILSVRC2012: chunks) finish, and resumed")
+    topk.add_argument("--dataset", choices=DATASET_NAMES,
+                      help="its data set (default: the one the model names)")
+    topk.add_argument("--imagenet-val", type=Path, help="ILSVRC2012 validation: a folder of "
+                      "ILSVRC2012_val_*.JPEG (with --ground-truth or a ground-truth file "
+                      "beside it) or an ImageFolder tree; resized to 256, centre crop 224")
+    topk.add_argument("--ground-truth", type=Path, help="ILSVRC2012 ground truth: "
+                      "LOC_val_solution.csv, val.txt or the devkit's ground-truth file")
+    topk.add_argument("--bers", type=probabilities, default=(0.0, 1e-4, 1e-3, 1e-2),
+                      help="comma-separated raw bit error rates")
+    topk.add_argument("--draws", type=positive, default=10, help="fault patterns per BER")
+    topk.add_argument("--seed", type=int, default=0, help="root seed of the draws")
+    topk.add_argument("--images", type=positive, default=None,
+                      help="evaluate the first N images only")
+    topk.add_argument("--chunk", type=positive, default=500,
+                      help="ILSVRC2012: images decoded and held at once")
+    topk.add_argument("--batch", type=positive, default=500, help="images per full pass")
+    topk.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
+    topk.set_defaults(func=imagenet_commands.cmd_topk)
 
     rep = sub.add_parser("reproduce", help="main job: sweeps, figures and report.md")
     rep.add_argument("--out", type=Path, default=Path("report"), help="report folder")

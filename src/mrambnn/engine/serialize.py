@@ -17,7 +17,8 @@ from mrambnn.engine.conv import Conv
 from mrambnn.engine.layers import Affine, Dense, Threshold
 from mrambnn.engine.network import Layer, PackedNet
 
-__all__ = ["FORMAT", "ModelFileError", "load_packed_net", "save_packed_net"]
+__all__ = ["FORMAT", "ModelFileError", "load_packed_net", "read_model_arrays",
+           "save_packed_net", "write_npz_atomic"]
 
 FORMAT = "mrambnn.packednet/1"
 
@@ -52,6 +53,12 @@ def save_packed_net(net: PackedNet, path: Path) -> None:
     meta = {"format": FORMAT, "input_shape": list(net.input_shape),
             "input_offset": net.input_offset, "layers": layer_meta, "metadata": net.metadata}
     arrays["meta"] = np.array(json.dumps(meta))
+    write_npz_atomic(path, arrays)
+
+
+def write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` to the .npz file ``path`` atomically (temporary file, rename)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
     try:
@@ -85,7 +92,8 @@ def _check_declared_sizes(path: Path) -> None:
                                      "bytes, more than the file holds")
 
 
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+def read_model_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of a model file (.npz, never unpickled); `ModelFileError` otherwise."""
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist or is not a regular file")
     try:
@@ -100,7 +108,7 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
 def load_packed_net(path: Path) -> PackedNet:
     """Read a `PackedNet` written by `save_packed_net`; raises `ModelFileError` otherwise."""
     path = Path(path)
-    arrays = _read_arrays(path)
+    arrays = read_model_arrays(path)
     try:
         meta = json.loads(str(arrays["meta"]))
     except (KeyError, json.JSONDecodeError) as error:

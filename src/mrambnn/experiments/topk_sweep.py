@@ -9,11 +9,12 @@ gives for the same seed. Points are written atomically as they finish, and a rer
 the same configuration, network and data resumes from them.
 """
 
+import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -25,7 +26,8 @@ from mrambnn.experiments.results import provenance, read_json, write_atomic
 from mrambnn.experiments.stats import MeanInterval, mean_interval
 from mrambnn.memory.faults import BitFlip
 
-__all__ = ["TopKConfig", "TopKPoint", "TopKResult", "run_topk_sweep", "topk_correct"]
+__all__ = ["ChunkSource", "TopKConfig", "TopKPoint", "TopKResult", "run_topk_stream",
+           "run_topk_sweep", "topk_correct"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,11 +118,17 @@ def _rows_and_bits(net: PackedNet | GraphNet) -> list[tuple[np.ndarray, int]]:
     return [(layer.weight_words, layer.in_features) for layer in net.layers]
 
 
+def _faulty(net: PackedNet | GraphNet, ber: float, rng: np.random.Generator
+            ) -> PackedNet | GraphNet:
+    """``net`` as read back after storing its weights at ``ber`` (layers draw in order)."""
+    fault = BitFlip(ber=ber)
+    return net.with_weight_words([fault.corrupt(w, bits, rng=rng)
+                                  for w, bits in _rows_and_bits(net)])
+
+
 def _draw(net: PackedNet | GraphNet, images: np.ndarray, labels: np.ndarray, ber: float,
           rng: np.random.Generator, batch_size: int) -> tuple[float, float]:
-    fault = BitFlip(ber=ber)
-    words = [fault.corrupt(w, bits, rng=rng) for w, bits in _rows_and_bits(net)]
-    faulty = net.with_weight_words(words)
+    faulty = _faulty(net, ber, rng)
     scores_of = _scores_function(net)
     top1 = top5 = 0
     for i in range(0, len(images), batch_size):
@@ -164,3 +172,75 @@ def run_topk_sweep(net: PackedNet | GraphNet, images: np.ndarray, labels: np.nda
     return TopKResult(config=config, model=net.metadata, fingerprint=fingerprint,
                       points=tuple(done[b] for b in config.bers), n_images=len(images))
 
+
+
+class ChunkSource(Protocol):
+    """Labelled images too many to hold at once (`ImageNetValidation`): their count, and
+    (images (n, H, W, C) uint8, labels (n,)) chunks from image ``start`` on."""
+
+    def __len__(self) -> int: ...
+
+    def chunks(self, size: int = 500, *, start: int = 0, stop: int | None = None
+               ) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
+
+
+def _partial(out: Path, config: TopKConfig, fingerprint: dict[str, str]
+             ) -> tuple[int, dict[str, list[list[int]]]]:
+    """Images done and counts of an interrupted streamed sweep in ``out`` (none: 0)."""
+    if not readable_result(out):
+        return 0, {}
+    data = read_json(out)
+    if data.get("kind") == "topk_sweep":
+        raise ValueError(f"{out} holds a finished top-k sweep; remove it or choose another "
+                         "output file")
+    if data.get("kind") != "topk_stream_partial" or data.get("config") != json.loads(
+            json.dumps(asdict(config))) or data.get("fingerprint") != fingerprint:
+        raise ValueError(f"{out} holds another sweep (configuration, model or data); remove "
+                         "it or choose another output file")
+    return int(data["images_done"]), dict(data["counts"])
+
+
+def run_topk_stream(net: PackedNet | GraphNet, source: ChunkSource, config: TopKConfig, *,
+                    out: Path, chunk: int = 500, stop: int | None = None,
+                    progress: Callable[[int], None] | None = None) -> TopKResult:
+    """`run_topk_sweep` over images streamed in chunks (ILSVRC2012's 50,000): each chunk
+    is decoded once and every draw of every BER evaluated on it; the draws' stored
+    weights are kept in memory meanwhile (BERs x draws copies of the weight words: 180
+    copies of alexnet-bnn's 9.6 MB for the paper's grid). ``out`` (.json) records the
+    counts after every chunk, so an interrupted run resumes at the next chunk; it holds
+    the finished `TopKResult` at the end. ``stop``: evaluate the first ``stop`` images
+    only. Same seeds, same draws, same results as `run_topk_sweep` on those images."""
+    total = len(source) if stop is None else min(stop, len(source))
+    names = getattr(source, "files", None)
+    labels_all = np.asarray(getattr(source, "labels", np.zeros(0)))[:total]
+    identity = json.dumps([list(names or [])[:total], labels_all.tolist(), total])
+    fingerprint = {"model_sha256": net.content_sha256(),
+                   "data_sha256": hashlib.sha256(identity.encode()).hexdigest()}
+    done, counts = _partial(out, config, fingerprint)
+    draws = {ber: [_faulty(net, ber, draw_rng(config.seed, ber, d))
+                   for d in range(config.draws_at(ber))] for ber in config.bers}
+    for ber in config.bers:
+        counts.setdefault(repr(ber), [[0, 0] for _ in draws[ber]])
+    scores_of = _scores_function(net)
+    for images, labels in source.chunks(chunk, start=done, stop=total):
+        labels = np.asarray(labels, np.int64)
+        for ber in config.bers:
+            for d, faulty in enumerate(draws[ber]):
+                for i in range(0, len(images), config.batch_size):
+                    scores = scores_of(faulty, images[i:i + config.batch_size])
+                    truth = labels[i:i + config.batch_size]
+                    counts[repr(ber)][d][0] += int(topk_correct(scores, truth, 1).sum())
+                    counts[repr(ber)][d][1] += int(topk_correct(scores, truth, 5).sum())
+        done += len(images)
+        write_atomic(out, json.dumps({"kind": "topk_stream_partial", "config": asdict(config),
+                                      "fingerprint": fingerprint, "images_done": done,
+                                      "counts": counts}, default=str))
+        if progress is not None:
+            progress(len(images))
+    points = tuple(TopKPoint(ber=ber, top1=tuple(c[0] / done for c in counts[repr(ber)]),
+                             top5=tuple(c[1] / done for c in counts[repr(ber)]))
+                   for ber in config.bers)
+    result = TopKResult(config=config, model=net.metadata, points=points,
+                        fingerprint=fingerprint, n_images=done)
+    result.save(out)
+    return result

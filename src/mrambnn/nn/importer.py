@@ -43,7 +43,8 @@ from mrambnn.engine.chain import LayerChain
 from mrambnn.nn.export import batchnorm_arrays
 from mrambnn.nn.layers import BinaryConv2d, BinaryLinear, SignActivation
 
-__all__ = ["TorchImportError", "import_torch", "import_torch_state_dict", "load_module_factory"]
+__all__ = ["TorchImportError", "import_torch", "import_torch_state_dict", "load_module_factory",
+           "load_state_dict_into"]
 
 SUPPORTED = ("BinarizeLinear/BinarizeConv2d (BinaryNet.pytorch), BinaryLinear/BinaryConv2d, "
              "F.linear/F.conv2d with torch.sign(weight), MaxPool2d(2), BatchNorm1d/2d, "
@@ -320,6 +321,13 @@ def load_module_factory(spec: str) -> Any:
 def import_torch_state_dict(path: Path | str, factory: Any, **options: Any) -> PackedNet:
     """Load a state_dict (``torch.load(weights_only=True)``: never unpickles code) into the
     module ``factory()`` builds, then `import_torch` it with ``options``."""
+    return import_torch(load_state_dict_into(path, factory()), **options)
+
+
+def load_state_dict_into(path: Path | str, model: nn.Module) -> nn.Module:
+    """``model`` with the state_dict of file ``path`` loaded (``torch.load(weights_only=
+    True)``: never unpickles code; a checkpoint's ``state_dict`` entry is taken);
+    `TorchImportError` naming the file otherwise."""
     path = Path(path)
     if not path.is_file():
         raise TorchImportError(f"{path} does not exist or is not a file")
@@ -334,10 +342,9 @@ def import_torch_state_dict(path: Path | str, factory: Any, **options: Any) -> P
         state = state["state_dict"]
     if not isinstance(state, dict):
         raise TorchImportError(f"{path} holds a {type(state).__name__}, not a state_dict")
-    model = factory()
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
         raise TorchImportError(f"{path} does not fit the module: "
                                f"{' '.join(str(error).split())[:300]}") from None
-    return import_torch(model, **options)
+    return model
