@@ -65,3 +65,19 @@ def test_train_recalibrates_batchnorm_for_the_memory_it_will_run_in(tmp_path) ->
     bad = _run("train", "--arch", "mlp-tiny", "--recalibrate-ber", "0.7", "--out", str(out))
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert "--recalibrate-ber must be in [0, 0.5]" in bad.stderr
+
+
+def test_train_in_pieces_with_stop_after(tmp_path) -> None:
+    out, checkpoint = tmp_path / "m.npz", tmp_path / "m.pt"
+    common = ("train", "--arch", "mlp-tiny", "--epochs", "2", "--checkpoint", str(checkpoint),
+              "--out", str(out))
+    first = _run(*common, "--stop-after", "1")
+    assert first.returncode == 0, first.stderr
+    assert "stopped after epoch 1 of 2" in first.stdout
+    assert checkpoint.is_file() and not out.exists()
+    second = _run(*common)
+    assert second.returncode == 0, second.stderr
+    assert "epoch 1/2" not in second.stderr and "epoch 2/2" in second.stderr
+    assert len(load_model(out).metadata["history"]) == 2
+    alone = _run("train", "--arch", "mlp-tiny", "--stop-after", "1", "--out", str(out))
+    assert alone.returncode != 0 and "--stop-after needs --checkpoint" in alone.stderr

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mrambnn.datasets import DataError, load_dataset
+from mrambnn.datasets import DataError, load_test_set
 from mrambnn.engine import accuracy
 from mrambnn.models import SHIPPED_MODELS, load_model
 
@@ -17,8 +17,9 @@ def test_shipped_model_accuracy_and_provenance(name: str) -> None:
     for key in ("architecture", "dataset", "train_config", "seed", "command", "test_accuracy"):
         assert key in meta, f"{name} lacks {key}"
     try:
-        data = load_dataset(meta["dataset"])
-    except DataError as error:  # CIFAR-10 is read from ../shared, which a machine may lack
+        data = load_test_set(meta["dataset"])
+    except DataError as error:  # CIFAR-10, Tiny ImageNet: read from ../shared, which a
+        # machine may lack
         pytest.skip(f"{meta['dataset']} is not on this machine: {error}")
     measured = accuracy(net, data.x_test, data.y_test)
     assert measured == pytest.approx(meta["test_accuracy"], abs=1e-12)

@@ -61,10 +61,16 @@ def cmd_train(args: argparse.Namespace) -> None:
     check_writable(Path(args.out).parent)
     if args.checkpoint is not None:
         check_writable(Path(args.checkpoint).parent)
+    if args.stop_after is not None and args.checkpoint is None:
+        raise ValueError("--stop-after needs --checkpoint (where the epochs are kept)")
     data = load_dataset(args.dataset, args.data_dir)
     began = time.perf_counter()
     model, history = train(config, data, checkpoint=args.checkpoint, threads=args.threads,
+                           stop_after=args.stop_after,
                            progress=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.stop_after is not None and args.stop_after < config.epochs:
+        print(f"stopped after epoch {len(history)} of {config.epochs}: {args.checkpoint}")
+        return
     recalibrated = bool(args.recalibrate_bn or args.average_from or args.recalibrate_ber)
     statistics = ("one augmented pass over the training set" if args.average_from
                   else "the training set" if recalibrated else "training's running averages")

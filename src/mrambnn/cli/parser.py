@@ -123,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "to the last and ship the average, BatchNorm recalibrated (0 = off)")
     train_p.add_argument("--checkpoint", type=Path,
                          help="checkpoint file, rewritten each epoch; an existing one is resumed")
+    train_p.add_argument("--stop-after", type=positive, metavar="EPOCHS",
+                         help="stop once the checkpoint holds this many epochs (a run in "
+                         "pieces, or a first stage that a second continues with --init-from "
+                         "CHECKPOINT); writes no model")
     train_p.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     train_p.add_argument("--out", type=Path, required=True, help="packed model file (.npz)")
     train_p.set_defaults(func=commands.cmd_train)
