@@ -266,12 +266,13 @@ def _assignment_budget(path: Path, net, table, *, mtj, cost) -> None:  # type: i
 
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
-    from mrambnn.experiments.main_job import config_for_models
+    from mrambnn.experiments.main_job import ImageNetStudyConfig, config_for_models
     from mrambnn.report import reproduce
 
     config = config_for_models(args.models, workers=args.workers, device=args.device,
                                sweep=SweepConfig(bers=args.bers, n_draws=args.draws,
-                                                 seed=args.seed))
+                                                 seed=args.seed),
+                               imagenet=ImageNetStudyConfig() if args.tiny_imagenet else None)
     check_writable(args.out)
     began = time.perf_counter()
     report = reproduce(args.out, config, data_dir=args.data_dir, progress=bar)
