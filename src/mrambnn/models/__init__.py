@@ -15,6 +15,7 @@ SHIPPED_MODELS: dict[str, str] = {
     "mnist-mlp": "mnist-mlp-3x1024.npz",
     "fashion-conv": "fashion-conv.npz",
     "cifar-vgg": "cifar-vgg.npz",
+    "tiny-vgg": "tiny-vgg.npz",
 }
 # Each standard network and its shipped error-aware twin (none shipped yet: a first
 # fine-tuning from the packed networks left their binary weights unchanged, see README).
