@@ -1,5 +1,5 @@
 """ImageNet-size BNNs exported to the graph engine: the same predictions and hidden bits
-as the torch model run in float64 (issue 16, acceptance 1), and refusals."""
+as the torch model run in float64, at full size too, and refusals."""
 
 import re
 

@@ -33,6 +33,7 @@ from mrambnn.engine.serialize import (
     ModelFileError,
     load_packed_net,
     read_model_arrays,
+    read_model_meta,
     write_npz_atomic,
 )
 
@@ -89,12 +90,7 @@ def load_graph_net(path: Path) -> GraphNet:
     """Read a `GraphNet` written by `save_graph_net`; `ModelFileError` otherwise."""
     path = Path(path)
     arrays = read_model_arrays(path)
-    try:
-        meta = json.loads(str(arrays["meta"]))
-    except (KeyError, json.JSONDecodeError) as error:
-        raise ModelFileError(f"{path} has no valid mrambnn metadata") from error
-    if not isinstance(meta, dict) or meta.get("format") != GRAPH_FORMAT:
-        raise ModelFileError(f"{path} is not a mrambnn graph network ({GRAPH_FORMAT})")
+    meta = read_model_meta(path, arrays, GRAPH_FORMAT, "graph network")
     try:
         nodes = tuple(_node(i, spec, arrays) for i, spec in enumerate(meta["nodes"]))
         h, w, c = (int(v) for v in meta["input_shape"])

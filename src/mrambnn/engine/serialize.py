@@ -17,7 +17,7 @@ from mrambnn.engine.conv import Conv
 from mrambnn.engine.layers import Affine, Dense, Threshold
 from mrambnn.engine.network import Layer, PackedNet
 
-__all__ = ["FORMAT", "ModelFileError", "load_packed_net", "read_model_arrays",
+__all__ = ["FORMAT", "ModelFileError", "load_packed_net", "read_model_arrays", "read_model_meta",
            "save_packed_net", "write_npz_atomic"]
 
 FORMAT = "mrambnn.packednet/1"
@@ -105,16 +105,24 @@ def read_model_arrays(path: Path) -> dict[str, np.ndarray]:
         raise ModelFileError(f"{path} is not a readable .npz model file: {error}") from error
 
 
-def load_packed_net(path: Path) -> PackedNet:
-    """Read a `PackedNet` written by `save_packed_net`; raises `ModelFileError` otherwise."""
-    path = Path(path)
-    arrays = read_model_arrays(path)
+def read_model_meta(path: Path, arrays: dict[str, np.ndarray], tag: str, kind: str
+                    ) -> dict:
+    """The JSON metadata of a model file's ``arrays``, checked to carry format ``tag``
+    (a mrambnn ``kind``); `ModelFileError` naming ``path`` otherwise."""
     try:
         meta = json.loads(str(arrays["meta"]))
     except (KeyError, json.JSONDecodeError) as error:
         raise ModelFileError(f"{path} has no valid mrambnn metadata") from error
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a mrambnn packed network (format {FORMAT})")
+    if not isinstance(meta, dict) or meta.get("format") != tag:
+        raise ModelFileError(f"{path} is not a mrambnn {kind} (format {tag})")
+    return meta
+
+
+def load_packed_net(path: Path) -> PackedNet:
+    """Read a `PackedNet` written by `save_packed_net`; raises `ModelFileError` otherwise."""
+    path = Path(path)
+    arrays = read_model_arrays(path)
+    meta = read_model_meta(path, arrays, FORMAT, "packed network")
     try:
         layers: list[Layer] = []
         for i, spec in enumerate(meta["layers"]):

@@ -59,11 +59,15 @@ def _square(where: str, name: str, value: Any) -> int:
     return int(pair[0])
 
 
-def _weights(module: nn.Conv2d | nn.Linear, binary: bool) -> BinaryWeights | RealWeights:
+def _weights(module: nn.Conv2d | nn.Linear, binary: bool, order: np.ndarray | None = None
+             ) -> BinaryWeights | RealWeights:
+    """The module's weights as rows, their columns taken in ``order`` when given."""
     w = module.weight.detach().double()
     if w.dim() == 4:  # (out, C, k, k) -> (out, k, k, C)
         w = w.permute(0, 2, 3, 1)
     rows = w.reshape(w.shape[0], -1).numpy()
+    if order is not None:
+        rows = rows[:, order]
     if binary:
         return BinaryWeights(words=pack_signs(np.where(rows >= 0, 1, -1)),
                              fan_in=rows.shape[1])
@@ -89,15 +93,11 @@ def _conv(where: str, name: str, source: str, module: nn.Conv2d) -> Conv2d:
 
 def _linear(name: str, source: str, module: nn.Linear, chw: tuple[int, ...] | None
             ) -> Linear:
-    weights = _weights(module, isinstance(module, BinaryLinear))
+    order = None
     if chw is not None:  # inputs flattened from a (C, H, W) map: reorder to (H, W, C)
         c, h, w = chw
         order = np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0).reshape(-1)
-        if isinstance(weights, RealWeights):
-            weights = RealWeights(values=np.ascontiguousarray(weights.values[:, order]))
-        else:
-            signs = np.where(module.weight.detach().double().numpy() >= 0, 1, -1)
-            weights = BinaryWeights(words=pack_signs(signs[:, order]), fan_in=c * h * w)
+    weights = _weights(module, isinstance(module, BinaryLinear), order)
     return Linear(name=name, inputs=(source,), weights=weights, bias=_bias(module))
 
 
