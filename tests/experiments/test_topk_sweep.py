@@ -66,7 +66,7 @@ def test_graph_network_sweep_and_resume(tmp_path, monkeypatch) -> None:
     assert [len(p.top5) for p in first.points] == [1, 3, 3]
     def fail(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise AssertionError("a finished point was recomputed")
-    monkeypatch.setattr(module, "_draw", fail)
+    monkeypatch.setattr(module, "_count", fail)
     again = run_topk_sweep(net, images, labels, config, out=path)
     assert again.points == first.points
     with pytest.raises(ValueError, match="another configuration"):

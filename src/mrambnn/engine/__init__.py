@@ -7,8 +7,9 @@ faulty copies live apart, in `mrambnn.montecarlo`, and this package never import
 """
 
 from mrambnn.engine.conv import Conv
+from mrambnn.engine.first_layer import FirstLayerReuse, predict_draws
 from mrambnn.engine.layers import Affine, Dense, Threshold
-from mrambnn.engine.network import Layer, PackedNet, accuracy, forward, predict
+from mrambnn.engine.network import Layer, PackedNet, accuracy, forward, forward_from, predict
 from mrambnn.engine.ops import (
     binary_dense_preactivation,
     dense_preactivation,
@@ -20,6 +21,7 @@ __all__ = [
     "Affine",
     "Conv",
     "Dense",
+    "FirstLayerReuse",
     "Layer",
     "ModelFileError",
     "PackedNet",
@@ -28,8 +30,10 @@ __all__ = [
     "binary_dense_preactivation",
     "dense_preactivation",
     "forward",
+    "forward_from",
     "integer_dense_preactivation",
     "load_packed_net",
     "predict",
+    "predict_draws",
     "save_packed_net",
 ]

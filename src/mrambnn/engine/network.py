@@ -10,7 +10,7 @@ from mrambnn.engine.conv import Conv, conv_forward
 from mrambnn.engine.layers import Affine, Dense, Threshold
 from mrambnn.engine.ops import dense_preactivation
 
-__all__ = ["Layer", "PackedNet", "accuracy", "forward", "predict"]
+__all__ = ["Layer", "PackedNet", "accuracy", "forward", "forward_from", "layer_output", "predict"]
 
 Layer = Dense | Conv
 
@@ -157,14 +157,29 @@ def forward(
         scores (N, n_classes) float64, and a list of hidden outputs (bool, +1 = True;
         (N, H, W, C) after a conv layer, (N, out) after a dense one) when ``keep_hidden``.
     """
-    activation = net.first_input(images)
+    return forward_from(net, net.first_input(images), start=0, keep_hidden=keep_hidden)
+
+
+def layer_output(layer: Layer, activation: np.ndarray) -> np.ndarray:
+    """A hidden layer's output bits (bool) on ``activation``: what the previous layer
+    gave (or the first layer's integer inputs)."""
+    if isinstance(layer, Conv):
+        return conv_forward(layer, activation)
+    assert isinstance(layer.head, Threshold), "an output layer gives scores, not bits"
+    return layer.head.apply(dense_preactivation(layer, activation.reshape(len(activation), -1)))
+
+
+def forward_from(
+    net: PackedNet, activation: np.ndarray, *, start: int, keep_hidden: bool = False
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """`forward` from layer ``start`` on: ``activation`` is what that layer takes (the
+    output bits of layer ``start - 1``, or `PackedNet.first_input` for ``start`` 0).
+    Returns the scores and, when ``keep_hidden``, the hidden outputs from layer ``start``."""
+    if not 0 <= start < len(net.layers):
+        raise ValueError(f"start must be a layer index in 0..{len(net.layers) - 1}")
     hidden: list[np.ndarray] = []
-    for layer in net.layers[:-1]:
-        if isinstance(layer, Conv):
-            activation = conv_forward(layer, activation)
-        else:
-            flat = activation.reshape(len(activation), -1)
-            activation = layer.head.apply(dense_preactivation(layer, flat))
+    for layer in net.layers[start:-1]:
+        activation = layer_output(layer, activation)
         if keep_hidden:
             hidden.append(activation)
     last = net.layers[-1]

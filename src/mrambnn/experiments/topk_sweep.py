@@ -11,14 +11,14 @@ the same configuration, network and data resumes from them.
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from mrambnn.engine import PackedNet, forward
+from mrambnn.engine import FirstLayerReuse, PackedNet
 from mrambnn.engine.graph import GraphNet, graph_forward
 from mrambnn.experiments.draws import draw_rng
 from mrambnn.experiments.outputs import data_sha256, readable_result
@@ -105,38 +105,43 @@ def topk_correct(scores: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     return above.sum(axis=1) < k
 
 
-def _scores_function(net: PackedNet | GraphNet) -> Callable[[PackedNet | GraphNet,
-                                                              np.ndarray], np.ndarray]:
-    if isinstance(net, GraphNet):
-        return lambda n, x: graph_forward(n, x)[0]  # type: ignore[arg-type]
-    return lambda n, x: forward(n, x)[0]  # type: ignore[arg-type]
-
-
 def _rows_and_bits(net: PackedNet | GraphNet) -> list[tuple[np.ndarray, int]]:
     if isinstance(net, GraphNet):
         return list(zip(net.weight_words, net.weight_bits, strict=True))
     return [(layer.weight_words, layer.in_features) for layer in net.layers]
 
 
-def _faulty(net: PackedNet | GraphNet, ber: float, rng: np.random.Generator
-            ) -> PackedNet | GraphNet:
-    """``net`` as read back after storing its weights at ``ber`` (layers draw in order)."""
+def _faulty_words(net: PackedNet | GraphNet, ber: float, rng: np.random.Generator
+                  ) -> list[np.ndarray]:
+    """The weight words of ``net`` as read back after storing them at ``ber`` (layers
+    draw in order)."""
     fault = BitFlip(ber=ber)
-    return net.with_weight_words([fault.corrupt(w, bits, rng=rng)
-                                  for w, bits in _rows_and_bits(net)])
+    return [fault.corrupt(w, bits, rng=rng) for w, bits in _rows_and_bits(net)]
 
 
-def _draw(net: PackedNet | GraphNet, images: np.ndarray, labels: np.ndarray, ber: float,
-          rng: np.random.Generator, batch_size: int) -> tuple[float, float]:
-    faulty = _faulty(net, ber, rng)
-    scores_of = _scores_function(net)
-    top1 = top5 = 0
+def _draw_scores(net: PackedNet | GraphNet, images: np.ndarray,
+                 draws: Sequence[Sequence[np.ndarray]]) -> Iterator[np.ndarray]:
+    """Class scores (N, C) of ``images`` under each draw's stored weights in turn (a
+    chain's clean first layer computed once for them all: `FirstLayerReuse`)."""
+    if isinstance(net, GraphNet):
+        for words in draws:
+            yield graph_forward(net.with_weight_words(list(words)), images)[0]
+        return
+    reuse = FirstLayerReuse(net, images)
+    for words in draws:
+        yield reuse.scores(words)
+
+
+def _count(counts: list[list[int]], net: PackedNet | GraphNet, images: np.ndarray,
+           labels: np.ndarray, draws: Sequence[Sequence[np.ndarray]], batch_size: int
+           ) -> None:
+    """Add each draw's top-1 and top-5 hits on (``images``, ``labels``) to ``counts``
+    ([top1, top5] per draw)."""
     for i in range(0, len(images), batch_size):
-        scores = scores_of(faulty, images[i:i + batch_size])
         truth = labels[i:i + batch_size]
-        top1 += int(topk_correct(scores, truth, 1).sum())
-        top5 += int(topk_correct(scores, truth, 5).sum())
-    return top1 / len(images), top5 / len(images)
+        for d, scores in enumerate(_draw_scores(net, images[i:i + batch_size], draws)):
+            counts[d][0] += int(topk_correct(scores, truth, 1).sum())
+            counts[d][1] += int(topk_correct(scores, truth, 5).sum())
 
 
 def run_topk_sweep(net: PackedNet | GraphNet, images: np.ndarray, labels: np.ndarray,
@@ -157,14 +162,14 @@ def run_topk_sweep(net: PackedNet | GraphNet, images: np.ndarray, labels: np.nda
     for ber in config.bers:
         if ber in done:
             continue
-        results = []
-        for d in range(config.draws_at(ber)):
-            results.append(_draw(net, images, labels, ber, draw_rng(config.seed, ber, d),
-                                 config.batch_size))
-            if progress is not None:
-                progress(1)
-        done[ber] = TopKPoint(ber=ber, top1=tuple(r[0] for r in results),
-                              top5=tuple(r[1] for r in results))
+        draws = [_faulty_words(net, ber, draw_rng(config.seed, ber, d))
+                 for d in range(config.draws_at(ber))]
+        counts = [[0, 0] for _ in draws]
+        _count(counts, net, images, labels, draws, config.batch_size)
+        if progress is not None:
+            progress(len(draws))
+        done[ber] = TopKPoint(ber=ber, top1=tuple(c[0] / len(images) for c in counts),
+                              top5=tuple(c[1] / len(images) for c in counts))
         if out is not None:
             TopKResult(config=config, model=net.metadata, fingerprint=fingerprint,
                        points=tuple(done[b] for b in config.bers if b in done),
@@ -217,20 +222,14 @@ def run_topk_stream(net: PackedNet | GraphNet, source: ChunkSource, config: TopK
     fingerprint = {"model_sha256": net.content_sha256(),
                    "data_sha256": hashlib.sha256(identity.encode()).hexdigest()}
     done, counts = _partial(out, config, fingerprint)
-    draws = {ber: [_faulty(net, ber, draw_rng(config.seed, ber, d))
+    draws = {ber: [_faulty_words(net, ber, draw_rng(config.seed, ber, d))
                    for d in range(config.draws_at(ber))] for ber in config.bers}
     for ber in config.bers:
         counts.setdefault(repr(ber), [[0, 0] for _ in draws[ber]])
-    scores_of = _scores_function(net)
     for images, labels in source.chunks(chunk, start=done, stop=total):
         labels = np.asarray(labels, np.int64)
         for ber in config.bers:
-            for d, faulty in enumerate(draws[ber]):
-                for i in range(0, len(images), config.batch_size):
-                    scores = scores_of(faulty, images[i:i + config.batch_size])
-                    truth = labels[i:i + config.batch_size]
-                    counts[repr(ber)][d][0] += int(topk_correct(scores, truth, 1).sum())
-                    counts[repr(ber)][d][1] += int(topk_correct(scores, truth, 5).sum())
+            _count(counts[repr(ber)], net, images, labels, draws[ber], config.batch_size)
         done += len(images)
         write_atomic(out, json.dumps({"kind": "topk_stream_partial", "config": asdict(config),
                                       "fingerprint": fingerprint, "images_done": done,

@@ -6,7 +6,8 @@ Paths (all give the predictions of a full re-evaluation, draw by draw):
   draw changes: `mrambnn.montecarlo.dense_draws` for all-dense networks,
   `mrambnn.montecarlo.conv_draws` for convolutional ones with int16-sized sums;
 - *general incremental* (`mrambnn.montecarlo.general`): the other networks, draw by draw;
-- *full*: the packed engine re-evaluates every image (`mrambnn.engine.predict`).
+- *full*: the packed engine re-evaluates every image, the clean first layer computed once
+  for all the draws of a call (`mrambnn.engine.predict_draws`).
 'auto' takes the incremental path unless so many weights flipped that changes reach nearly
 every image; where the full path becomes faster depends on the processor and the network,
 so it is measured on the machine at hand (about a second per network) and cached
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mrambnn.engine import PackedNet, predict
+from mrambnn.engine import PackedNet, predict_draws
 from mrambnn.montecarlo.conv_draws import ConvDrawEvaluator, supports_conv
 from mrambnn.montecarlo.dense_draws import DenseDrawEvaluator, supports
 from mrambnn.montecarlo.general import GeneralEvaluator
@@ -103,8 +104,7 @@ class DrawEvaluator:
             path = ("full" if flipped and flipped > self.full_above * self.net.n_weights
                     else "incremental")
         if path == "full":
-            return np.stack([predict(self.net.with_weight_words(tuple(words)), self.images)
-                             for words in draws])
+            return predict_draws(self.net, self.images, draws)
         return self.incremental.predict_draws(draws)
 
     def accuracies(self, draws: Sequence[Sequence[np.ndarray]], labels: np.ndarray, *,

@@ -31,7 +31,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from mrambnn.engine import PackedNet, predict
+from mrambnn.engine import PackedNet, predict, predict_draws
 from mrambnn.engine.threads import cores
 
 __all__ = ["DRAWS_PER_CALL", "FRACTIONS", "cache_file", "cached_full_above",
@@ -45,6 +45,8 @@ SAMPLE_IMAGES = 256  # images timed
 REPEATS = 2  # timed calls per path and fraction; the fastest counts
 _CPU_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vpopcntdq", "neon", "sve")
 _MEMORY: dict[str, float] = {}  # this process's cached crossovers
+# The full path timed: a new one (a faster full pass) invalidates the cached crossovers.
+_FULL_PATH = "predict_draws, first layer reused"
 
 
 def cpu_model_and_flags() -> tuple[str, set[str]]:
@@ -67,9 +69,10 @@ def cpu_model_and_flags() -> tuple[str, set[str]]:
 
 def machine_key() -> str:
     """What decides the crossover on this machine: processor model, its SIMD flags, the
-    usable cores and the numba version (a short hex digest)."""
+    usable cores, the numba version and the full path's kind (a short hex digest)."""
     model, flags = cpu_model_and_flags()
-    text = repr((model, sorted(flags & set(_CPU_FLAGS)), cores(), numba.__version__))
+    text = repr((model, sorted(flags & set(_CPU_FLAGS)), cores(), numba.__version__,
+                 _FULL_PATH))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -100,10 +103,6 @@ def _flipped_draw(net: PackedNet, fraction: float, rng: np.random.Generator
     return tuple(words)
 
 
-def _predict_all(nets: Sequence[PackedNet], images: np.ndarray) -> list[np.ndarray]:
-    return [predict(net, images) for net in nets]
-
-
 def _fastest(call: Callable[[], object]) -> float:
     best = np.inf
     for _ in range(REPEATS):
@@ -132,11 +131,10 @@ def measure_full_above(net: PackedNet, images: np.ndarray, incremental: Callable
     ratios: list[tuple[float, float]] = []
     for fraction in fractions:
         draws = [_flipped_draw(net, fraction, rng) for _ in range(DRAWS_PER_CALL)]
-        nets = [net.with_weight_words(words) for words in draws]
         incremental(draws[:1])  # compiled and warm
-        predict(nets[0], images[:1])
+        predict(net, images[:1])
         slow = _fastest(partial(incremental, draws))
-        fast = _fastest(partial(_predict_all, nets, images))
+        fast = _fastest(partial(predict_draws, net, images, draws))
         ratios.append((float(fraction), slow / max(fast, 1e-9)))
         if ratios[-1][1] >= 1.0:  # crossed: the larger fractions are not needed
             break

@@ -1,0 +1,146 @@
+"""The first layer's output shared by many sets of stored weights (fault draws).
+
+An output channel of a conv layer, or a neuron of a dense one, depends only on its own
+row of weights and its own threshold. So under a draw whose first-layer words differ from
+the clean network's in a few rows, only those rows' outputs differ: `FirstLayerReuse`
+computes the clean first layer once for a batch of images and, per draw, recomputes the
+rows that differ, then runs the rest of the network as usual. Scores and predictions
+are `forward`'s, bit for bit. The first layer multiplies integer pixels (no popcount): it
+is 40-60 % of a full pass of the shipped conv networks (`benchmarks/full_pass.py`), while
+at a BER of 1e-3 a draw changes about one of its 32-48 filters.
+
+A conv first layer keeps its clean margins (``direction * a - threshold`` per pixel and
+filter, int16, clipped to +-`MARGIN_LIMIT`): a filter with a few flipped weights gets its
+new margins by adding, per flipped weight, twice its new sign times the input plane that
+weight sees (exact while the change stays below the clip), then its bits and pooling;
+filters with more flips are recomputed by the conv kernel.
+"""
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from mrambnn.bits import unpack_bits
+from mrambnn.engine.conv import Conv, filter_operand
+from mrambnn.engine.kernels import conv_margins
+from mrambnn.engine.layers import Threshold
+from mrambnn.engine.network import PackedNet, forward, forward_from, layer_output
+
+__all__ = ["MARGIN_LIMIT", "FirstLayerReuse", "predict_draws"]
+
+MARGIN_LIMIT = 32000  # the clip of the kept margins (int16)
+
+
+class FirstLayerReuse:
+    """Scores of ``net`` on fixed ``images`` under other stored weights, the clean first
+    layer's output reused.
+
+    Args:
+        net: the clean network.
+        images: (N, H, W, C) uint8.
+    """
+
+    def __init__(self, net: PackedNet, images: np.ndarray) -> None:
+        self.net = net
+        self.images = images
+        self.reusable = len(net.layers) > 1  # a one-layer network's first layer is its head
+        self.inputs: np.ndarray = net.first_input(images)
+        self.margins: np.ndarray | None = None  # (N, H', W', out) int16, a conv first layer
+        self._padded: np.ndarray | None = None  # its zero-padded inputs, int32, when needed
+        self.largest = int(np.abs(self.inputs).max(initial=0))
+        layer = net.layers[0]
+        self.clean: np.ndarray = np.zeros(0, np.bool_)  # the clean first layer's bits
+        if not self.reusable:
+            return
+        if isinstance(layer, Conv) and layer.integer_input:
+            head = layer.head
+            flat = np.zeros((len(images), int(np.prod(layer.conv_shape))), np.int16)
+            self.clean = conv_margins(self.inputs, filter_operand(layer), layer.in_shape[2],
+                                      head.threshold, head.direction, integer=True,
+                                      pool=layer.pool, margins=flat, offset=0,
+                                      limit=MARGIN_LIMIT, padding=layer.padding)
+            self.margins = flat.reshape(len(images), *layer.conv_shape)
+        else:
+            self.clean = layer_output(layer, self.inputs)
+
+    def first_output(self, words: np.ndarray) -> np.ndarray:
+        """The first layer's output bits (bool, as `forward`'s first hidden output) with
+        its stored weights ``words`` ((out, n_words) uint64)."""
+        layer = self.net.layers[0]
+        rows = np.flatnonzero(np.any(words != layer.weight_words, axis=1))
+        if rows.size == 0:
+            return self.clean
+        head = layer.head
+        assert isinstance(head, Threshold)
+        bits = self.clean.copy()
+        if self.margins is not None:
+            rows = self._update_by_margins(bits, words, rows)
+            if rows.size == 0:
+                return bits
+        redone = layer_output(replace(layer, weight_words=np.ascontiguousarray(words[rows]),
+                                      head=Threshold(threshold=head.threshold[rows],
+                                                     direction=head.direction[rows])),
+                              self.inputs)
+        bits[..., rows] = redone
+        return bits
+
+    def _update_by_margins(self, bits: np.ndarray, words: np.ndarray, rows: np.ndarray
+                           ) -> np.ndarray:
+        """Write into ``bits`` the new output of each filter of ``rows`` whose change
+        stays within the margins' clip; return the other rows."""
+        assert self.margins is not None
+        layer = self.net.layers[0]
+        assert isinstance(layer, Conv) and isinstance(layer.head, Threshold)
+        k, c = layer.filter_size, layer.in_shape[2]
+        h, w, _ = layer.conv_shape
+        shift = k // 2 - int(layer.padding or 0)
+        if self._padded is None:
+            r = k // 2
+            self._padded = np.pad(self.inputs, ((0, 0), (r, r), (r, r), (0, 0))
+                                  ).astype(np.int32)
+        padded = self._padded
+        new_bits = unpack_bits(words[rows], layer.in_features)
+        flipped = unpack_bits(words[rows] ^ layer.weight_words[rows], layer.in_features)
+        left = []
+        for i, row in enumerate(rows):
+            where = np.flatnonzero(flipped[i])
+            if 2 * where.size * self.largest >= MARGIN_LIMIT:
+                left.append(row)
+                continue
+            margin = self.margins[..., row].astype(np.int32)
+            direction = int(layer.head.direction[row])
+            for q in where:  # patch order (ky, kx, channel)
+                ky, kx, channel = q // (k * c), (q // c) % k, q % c
+                plane = padded[:, shift + ky:shift + ky + h, shift + kx:shift + kx + w, channel]
+                # the weight went from -s to s: the sum moves by 2 s x
+                step = 2 * direction * (1 if new_bits[i, q] else -1)
+                margin += step * plane
+            fires = margin >= 0
+            if layer.pool:  # OR of the window's bits, AND where the direction is negative
+                join = np.logical_or if direction > 0 else np.logical_and
+                fires = join(join(fires[:, 0::2, 0::2], fires[:, 0::2, 1::2]),
+                             join(fires[:, 1::2, 0::2], fires[:, 1::2, 1::2]))
+            bits[..., row] = fires
+        return np.asarray(left, np.int64)
+
+    def scores(self, words: Sequence[np.ndarray]) -> np.ndarray:
+        """(N, n_classes) float64 scores with stored weights ``words`` (one (out,
+        n_words) uint64 array per layer)."""
+        faulty = self.net.with_weight_words(tuple(words))
+        if not self.reusable:
+            return forward(faulty, self.images)[0]
+        return forward_from(faulty, self.first_output(words[0]), start=1)[0]
+
+
+def predict_draws(net: PackedNet, images: np.ndarray, draws: Sequence[Sequence[np.ndarray]],
+                  *, batch_size: int = 1000) -> np.ndarray:
+    """Predicted labels (D, N) int64 of ``images`` (N, H, W, C) uint8 under each of D
+    draws of stored weights (`FirstLayerReuse`: the clean first layer computed once per
+    batch of ``batch_size`` images)."""
+    predictions = np.empty((len(draws), len(images)), np.int64)
+    for begin in range(0, len(images), batch_size):
+        reuse = FirstLayerReuse(net, images[begin:begin + batch_size])
+        for d, words in enumerate(draws):
+            predictions[d, begin:begin + batch_size] = np.argmax(reuse.scores(words), axis=1)
+    return predictions
