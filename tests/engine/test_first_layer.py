@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import mrambnn.engine.first_layer as first_layer
 from mrambnn.bits import pack_signs
 from mrambnn.datasets import load_dataset
 from mrambnn.engine import (
@@ -69,3 +70,18 @@ def test_a_one_layer_network_is_evaluated_whole(make_toy):
     words = [single.weight_words[0] ^ np.uint64(1)]
     np.testing.assert_array_equal(FirstLayerReuse(single, images).scores(words),
                                   forward(single.with_weight_words(words), images)[0])
+
+
+@pytest.mark.parametrize(("limit", "rows"), [(1, 64), (32000, 10**6), (32000, 0)])
+def test_every_way_of_redoing_the_first_layer_is_exact(monkeypatch, limit, rows):
+    """Each changed filter redone by the kernel (a clip too small for any margin update),
+    every changed filter by margin updates, or always the whole layer."""
+    monkeypatch.setattr(first_layer, "MARGIN_LIMIT", limit)
+    monkeypatch.setattr(first_layer, "MARGIN_ROWS", rows)
+    net = load_model("fashion-conv")
+    images = load_dataset("fashion-mnist").x_test[:40]
+    reuse = FirstLayerReuse(net, images)
+    for seed, ber in [(5, 3e-3), (6, 3e-2)]:
+        faulty = corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([seed, 1]))
+        np.testing.assert_array_equal(reuse.scores(faulty.weight_words),
+                                      forward(faulty, images)[0], err_msg=f"{ber}")

@@ -272,7 +272,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     config = config_for_models(args.models, workers=args.workers, device=args.device,
                                sweep=SweepConfig(bers=args.bers, n_draws=args.draws,
                                                  seed=args.seed),
-                               imagenet=ImageNetStudyConfig() if args.tiny_imagenet else None)
+                               imagenet=None if args.no_tiny_imagenet else ImageNetStudyConfig())
     check_writable(args.out)
     began = time.perf_counter()
     report = reproduce(args.out, config, data_dir=args.data_dir, progress=bar)

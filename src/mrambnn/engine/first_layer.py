@@ -10,10 +10,11 @@ is 40-60 % of a full pass of the shipped conv networks (`benchmarks/full_pass.py
 at a BER of 1e-3 a draw changes about one of its 32-48 filters.
 
 A conv first layer keeps its clean margins (``direction * a - threshold`` per pixel and
-filter, int16, clipped to +-`MARGIN_LIMIT`): a filter with a few flipped weights gets its
-new margins by adding, per flipped weight, twice its new sign times the input plane that
-weight sees (exact while the change stays below the clip), then its bits and pooling;
-filters with more flips are recomputed by the conv kernel.
+filter, int16, clipped to +-`MARGIN_LIMIT`): when a draw changes at most `MARGIN_ROWS`
+filters, each gets its new margins by adding, per flipped weight, twice its new sign
+times the input plane that weight sees (exact while the change stays below the clip),
+then its bits and pooling (a filter with many flips is recomputed by the conv kernel);
+a draw that changes more filters runs the whole first layer with its own weights.
 """
 
 from collections.abc import Sequence
@@ -30,6 +31,11 @@ from mrambnn.engine.network import PackedNet, forward, forward_from, layer_outpu
 __all__ = ["MARGIN_LIMIT", "FirstLayerReuse", "predict_draws"]
 
 MARGIN_LIMIT = 32000  # the clip of the kept margins (int16)
+# Most changed filters (or neurons) redone one by one: a margin update costs a few passes
+# over the filter's map, while the conv kernel's cost hardly depends on how many filters
+# it computes (its loop overhead per pixel dominates), so with more changed filters the
+# whole layer is computed with the draw's weights.
+MARGIN_ROWS = 4
 
 
 class FirstLayerReuse:
@@ -46,23 +52,29 @@ class FirstLayerReuse:
         self.images = images
         self.reusable = len(net.layers) > 1  # a one-layer network's first layer is its head
         self.inputs: np.ndarray = net.first_input(images)
-        self.margins: np.ndarray | None = None  # (N, H', W', out) int16, a conv first layer
-        self._padded: np.ndarray | None = None  # its zero-padded inputs, int32, when needed
         self.largest = int(np.abs(self.inputs).max(initial=0))
         layer = net.layers[0]
-        self.clean: np.ndarray = np.zeros(0, np.bool_)  # the clean first layer's bits
-        if not self.reusable:
-            return
-        if isinstance(layer, Conv) and layer.integer_input:
-            head = layer.head
-            flat = np.zeros((len(images), int(np.prod(layer.conv_shape))), np.int16)
-            self.clean = conv_margins(self.inputs, filter_operand(layer), layer.in_shape[2],
-                                      head.threshold, head.direction, integer=True,
-                                      pool=layer.pool, margins=flat, offset=0,
-                                      limit=MARGIN_LIMIT, padding=layer.padding)
-            self.margins = flat.reshape(len(images), *layer.conv_shape)
-        else:
-            self.clean = layer_output(layer, self.inputs)
+        self.by_margins = isinstance(layer, Conv) and layer.integer_input
+        self._clean: np.ndarray | None = None  # the clean first layer's bits, when needed
+        self._margins: np.ndarray | None = None  # (N, H', W', out) int16, when by_margins
+        self._padded: np.ndarray | None = None  # the zero-padded inputs, int32, likewise
+
+    @property
+    def clean(self) -> np.ndarray:
+        """The clean first layer's output bits (computed on first use)."""
+        if self._clean is None:
+            layer = self.net.layers[0]
+            if isinstance(layer, Conv) and self.by_margins:
+                head = layer.head
+                flat = np.zeros((len(self.images), int(np.prod(layer.conv_shape))), np.int16)
+                self._clean = conv_margins(
+                    self.inputs, filter_operand(layer), layer.in_shape[2], head.threshold,
+                    head.direction, integer=True, pool=layer.pool, margins=flat, offset=0,
+                    limit=MARGIN_LIMIT, padding=layer.padding)
+                self._margins = flat.reshape(len(self.images), *layer.conv_shape)
+            else:
+                self._clean = layer_output(layer, self.inputs)
+        return self._clean
 
     def first_output(self, words: np.ndarray) -> np.ndarray:
         """The first layer's output bits (bool, as `forward`'s first hidden output) with
@@ -71,13 +83,15 @@ class FirstLayerReuse:
         rows = np.flatnonzero(np.any(words != layer.weight_words, axis=1))
         if rows.size == 0:
             return self.clean
-        head = layer.head
-        assert isinstance(head, Threshold)
+        if rows.size > MARGIN_ROWS:  # the kernel's cost hardly depends on the rows
+            return layer_output(replace(layer, weight_words=words), self.inputs)
         bits = self.clean.copy()
-        if self.margins is not None:
+        if self.by_margins:
             rows = self._update_by_margins(bits, words, rows)
             if rows.size == 0:
                 return bits
+        head = layer.head
+        assert isinstance(head, Threshold)
         redone = layer_output(replace(layer, weight_words=np.ascontiguousarray(words[rows]),
                                       head=Threshold(threshold=head.threshold[rows],
                                                      direction=head.direction[rows])),
@@ -89,7 +103,7 @@ class FirstLayerReuse:
                            ) -> np.ndarray:
         """Write into ``bits`` the new output of each filter of ``rows`` whose change
         stays within the margins' clip; return the other rows."""
-        assert self.margins is not None
+        assert self._margins is not None
         layer = self.net.layers[0]
         assert isinstance(layer, Conv) and isinstance(layer.head, Threshold)
         k, c = layer.filter_size, layer.in_shape[2]
@@ -108,7 +122,7 @@ class FirstLayerReuse:
             if 2 * where.size * self.largest >= MARGIN_LIMIT:
                 left.append(row)
                 continue
-            margin = self.margins[..., row].astype(np.int32)
+            margin = self._margins[..., row].astype(np.int32)
             direction = int(layer.head.direction[row])
             for q in where:  # patch order (ky, kx, channel)
                 ky, kx, channel = q // (k * c), (q // c) % k, q % c

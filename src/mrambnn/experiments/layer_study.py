@@ -38,8 +38,10 @@ class LayerStudyConfig:
 
     sensitivity: SweepConfig = SweepConfig(bers=(0.0, 1e-3, 1e-2, 1e-1), n_draws=3,
                                            n_images=1000)
-    sensitivity_models: tuple[str, ...] = ("mnist-mlp", "fashion-conv", "cifar-vgg")
-    subsets: tuple[tuple[str, int], ...] = (("cifar-vgg", 250),)  # main job under 10 min
+    sensitivity_models: tuple[str, ...] = ("mnist-mlp", "fashion-conv", "cifar-vgg",
+                                           "tiny-vgg")
+    subsets: tuple[tuple[str, int], ...] = (("cifar-vgg", 250),
+                                            ("tiny-vgg", 250))  # main job under 10 min
     protect_models: tuple[str, ...] = ("mnist-mlp",)
     tolerance: float = 0.005
     check_draws: int = 4
