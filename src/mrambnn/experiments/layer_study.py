@@ -41,7 +41,7 @@ class LayerStudyConfig:
     sensitivity_models: tuple[str, ...] = ("mnist-mlp", "fashion-conv", "cifar-vgg",
                                            "tiny-vgg")
     subsets: tuple[tuple[str, int], ...] = (("cifar-vgg", 250),
-                                            ("tiny-vgg", 250))  # main job under 10 min
+                                            ("tiny-vgg", 500))  # main job under 10 min
     protect_models: tuple[str, ...] = ("mnist-mlp",)
     tolerance: float = 0.005
     check_draws: int = 4
