@@ -7,7 +7,7 @@ from mrambnn.engine import accuracy
 from mrambnn.models import SHIPPED_MODELS, load_model
 
 # The accuracy each shipped network must keep (each ships a little above its floor).
-FLOORS = {"mnist-mlp": 0.985, "fashion-conv": 0.90, "cifar-vgg": 0.80, "tiny-vgg": 0.23}
+FLOORS = {"mnist-mlp": 0.985, "fashion-conv": 0.90, "cifar-vgg": 0.80, "tiny-vgg": 0.25}
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))

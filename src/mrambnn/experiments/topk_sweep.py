@@ -3,6 +3,8 @@
 
 Every draw is evaluated by the full path (the class scores of every image under that
 draw's stored weights): the incremental Monte Carlo paths track the predicted class only.
+The draws of a BER point meet each batch of images together, so that a chain network's
+clean first layer is computed once for them all (`mrambnn.engine.FirstLayerReuse`).
 Draw ``d`` at BER ``b`` uses the stream `draw_rng(seed, b, d)`, and its layers draw from
 it in order, as `corrupt_net` does, so its top-1 accuracy is the one `run_ber_sweep`
 gives for the same seed. Points are written atomically as they finish, and a rerun with
