@@ -1,15 +1,16 @@
 """The packed engine's full pass: binary MAC/s per layer against this machine's peak.
 
 Not a test. First a micro-benchmark of the popcount loop itself estimates the peak:
-compiled loops of XOR + popcount + add over operands that stay in the L1 cache (the inner
-loops of the engine's kernels, over contiguous outputs, so that LLVM vectorises them, with
-VPOPCNTQ where the CPU has AVX-512 VPOPCNTDQ), in three forms, on one thread and on every
-core at once; 64 binary MACs per word; the fastest is the peak. Then each shipped network
-runs layer by layer on test images (the engine's own functions, bit packing between
-layers included in the layer that needs it), and each layer's nominal MACs (conv: output
-pixels x k*k*C x filters; dense: in x out) give its rate and its share of the all-core
-peak. The first layer multiplies integer pixels: its rate is of integer MACs, not a share
-of the popcount peak.
+compiled loops of XOR + popcount + add over operands that stay in the L1 cache (loops
+over contiguous outputs, which LLVM vectorises, with VPOPCNTQ where the CPU has AVX-512
+VPOPCNTDQ, and the conv layers' register tile, `mrambnn.engine.register_tiles`), on one
+thread and on every core at once; 64 binary MACs per word; the fastest is the peak. Then
+each network runs on test images: the whole pass (`forward`, uint8 images to scores),
+whose binary MACs per second is the headline, and layer by layer (the engine's own
+functions, bits packed between layers as in `forward`); each layer's nominal MACs (conv:
+output pixels x k*k*C x filters; dense: in x out) give its rate and its share of the
+all-core peak. The first layer multiplies integer pixels: its rate is of integer MACs,
+not a share of the popcount peak, and its MACs are not binary ones.
 
     .venv/bin/python benchmarks/full_pass.py --models mnist-mlp cifar-vgg --n-images 2000
 """
@@ -22,10 +23,10 @@ import numpy as np
 from numba import njit
 
 from mrambnn.datasets import load_test_set
-from mrambnn.engine import Conv, PackedNet
-from mrambnn.engine.conv import conv_forward
-from mrambnn.engine.ops import dense_preactivation
+from mrambnn.engine import Conv, PackedNet, forward, forward_from
+from mrambnn.engine.network import layer_words
 from mrambnn.engine.primitives import popcount
+from mrambnn.engine.register_tiles import make_popcount_tile
 from mrambnn.engine.threads import cores
 from mrambnn.models import load_model
 from mrambnn.montecarlo.path_choice import cpu_model_and_flags
@@ -70,13 +71,34 @@ def _wide_accumulators(x, w, rounds, acc):  # type: ignore[no-untyped-def]
     return acc.sum()
 
 
-LOOPS = {"one word per update": (_one_word, np.int32),
-         "four words per update": (_four_words, np.int32),
-         "64-bit accumulators": (_wide_accumulators, np.uint64)}
+_TILE = make_popcount_tile(4, 2)
 
 
-def peak_macs(loop, dtype, threads: int, seconds: float = 1.0) -> float:  # type: ignore[no-untyped-def]
-    """Binary MACs per second of the popcount ``loop`` on ``threads`` threads at once."""
+@njit(nogil=True, cache=True)
+def _register_tile(x, w, rounds, acc):  # type: ignore[no-untyped-def]
+    # the engine's conv tile: 4 pixels x 16 outputs, accumulators in registers
+    offsets = np.arange(x.size - 3, dtype=np.int64)
+    flat = w.reshape(-1)
+    n_out = w.shape[1]
+    sums = np.zeros(4 * 16, np.int32)
+    for _ in range(rounds):
+        for f0 in range(0, n_out, 16):
+            _TILE(sums, 0, 16, x, 0, 1, offsets, flat, f0, n_out, offsets.size)
+            acc[f0] += sums[0]
+    return acc.sum()
+
+
+LOOPS = {"one word per update": (_one_word, np.int32, 1),
+         "four words per update": (_four_words, np.int32, 1),
+         "64-bit accumulators": (_wide_accumulators, np.uint64, 1),
+         "register tile (4 pixels x 16 outputs)": (_register_tile, np.int32, 4)}
+
+
+def peak_macs(loop, dtype, pixels: int, threads: int, seconds: float = 1.0
+              ) -> float:  # type: ignore[no-untyped-def]
+    """Binary MACs per second of the popcount ``loop`` on ``threads`` threads at once
+    (``pixels``: inputs each weight word serves; the tile's words per pixel are WORDS - 3,
+    each pixel reading the next word on)."""
     rng = np.random.default_rng(0)
     operands = [(rng.integers(0, 2**63, WORDS, dtype=np.uint64),
                  rng.integers(0, 2**63, (WORDS, OUTPUTS), dtype=np.uint64),
@@ -89,7 +111,8 @@ def peak_macs(loop, dtype, threads: int, seconds: float = 1.0) -> float:  # type
             list(pool.map(lambda o, r=rounds: loop(o[0], o[1], r, o[2]), operands))
         elapsed = time.perf_counter() - began
         if elapsed >= seconds:
-            return threads * rounds * WORDS * OUTPUTS * 64 / elapsed
+            words = WORDS if pixels == 1 else (WORDS - 3) * pixels
+            return threads * rounds * words * OUTPUTS * 64 / elapsed
         rounds *= 2 if elapsed < seconds / 4 else 1 + int(seconds / elapsed)
 
 
@@ -102,19 +125,29 @@ def layer_macs(layer) -> int:  # type: ignore[no-untyped-def]
 
 
 def per_layer(net: PackedNet, images: np.ndarray, repeats: int = 3) -> list[float]:
-    """Seconds of each layer on ``images`` (fastest of ``repeats``)."""
+    """Seconds of each layer on ``images`` (fastest of ``repeats``), the bits packed
+    between layers as in `forward` (the last layer: its scores)."""
     best = [np.inf] * len(net.layers)
     for _ in range(repeats):
         activation = net.first_input(images)
         for i, layer in enumerate(net.layers):
             began = time.perf_counter()
-            if isinstance(layer, Conv):
-                activation = conv_forward(layer, activation)
+            if i < len(net.layers) - 1:
+                activation = layer_words(layer, activation)
             else:
-                flat = activation.reshape(len(activation), -1)
-                activation = layer.head.apply(dense_preactivation(layer, flat))
+                forward_from(net, activation, start=i, packed=True)
             best[i] = min(best[i], time.perf_counter() - began)
     return best
+
+
+def whole_pass(net: PackedNet, images: np.ndarray, repeats: int = 3) -> float:
+    """Seconds of `forward` on ``images``, uint8 to scores (fastest of ``repeats``)."""
+    best = np.inf
+    for _ in range(repeats):
+        began = time.perf_counter()
+        forward(net, images)
+        best = min(best, time.perf_counter() - began)
+    return float(best)
 
 
 def main() -> None:
@@ -128,8 +161,9 @@ def main() -> None:
     print(f"CPU: {model}, {n_cores} cores, AVX-512 VPOPCNTDQ: "
           f"{'yes' if 'avx512_vpopcntdq' in flags else 'no'}")
     every = 0.0
-    for label, (loop, dtype) in LOOPS.items():
-        one, all_cores = peak_macs(loop, dtype, 1), peak_macs(loop, dtype, n_cores)
+    for label, (loop, dtype, pixels) in LOOPS.items():
+        one = peak_macs(loop, dtype, pixels, 1)
+        all_cores = peak_macs(loop, dtype, pixels, n_cores)
         every = max(every, all_cores)
         print(f"popcount loop, {label}: {one / 1e12:.2f} T binary MAC/s on one core, "
               f"{all_cores / 1e12:.2f} T on {n_cores}")
@@ -138,11 +172,17 @@ def main() -> None:
         net = load_model(name)
         images = load_test_set(net.metadata["dataset"]).x_test[:args.n_images]
         n = len(images)
+        forward(net, images[:64])  # compile
         seconds = per_layer(net, images)
+        whole = whole_pass(net, images)
         total_macs = sum(layer_macs(layer) for layer in net.layers)
-        print(f"\n### {name}: {n} images, {total_macs / 1e6:.1f} M MACs per image, "
-              f"{n / sum(seconds):,.0f} images/s, "
-              f"{total_macs * n / sum(seconds) / 1e12:.3f} T MAC/s overall")
+        binary_macs = sum(layer_macs(layer) for layer in net.layers
+                          if not layer.integer_input)
+        print(f"\n### {name}: {n} images, {total_macs / 1e6:.1f} M MACs per image "
+              f"({binary_macs / 1e6:.1f} M binary); the whole pass (`forward`): "
+              f"{n / whole:,.0f} images/s, {binary_macs * n / whole / 1e12:.3f} T binary "
+              f"MAC/s ({100 * binary_macs * n / whole / every:.0f} % of peak); layer by "
+              f"layer: {n / sum(seconds):,.0f} images/s")
         print("| layer | kind | M MACs / image | share of time | G MAC/s | of peak |")
         print("|---|---|---|---|---|---|")
         for i, (layer, s) in enumerate(zip(net.layers, seconds, strict=True)):

@@ -5,8 +5,10 @@ Binary layers: the input map is packed along channels, one group of words per pi
 and the weights of each filter offset (ky, kx) likewise; the pre-activation is the sum
 over offsets of ``C - 2 popcount(x XOR w)``; the first layer (integer pixels) sums exact
 integer products instead. Zero padding is a third value beside +-1: a padded input
-contributes 0, so offsets whose neighbour lies outside the map are skipped. One compiled
-kernel (`mrambnn.engine.kernels.conv_bits`) does the layer, threshold and pooling.
+contributes 0. One compiled kernel does the layer, threshold and pooling: on packed maps
+(`conv_words`, the full pass: `mrambnn.engine.packed_conv`), or on bool maps
+(`mrambnn.engine.kernels.conv_bits`, which also gives margins, and takes first-layer
+inputs too large for 16-bit sums).
 Words: a *kernel* is a compiled function; a conv layer has *filters* of *filter size* k.
 Max-pooling commutes with the folded threshold:
 for a positive BatchNorm scale the pooled bit is the OR of the bits, for a negative one
@@ -20,8 +22,9 @@ import numpy as np
 from mrambnn.bits import n_words, pack_bits, unpack_bits
 from mrambnn.engine.kernels import conv_bits
 from mrambnn.engine.layers import Threshold
+from mrambnn.engine.packed_conv import binary_conv_words, fits_signed_tile, integer_conv_words
 
-__all__ = ["Conv", "conv_forward", "filter_operand"]
+__all__ = ["Conv", "conv_forward", "conv_words", "filter_operand"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -103,12 +106,27 @@ def filter_operand(layer: Conv, words: np.ndarray | None = None) -> np.ndarray:
     return filter_bits.astype(np.int64) * 2 - 1 if layer.integer_input else pack_bits(filter_bits)
 
 
+def conv_words(layer: Conv, x: np.ndarray) -> np.ndarray:
+    """Output bits (N, H', W', n_words(out_channels)) uint64 of ``layer``, each pixel's
+    channels packed, on ``x``: packed the same way, (N, H, W, n_words(C)) uint64, for a
+    binary layer; integers (N, H, W, C) for a first layer."""
+    head = layer.head
+    padding = int(layer.padding or 0)
+    if not layer.integer_input:
+        return binary_conv_words(x, filter_operand(layer), layer.in_shape[2], head.threshold,
+                                 head.direction, pool=layer.pool, padding=padding)
+    if fits_signed_tile(x, layer.filter_size):
+        return integer_conv_words(x, filter_operand(layer), head.threshold, head.direction,
+                                  pool=layer.pool, padding=padding)
+    return pack_bits(conv_bits(x, filter_operand(layer), layer.in_shape[2], head.threshold,
+                               head.direction, pool=layer.pool, integer=True,
+                               padding=padding))
+
+
 def conv_forward(layer: Conv, x: np.ndarray) -> np.ndarray:
     """Output bits (N, H', W', out_channels) bool of ``layer`` on ``x`` (N, H, W, C).
 
     ``x`` is bool (+1 = True) for a binary layer or integers for a first layer.
     """
-    head = layer.head
-    return conv_bits(x if layer.integer_input else pack_bits(x), filter_operand(layer),
-                     layer.in_shape[2], head.threshold, head.direction, pool=layer.pool,
-                     integer=layer.integer_input, padding=layer.padding)
+    words = conv_words(layer, x if layer.integer_input else pack_bits(x))
+    return unpack_bits(words, layer.out_features).view(np.bool_)

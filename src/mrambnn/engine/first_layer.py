@@ -22,11 +22,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from mrambnn.bits import unpack_bits
+from mrambnn.bits import pack_bits, unpack_bits
 from mrambnn.engine.conv import Conv, filter_operand
 from mrambnn.engine.kernels import conv_margins
 from mrambnn.engine.layers import Threshold
-from mrambnn.engine.network import PackedNet, forward, forward_from, layer_output
+from mrambnn.engine.network import PackedNet, forward, forward_from, layer_output, layer_words
 
 __all__ = ["MARGIN_LIMIT", "FirstLayerReuse", "predict_draws"]
 
@@ -56,6 +56,7 @@ class FirstLayerReuse:
         layer = net.layers[0]
         self.by_margins = isinstance(layer, Conv) and layer.integer_input
         self._clean: np.ndarray | None = None  # the clean first layer's bits, when needed
+        self._clean_words: np.ndarray | None = None  # the same, packed
         self._margins: np.ndarray | None = None  # (N, H', W', out) int16, when by_margins
         self._padded: np.ndarray | None = None  # the zero-padded inputs, int32, likewise
 
@@ -76,6 +77,18 @@ class FirstLayerReuse:
                 self._clean = layer_output(layer, self.inputs)
         return self._clean
 
+    def first_words(self, words: np.ndarray) -> np.ndarray:
+        """`first_output`, packed as `mrambnn.engine.network.layer_words` gives it."""
+        layer = self.net.layers[0]
+        rows = np.flatnonzero(np.any(words != layer.weight_words, axis=1))
+        if rows.size == 0:
+            if self._clean_words is None:
+                self._clean_words = pack_bits(self.clean)
+            return self._clean_words
+        if rows.size > MARGIN_ROWS:  # the kernel's cost hardly depends on the rows
+            return layer_words(replace(layer, weight_words=words), self.inputs)
+        return pack_bits(self._changed_rows(words, rows))
+
     def first_output(self, words: np.ndarray) -> np.ndarray:
         """The first layer's output bits (bool, as `forward`'s first hidden output) with
         its stored weights ``words`` ((out, n_words) uint64)."""
@@ -85,6 +98,11 @@ class FirstLayerReuse:
             return self.clean
         if rows.size > MARGIN_ROWS:  # the kernel's cost hardly depends on the rows
             return layer_output(replace(layer, weight_words=words), self.inputs)
+        return self._changed_rows(words, rows)
+
+    def _changed_rows(self, words: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The clean bits with the filters ``rows`` (changed in ``words``) redone."""
+        layer = self.net.layers[0]
         bits = self.clean.copy()
         if self.by_margins:
             rows = self._update_by_margins(bits, words, rows)
@@ -144,7 +162,7 @@ class FirstLayerReuse:
         faulty = self.net.with_weight_words(tuple(words))
         if not self.reusable:
             return forward(faulty, self.images)[0]
-        return forward_from(faulty, self.first_output(words[0]), start=1)[0]
+        return forward_from(faulty, self.first_words(words[0]), start=1, packed=True)[0]
 
 
 def predict_draws(net: PackedNet, images: np.ndarray, draws: Sequence[Sequence[np.ndarray]],

@@ -6,11 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from mrambnn.engine.conv import Conv, conv_forward
+from mrambnn.bits import pack_bits, unpack_bits
+from mrambnn.engine.conv import Conv, conv_words
 from mrambnn.engine.layers import Affine, Dense, Threshold
-from mrambnn.engine.ops import dense_preactivation
+from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
 
-__all__ = ["Layer", "PackedNet", "accuracy", "forward", "forward_from", "layer_output", "predict"]
+__all__ = ["Layer", "PackedNet", "accuracy", "forward", "forward_from", "layer_output",
+           "layer_words", "predict", "unpacked"]
 
 Layer = Dense | Conv
 
@@ -160,32 +162,77 @@ def forward(
     return forward_from(net, net.first_input(images), start=0, keep_hidden=keep_hidden)
 
 
+def _dense_words(layer: Dense, x: np.ndarray) -> np.ndarray:
+    """A dense layer's input as (N, n_words(in_features)) packed rows: ``x`` is a
+    conv layer's packed map (N, H, W, n_words(C)), or already rows. A map whose channels
+    fill whole words is those rows already; others are unpacked and packed again."""
+    if x.ndim == 2:
+        return x
+    channels = layer.in_features // (x.shape[1] * x.shape[2])
+    if channels % 64 == 0:
+        return x.reshape(len(x), -1)
+    bits = unpack_bits(x, channels)
+    return pack_bits(bits.reshape(len(x), -1))
+
+
+def _preactivation(layer: Dense, x: np.ndarray) -> np.ndarray:
+    """(N, out) pre-activations of a dense layer on packed bits, or on integers for a
+    first layer."""
+    if layer.integer_input:
+        return integer_dense_preactivation(x.reshape(len(x), -1), layer.weight_words,
+                                           layer.in_features)
+    return binary_dense_preactivation(_dense_words(layer, x), layer.weight_words,
+                                      layer.in_features)
+
+
+def layer_words(layer: Layer, activation: np.ndarray) -> np.ndarray:
+    """A hidden layer's output bits, packed (conv: (N, H', W', n_words(out)) uint64, each
+    pixel's channels; dense: (N, n_words(out))), on ``activation``: the previous layer's
+    packed output (or the first layer's integer inputs)."""
+    if isinstance(layer, Conv):
+        if activation.ndim == 2:  # a flat map: back to (N, H, W, n_words(C))
+            activation = pack_bits(unpack_bits(activation, layer.in_features).reshape(
+                len(activation), *layer.in_shape))
+        return conv_words(layer, activation)
+    assert isinstance(layer.head, Threshold), "an output layer gives scores, not bits"
+    return pack_bits(layer.head.apply(_preactivation(layer, activation)))
+
+
+def unpacked(layer: Layer, words: np.ndarray) -> np.ndarray:
+    """`layer_words`' packed output of ``layer`` as bool bits ((N, H', W', out) or (N,
+    out), +1 = True)."""
+    return unpack_bits(words, layer.out_features).view(np.bool_)
+
+
 def layer_output(layer: Layer, activation: np.ndarray) -> np.ndarray:
     """A hidden layer's output bits (bool) on ``activation``: what the previous layer
-    gave (or the first layer's integer inputs)."""
-    if isinstance(layer, Conv):
-        return conv_forward(layer, activation)
-    assert isinstance(layer.head, Threshold), "an output layer gives scores, not bits"
-    return layer.head.apply(dense_preactivation(layer, activation.reshape(len(activation), -1)))
+    gave (bool bits, or the first layer's integer inputs)."""
+    if not layer.integer_input:
+        activation = pack_bits(activation)
+    return unpacked(layer, layer_words(layer, activation))
 
 
 def forward_from(
-    net: PackedNet, activation: np.ndarray, *, start: int, keep_hidden: bool = False
+    net: PackedNet, activation: np.ndarray, *, start: int, keep_hidden: bool = False,
+    packed: bool = False
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """`forward` from layer ``start`` on: ``activation`` is what that layer takes (the
-    output bits of layer ``start - 1``, or `PackedNet.first_input` for ``start`` 0).
-    Returns the scores and, when ``keep_hidden``, the hidden outputs from layer ``start``."""
+    output bits of layer ``start - 1``: bool, or packed as `layer_words` gives them
+    where ``packed``; or `PackedNet.first_input` for ``start`` 0).
+    Returns the scores and, when ``keep_hidden``, the hidden outputs (bool) from layer
+    ``start``. Between layers the bits stay packed."""
     if not 0 <= start < len(net.layers):
         raise ValueError(f"start must be a layer index in 0..{len(net.layers) - 1}")
+    if not packed and not net.layers[start].integer_input:
+        activation = pack_bits(activation)
     hidden: list[np.ndarray] = []
     for layer in net.layers[start:-1]:
-        activation = layer_output(layer, activation)
+        activation = layer_words(layer, activation)
         if keep_hidden:
-            hidden.append(activation)
+            hidden.append(unpacked(layer, activation))
     last = net.layers[-1]
     assert isinstance(last, Dense)  # checked in PackedNet.__post_init__
-    flat = activation.reshape(len(activation), -1)
-    scores = last.head.apply(dense_preactivation(last, flat))
+    scores = last.head.apply(_preactivation(last, activation))
     return scores, hidden
 
 

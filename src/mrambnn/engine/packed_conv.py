@@ -1,0 +1,293 @@
+"""k x k convolution with packed words out: the full pass's conv layers.
+
+Output maps, and the inputs of binary layers, are (N, H, W, n_words(C)) uint64, each
+pixel's channels packed (bit c of word c // 64 is channel c, +1 = 1, padding bits 0).
+Per image the input is copied once into a zero-bordered buffer, so that every output
+pixel reads the same k x k patch offsets and a register tile
+(`mrambnn.engine.register_tiles`) sums four pixels by 16 (binary) or up to 48 (first
+layer) filters in registers.
+
+- Binary layers sum disagreeing bits. A zero word disagrees with a weight word on the
+  weight's ones, so a padded neighbour adds ``popcount(w)`` where it should add nothing:
+  that count, fixed for each border class of output pixel, shifts the pixel's bounds
+  instead (exact: an integer shift of both bounds).
+- The first layer sums 16-bit integer pixels where the weight is +1 (P) and the whole
+  patch (S): the pre-activation is 2 P - S, exact in 16-bit arithmetic that wraps (only
+  the result needs to fit). A padded pixel is 0 and adds nothing.
+  Inputs whose sums could leave 16 bits are not taken here (`fits_signed_tile`).
+
+The folded threshold then gives 32 output bits per vector compare
+(`mrambnn.engine.lane_masks.between_bits`), pooled on words: the OR of the bits, or where
+the BatchNorm scale is negative the AND (the OR of the complements, complemented).
+"""
+
+import numpy as np
+from numba import njit
+
+from mrambnn.bits import n_words
+from mrambnn.engine.conv_operands import pixel_tables
+from mrambnn.engine.lane_masks import between_bits
+from mrambnn.engine.register_tiles import (
+    MASKED_LANES,
+    WORD_LANES,
+    make_masked_sum_tile,
+    make_popcount_tile,
+)
+from mrambnn.engine.threads import IMAGES_PER_BLOCK, in_blocks
+
+__all__ = ["binary_conv_words", "border_classes", "fits_signed_tile", "integer_conv_words"]
+
+TILE_PIXELS = 4
+_WORD_VECTORS = 2  # 4 pixels x 16 filters: 8 accumulators of 8 x 64 bits
+_WORD_FILTERS = _WORD_VECTORS * WORD_LANES
+_CHUNK = 32  # output bits per compare
+_popcount_tile = make_popcount_tile(TILE_PIXELS, _WORD_VECTORS)
+# first layer: 16, 32 or 48 filters per tile (4 x 3 accumulators of 16 x 16 bits at most)
+_masked_tile_1 = make_masked_sum_tile(TILE_PIXELS, 1)
+_masked_tile_2 = make_masked_sum_tile(TILE_PIXELS, 2)
+_masked_tile_3 = make_masked_sum_tile(TILE_PIXELS, 3)
+_INT16_REACH = 2**15 - 2  # largest |sum| (and bound) int16 holds with room for +-(reach + 1)
+
+
+def _round_up(n: int, step: int) -> int:
+    return -(-n // step) * step
+
+
+def border_classes(size: int, k: int, padding: int) -> tuple[np.ndarray, np.ndarray]:
+    """Output coordinates along one axis grouped by which of the k filter offsets fall
+    outside the map: (class of each of the size + 2 padding - k + 1 coordinates) int64,
+    and (classes, k) bool, True where the offset is inside."""
+    conv = size + 2 * padding - k + 1
+    position = np.arange(conv)[:, None] + np.arange(k)[None, :] - padding
+    inside = (position >= 0) & (position < size)
+    patterns, cls = np.unique(inside, axis=0, return_inverse=True)
+    return cls.reshape(-1).astype(np.int64), patterns
+
+
+@njit(inline="always", cache=True)
+def _copy_bordered(buffer, x, i, padding, wide):  # type: ignore[no-untyped-def]
+    """Image i of x (n, H, W, c) into the interior of the zero-bordered buffer, rows of
+    ``wide`` pixels."""
+    h, width, c = x.shape[1], x.shape[2], x.shape[3]
+    for yy in range(h):
+        row = ((yy + padding) * wide + padding) * c
+        for xx in range(width):
+            for d in range(c):
+                buffer[row + xx * c + d] = x[i, yy, xx, d]
+
+
+@njit(inline="always", cache=True)
+def _row_bits(sums, stride, lo, hi, filters32, y, row_class, col_cls, n_col_cls, negative,
+              valid, pool, out, i):  # type: ignore[no-untyped-def]
+    """Output bits of conv row y of image i from its sums (pixel x at ``x * stride``),
+    32 per compare against the bounds of the pixel's border class, into ``out`` (OR-ed:
+    pooled bits complemented where the scale is negative, see `_finish_pooling`)."""
+    oy = y // 2 if pool else y
+    for xx in range(col_cls.size):
+        table = (row_class * n_col_cls + col_cls[xx]) * filters32
+        ox = xx // 2 if pool else xx
+        for c in range(negative.size):
+            m = between_bits(sums, xx * stride + c * _CHUNK, lo, table + c * _CHUNK, hi,
+                             table + c * _CHUNK) & valid[c]
+            if pool:
+                m ^= negative[c]
+            out[i, oy, ox, c >> 1] |= np.uint64(m) << np.uint64(32 * (c & 1))
+
+
+@njit(inline="always", cache=True)
+def _finish_pooling(out, i, negative):  # type: ignore[no-untyped-def]
+    for oy in range(out.shape[1]):
+        for ox in range(out.shape[2]):
+            for c in range(negative.size):
+                out[i, oy, ox, c >> 1] ^= np.uint64(negative[c]) << np.uint64(32 * (c & 1))
+
+
+def _binary_body(x, w, offsets, padding, lo, hi, filters32, row_cls, col_cls, n_col_cls,
+                 negative, valid, pool, out):  # type: ignore[no-untyped-def]
+    # x (n, H, W, nw) uint64; w flat (k k nw * F16) uint64, rows (ky, kx, word), filters
+    # contiguous; offsets (k k nw,) int64: each row's word in the bordered buffer; lo, hi
+    # flat (classes * F32 + 32) int32 bounds on the summed disagreements (border
+    # included); negative, valid (F32 / 32,) uint32; out (n, H'', W'', nw_out) zeros.
+    n, h, width, nw = x.shape
+    filters16 = w.size // offsets.size
+    wide = width + 2 * padding + TILE_PIXELS
+    buffer = np.zeros((h + 2 * padding) * wide * nw, np.uint64)
+    sums = np.zeros((col_cls.size + TILE_PIXELS) * filters16 + _CHUNK, np.int32)
+    for i in range(n):
+        _copy_bordered(buffer, x, i, padding, wide)
+        for y in range(row_cls.size):
+            for x0 in range(0, col_cls.size, TILE_PIXELS):
+                base = (y * wide + x0) * nw
+                for f0 in range(0, filters16, _WORD_FILTERS):
+                    _popcount_tile(sums, x0 * filters16 + f0, filters16, buffer, base, nw,
+                                   offsets, w, f0, filters16, offsets.size)
+            _row_bits(sums, filters16, lo, hi, filters32, y, row_cls[y], col_cls, n_col_cls,
+                      negative, valid, pool, out, i)
+        if pool:
+            _finish_pooling(out, i, negative)
+
+
+def _integer_body(x, w, offsets, padding, vectors, lo, hi, filters32, conv_h, conv_w,
+                  negative, valid, pool, out):  # type: ignore[no-untyped-def]
+    # x (n, H, W, C) int16; w flat (k k C * F16 / 16) uint16 sign words, rows (ky, kx,
+    # channel); vectors: 16-filter vectors per tile (1-3); lo, hi flat (F32 + 32) int16.
+    n, h, width, c = x.shape
+    words16 = w.size // offsets.size
+    filters16 = words16 * MASKED_LANES
+    wide = width + 2 * padding + TILE_PIXELS
+    buffer = np.zeros((h + 2 * padding) * wide * c, np.int16)
+    sums = np.zeros((conv_w + TILE_PIXELS) * filters16 + _CHUNK, np.int16)
+    no_class = np.zeros(conv_w, np.int64)
+    for i in range(n):
+        _copy_bordered(buffer, x, i, padding, wide)
+        for y in range(conv_h):
+            for x0 in range(0, conv_w, TILE_PIXELS):
+                base = (y * wide + x0) * c
+                for b in range(0, words16, vectors):
+                    start = x0 * filters16 + b * MASKED_LANES
+                    if vectors == 3:
+                        _masked_tile_3(sums, start, filters16, buffer, base, c, offsets, w,
+                                       b, words16, offsets.size)
+                    elif vectors == 2:
+                        _masked_tile_2(sums, start, filters16, buffer, base, c, offsets, w,
+                                       b, words16, offsets.size)
+                    else:
+                        _masked_tile_1(sums, start, filters16, buffer, base, c, offsets, w,
+                                       b, words16, offsets.size)
+            _row_bits(sums, filters16, lo, hi, filters32, y, 0, no_class, 1, negative, valid,
+                      pool, out, i)
+        if pool:
+            _finish_pooling(out, i, negative)
+
+
+_binary_kernel = njit(cache=True, nogil=True)(_binary_body)
+_integer_kernel = njit(cache=True, nogil=True)(_integer_body)
+
+
+def _chunk_words(bits: np.ndarray) -> np.ndarray:
+    """(F32,) 0/1 -> (F32 / 32,) uint32, bit q of word c = element 32 c + q."""
+    weights = np.uint64(1) << np.arange(_CHUNK, dtype=np.uint64)
+    return (bits.reshape(-1, _CHUNK).astype(np.uint64) * weights).sum(axis=1).astype(np.uint32)
+
+
+def _bounds(lo: np.ndarray, hi: np.ndarray, n_out: int, dtype: type[np.signedinteger]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(classes, out) bounds -> flat (classes * F32 + 32) arrays, columns padded to F32
+    with an empty range (lo 0 > hi -1)."""
+    filters32 = _round_up(n_out, _CHUNK)
+    lo_table: np.ndarray = np.zeros((len(lo), filters32), dtype)
+    hi_table: np.ndarray = np.full((len(hi), filters32), -1, dtype)
+    lo_table[:, :n_out] = lo
+    hi_table[:, :n_out] = hi
+    return (np.concatenate([lo_table.reshape(-1), np.zeros(_CHUNK, dtype)]),
+            np.concatenate([hi_table.reshape(-1), np.full(_CHUNK, -1, dtype)]))
+
+
+def _out_words(n: int, conv_h: int, conv_w: int, n_out: int, pool: bool) -> np.ndarray:
+    if pool and (conv_h % 2 or conv_w % 2):
+        raise ValueError(f"cannot 2x2-pool a {(conv_h, conv_w)} map")
+    step = 2 if pool else 1
+    return np.zeros((n, conv_h // step, conv_w // step, n_words(n_out)), np.uint64)
+
+
+def _mask_words(negative: np.ndarray, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+    filters32 = _round_up(n_out, _CHUNK)
+    return (_chunk_words(np.pad(negative, (0, filters32 - n_out))),
+            _chunk_words(np.arange(filters32) < n_out))
+
+
+def binary_conv_words(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray,
+                      direction: np.ndarray, *, pool: bool, padding: int) -> np.ndarray:
+    """A binary k x k conv layer (stride 1) with folded threshold and 2x2 pooling, on
+    packed maps.
+
+    Args:
+        x: (N, H, W, n_words(C)) uint64 input bits, padding bits 0.
+        w: (out, k, k, n_words(C)) uint64 filters packed per offset.
+        channels: C.
+        threshold, direction: (out,) folded BatchNorm (`Threshold`).
+        pool: 2x2 max-pool the bits.
+        padding: zeros on each side, 0 <= padding <= k // 2.
+    Returns:
+        (N, H'', W'', n_words(out)) uint64 output bits (pooled where ``pool``), padding
+        bits 0: the bits of `mrambnn.engine.kernels.conv_bits`, packed.
+    """
+    x = np.ascontiguousarray(x, dtype=np.uint64)
+    w = np.asarray(w, dtype=np.uint64)
+    n_out, k = w.shape[0], w.shape[1]
+    n, h, width, nw = x.shape
+    row_cls, row_inside = border_classes(h, k, padding)
+    col_cls, col_inside = border_classes(width, k, padding)
+    out = _out_words(n, row_cls.size, col_cls.size, n_out, pool)
+    filters16 = _round_up(n_out, _WORD_FILTERS)
+    operand = np.zeros((k * k * nw, filters16), np.uint64)
+    operand[:, :n_out] = w.reshape(n_out, -1).T
+    # ones of each filter offset: what a zero (padded) neighbour adds to the disagreements
+    ones = np.bitwise_count(w).sum(axis=3, dtype=np.int64)  # (out, k, k)
+    inside = row_inside[:, None, :, None] & col_inside[None, :, None, :]  # (ry, rx, ky, kx)
+    border = np.einsum("abij,oij->abo", (~inside).astype(np.int64), ones)
+    valid_offsets = inside.sum(axis=(2, 3))  # (ry, rx)
+    lo, hi, _, _, negative = pixel_tables(
+        threshold, direction, counts=channels * np.arange(k * k + 1), scale=-2,
+        reach=channels * k * k, limit=0, dtype=np.int64)
+    lo_flat, hi_flat = _bounds((lo[valid_offsets] + border).reshape(-1, n_out),
+                               (hi[valid_offsets] + border).reshape(-1, n_out), n_out,
+                               np.int32)
+    negative_words, valid = _mask_words(negative, n_out)
+    wide = width + 2 * padding + TILE_PIXELS
+    offsets = np.array([(ky * wide + kx) * nw + d for ky in range(k) for kx in range(k)
+                        for d in range(nw)], np.int64)
+    in_blocks(lambda start, end: _binary_kernel(
+        x[start:end], operand.reshape(-1), offsets, padding, lo_flat, hi_flat,
+        _round_up(n_out, _CHUNK), row_cls, col_cls, col_inside.shape[0], negative_words,
+        valid, pool, out[start:end]), n, min_block=IMAGES_PER_BLOCK)
+    return out
+
+
+def fits_signed_tile(x: np.ndarray, k: int) -> bool:
+    """Whether `integer_conv_words` takes first-layer maps ``x`` (N, H, W, C) with k x k
+    filters: integers whose every partial sum, and the bounds around it, fit int16."""
+    if not np.issubdtype(np.asarray(x).dtype, np.integer):
+        return False
+    largest = max(-int(np.min(x, initial=0)), int(np.max(x, initial=0)))
+    return largest * k * k * np.shape(x)[3] <= _INT16_REACH - 1
+
+
+def integer_conv_words(x: np.ndarray, w: np.ndarray, threshold: np.ndarray,
+                       direction: np.ndarray, *, pool: bool, padding: int) -> np.ndarray:
+    """A first (integer-input) k x k conv layer with folded threshold and pooling.
+
+    Args:
+        x: (N, H, W, C) integer maps, within `fits_signed_tile`.
+        w: (out, k, k, C) +-1 filters.
+        threshold, direction, pool, padding: as `binary_conv_words`.
+    Returns:
+        (N, H'', W'', n_words(out)) uint64 output bits, as `binary_conv_words`.
+    """
+    n_out, k, _, c = np.shape(w)
+    if not fits_signed_tile(x, k):
+        raise ValueError("first-layer inputs too large for 16-bit sums")
+    x = np.ascontiguousarray(x, dtype=np.int16)
+    n, h, width, _ = x.shape
+    conv_h, conv_w = h + 2 * padding - k + 1, width + 2 * padding - k + 1
+    out = _out_words(n, conv_h, conv_w, n_out, pool)
+    vectors = min((3, 2, 1), key=lambda v: (_round_up(n_out, MASKED_LANES * v), -v))
+    filters16 = _round_up(n_out, MASKED_LANES * vectors)
+    signs = np.zeros((k * k * c, filters16), bool)
+    signs[:, :n_out] = np.asarray(w).reshape(n_out, -1).T > 0
+    lanes = np.uint64(1) << np.arange(MASKED_LANES, dtype=np.uint64)
+    sign_words = (signs.reshape(k * k * c, -1, MASKED_LANES) * lanes).sum(
+        axis=2).astype(np.uint16)
+    reach = int(_INT16_REACH - 1)
+    lo, hi, _, _, negative = pixel_tables(threshold, direction, counts=[0], scale=1,
+                                          reach=reach, limit=0, dtype=np.int64)
+    lo_flat, hi_flat = _bounds(lo, hi, n_out, np.int16)
+    negative_words, valid = _mask_words(negative, n_out)
+    wide = width + 2 * padding + TILE_PIXELS
+    offsets = np.array([(ky * wide + kx) * c + d for ky in range(k) for kx in range(k)
+                        for d in range(c)], np.int64)
+    in_blocks(lambda start, end: _integer_kernel(
+        x[start:end], sign_words.reshape(-1), offsets, padding, vectors, lo_flat, hi_flat,
+        _round_up(n_out, _CHUNK), conv_h, conv_w, negative_words, valid, pool,
+        out[start:end]), n, min_block=IMAGES_PER_BLOCK)
+    return out
