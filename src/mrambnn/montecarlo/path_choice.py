@@ -46,7 +46,7 @@ REPEATS = 2  # timed calls per path and fraction; the fastest counts
 _CPU_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vpopcntdq", "neon", "sve")
 _MEMORY: dict[str, float] = {}  # this process's cached crossovers
 # The full path timed: a new one (a faster full pass) invalidates the cached crossovers.
-_FULL_PATH = "predict_draws, first layer reused"
+_FULL_PATH = "predict_draws, first layer reused, packed register-tiled full pass"
 
 
 def cpu_model_and_flags() -> tuple[str, set[str]]:
