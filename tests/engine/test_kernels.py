@@ -7,7 +7,12 @@ import pytest
 
 from mrambnn.bits import pack_bits, unpack_bits
 from mrambnn.engine.kernels import conv_bits, conv_margins
-from mrambnn.engine.packed_conv import binary_conv_words, fits_signed_tile, integer_conv_words
+from mrambnn.engine.packed_conv import (
+    SumsTooWide,
+    binary_conv_words,
+    fits_signed_tile,
+    integer_conv_words,
+)
 
 
 def _reference(x: np.ndarray, w: np.ndarray, threshold: np.ndarray, direction: np.ndarray,
@@ -88,7 +93,7 @@ def test_conv_kernels_equal_numpy(channels, k, integer, scale, padding, threads,
             words = integer_conv_words(x, w, threshold, direction, pool=pool, padding=p)
         else:
             assert scale * k * k * channels >= 2**15 - 3
-            with pytest.raises(ValueError, match="16-bit"):
+            with pytest.raises(SumsTooWide):
                 integer_conv_words(x, w, threshold, direction, pool=pool, padding=p)
             continue
         np.testing.assert_array_equal(unpack_bits(words, n_out).astype(bool), bits)
@@ -119,5 +124,10 @@ def test_first_layer_tile_exact_at_the_edge_of_16_bits(largest) -> None:
                  filter_size=k, pool=False, integer_input=True,
                  head=Threshold(threshold=threshold, direction=direction))
     assert fits_signed_tile(x, k) == (reach <= 2**15 - 3)
-    np.testing.assert_array_equal(unpack_bits(conv_words(layer, x), n_out).astype(bool), bits)
+    for maps in (x, x.astype(np.int16)):  # int16 maps are checked by the kernel itself
+        np.testing.assert_array_equal(unpack_bits(conv_words(layer, maps), n_out)
+                                      .astype(bool), bits)
+        if reach > 2**15 - 3:
+            with pytest.raises(SumsTooWide):
+                integer_conv_words(maps, w, threshold, direction, pool=False, padding=1)
 

@@ -22,7 +22,7 @@ import numpy as np
 from mrambnn.bits import n_words, pack_bits, unpack_bits
 from mrambnn.engine.kernels import conv_bits
 from mrambnn.engine.layers import Threshold
-from mrambnn.engine.packed_conv import binary_conv_words, fits_signed_tile, integer_conv_words
+from mrambnn.engine.packed_conv import SumsTooWide, binary_conv_words, integer_conv_words
 
 __all__ = ["Conv", "conv_forward", "conv_words", "filter_operand"]
 
@@ -115,9 +115,11 @@ def conv_words(layer: Conv, x: np.ndarray) -> np.ndarray:
     if not layer.integer_input:
         return binary_conv_words(x, filter_operand(layer), layer.in_shape[2], head.threshold,
                                  head.direction, pool=layer.pool, padding=padding)
-    if fits_signed_tile(x, layer.filter_size):
+    try:
         return integer_conv_words(x, filter_operand(layer), head.threshold, head.direction,
                                   pool=layer.pool, padding=padding)
+    except SumsTooWide:
+        pass
     return pack_bits(conv_bits(x, filter_operand(layer), layer.in_shape[2], head.threshold,
                                head.direction, pool=layer.pool, integer=True,
                                padding=padding))

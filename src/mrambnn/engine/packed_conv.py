@@ -4,8 +4,8 @@ Output maps, and the inputs of binary layers, are (N, H, W, n_words(C)) uint64, 
 pixel's channels packed (bit c of word c // 64 is channel c, +1 = 1, padding bits 0).
 Per image the input is copied once into a zero-bordered buffer, so that every output
 pixel reads the same k x k patch offsets and a register tile
-(`mrambnn.engine.register_tiles`) sums four pixels by 16 (binary) or up to 48 (first
-layer) filters in registers.
+(`mrambnn.engine.register_tiles`) sums four pixels by 16 filters (binary layers) or eight
+pixels by up to 48 filters (first layer) in registers.
 
 - Binary layers sum disagreeing bits. A zero word disagrees with a weight word on the
   weight's ones, so a padded neighbour adds ``popcount(w)`` where it should add nothing:
@@ -35,18 +35,26 @@ from mrambnn.engine.register_tiles import (
 )
 from mrambnn.engine.threads import IMAGES_PER_BLOCK, in_blocks
 
-__all__ = ["binary_conv_words", "border_classes", "fits_signed_tile", "integer_conv_words"]
+__all__ = ["SumsTooWide", "binary_conv_words", "border_classes", "fits_signed_tile",
+           "integer_conv_words"]
 
 TILE_PIXELS = 4
 _WORD_VECTORS = 2  # 4 pixels x 16 filters: 8 accumulators of 8 x 64 bits
 _WORD_FILTERS = _WORD_VECTORS * WORD_LANES
 _CHUNK = 32  # output bits per compare
 _popcount_tile = make_popcount_tile(TILE_PIXELS, _WORD_VECTORS)
-# first layer: 16, 32 or 48 filters per tile (4 x 3 accumulators of 16 x 16 bits at most)
-_masked_tile_1 = make_masked_sum_tile(TILE_PIXELS, 1)
-_masked_tile_2 = make_masked_sum_tile(TILE_PIXELS, 2)
-_masked_tile_3 = make_masked_sum_tile(TILE_PIXELS, 3)
+# first layer: 8 pixels by 16, 32 or 48 filters per tile (8 x 3 accumulators of 16 x 16
+# bits at most); with 4 pixels the same layer ran 1.5x slower (its per-term loads of
+# sign words and offsets then weigh more)
+INTEGER_TILE_PIXELS = 8
+_masked_tile_1 = make_masked_sum_tile(INTEGER_TILE_PIXELS, 1)
+_masked_tile_2 = make_masked_sum_tile(INTEGER_TILE_PIXELS, 2)
+_masked_tile_3 = make_masked_sum_tile(INTEGER_TILE_PIXELS, 3)
 _INT16_REACH = 2**15 - 2  # largest |sum| (and bound) int16 holds with room for +-(reach + 1)
+
+
+class SumsTooWide(ValueError):
+    """First-layer inputs whose sums could leave 16 bits (`integer_conv_words`)."""
 
 
 def _round_up(n: int, step: int) -> int:
@@ -65,41 +73,54 @@ def border_classes(size: int, k: int, padding: int) -> tuple[np.ndarray, np.ndar
 
 
 @njit(inline="always", cache=True)
-def _copy_bordered(buffer, x, i, padding, wide):  # type: ignore[no-untyped-def]
-    """Image i of x (n, H, W, c) into the interior of the zero-bordered buffer, rows of
-    ``wide`` pixels."""
-    h, width, c = x.shape[1], x.shape[2], x.shape[3]
+def _copy_bordered(buffer, flat, i, h, width, c, padding, wide):  # type: ignore[no-untyped-def]
+    """Image i of the maps ``flat`` (n, H W c) into the interior of the zero-bordered
+    buffer, rows of ``wide`` pixels of c values: one contiguous run per row."""
+    run = width * c
     for yy in range(h):
         row = ((yy + padding) * wide + padding) * c
-        for xx in range(width):
-            for d in range(c):
-                buffer[row + xx * c + d] = x[i, yy, xx, d]
+        source = yy * run
+        for q in range(run):
+            buffer[row + q] = flat[i, source + q]
 
 
 @njit(inline="always", cache=True)
-def _row_bits(sums, stride, lo, hi, filters32, y, row_class, col_cls, n_col_cls, negative,
-              valid, pool, out, i):  # type: ignore[no-untyped-def]
-    """Output bits of conv row y of image i from its sums (pixel x at ``x * stride``),
-    32 per compare against the bounds of the pixel's border class, into ``out`` (OR-ed:
-    pooled bits complemented where the scale is negative, see `_finish_pooling`)."""
-    oy = y // 2 if pool else y
-    for xx in range(col_cls.size):
-        table = (row_class * n_col_cls + col_cls[xx]) * filters32
-        ox = xx // 2 if pool else xx
-        for c in range(negative.size):
-            m = between_bits(sums, xx * stride + c * _CHUNK, lo, table + c * _CHUNK, hi,
-                             table + c * _CHUNK) & valid[c]
-            if pool:
-                m ^= negative[c]
-            out[i, oy, ox, c >> 1] |= np.uint64(m) << np.uint64(32 * (c & 1))
+def _chunk_bits(sums, pixel_start, lo, hi, table, c, negative):  # type: ignore[no-untyped-def]
+    """Output bits 32 c.. 32 c + 31 of the pixel whose sums start at ``pixel_start``,
+    XOR ``negative[c]``."""
+    start = table + c * _CHUNK
+    return between_bits(sums, pixel_start + c * _CHUNK, lo, start, hi, start) ^ negative[c]
 
 
 @njit(inline="always", cache=True)
-def _finish_pooling(out, i, negative):  # type: ignore[no-untyped-def]
-    for oy in range(out.shape[1]):
-        for ox in range(out.shape[2]):
-            for c in range(negative.size):
-                out[i, oy, ox, c >> 1] ^= np.uint64(negative[c]) << np.uint64(32 * (c & 1))
+def _store_row(sums, row_size, stride, lo, hi, filters32, classes, col_cls, n_col_cls,
+               negative, valid, pool, out, first):  # type: ignore[no-untyped-def]
+    """One output row from the sums of its conv row (two rows, ``row_size`` apart, where
+    ``pool``; pixel x at ``x * stride``), 32 bits per compare against the bounds of each
+    pixel's border class (``classes``: the conv rows' classes times ``n_col_cls``), into
+    the flat words ``out`` from ``first``. A pooled bit is the OR of its window's bits,
+    computed on complements (XOR ``negative``) where the scale is negative: an AND."""
+    n_chunks = negative.size
+    words = (n_chunks + 1) // 2
+    for ox in range(col_cls.size // 2 if pool else col_cls.size):
+        for word in range(words):
+            value = np.uint64(0)
+            for half in range(min(2, n_chunks - 2 * word)):
+                c = 2 * word + half
+                if pool:
+                    bits = np.uint32(0)
+                    for r in range(2):
+                        for dx in range(2):
+                            xx = 2 * ox + dx
+                            table = (classes[r] + col_cls[xx]) * filters32
+                            bits |= _chunk_bits(sums, r * row_size + xx * stride, lo, hi,
+                                                table, c, negative)
+                else:
+                    table = (classes[0] + col_cls[ox]) * filters32
+                    bits = _chunk_bits(sums, ox * stride, lo, hi, table, c, negative)
+                bits = (bits ^ negative[c]) & valid[c]
+                value |= np.uint64(bits) << np.uint64(32 * half)
+            out[first + ox * words + word] = value
 
 
 def _binary_body(x, w, offsets, padding, lo, hi, filters32, row_cls, col_cls, n_col_cls,
@@ -107,57 +128,78 @@ def _binary_body(x, w, offsets, padding, lo, hi, filters32, row_cls, col_cls, n_
     # x (n, H, W, nw) uint64; w flat (k k nw * F16) uint64, rows (ky, kx, word), filters
     # contiguous; offsets (k k nw,) int64: each row's word in the bordered buffer; lo, hi
     # flat (classes * F32 + 32) int32 bounds on the summed disagreements (border
-    # included); negative, valid (F32 / 32,) uint32; out (n, H'', W'', nw_out) zeros.
+    # included); negative, valid (F32 / 32,) uint32; out (n, H'', W'', nw_out).
     n, h, width, nw = x.shape
     filters16 = w.size // offsets.size
     wide = width + 2 * padding + TILE_PIXELS
     buffer = np.zeros((h + 2 * padding) * wide * nw, np.uint64)
-    sums = np.zeros((col_cls.size + TILE_PIXELS) * filters16 + _CHUNK, np.int32)
+    row_size = (col_cls.size + TILE_PIXELS) * filters16
+    sums = np.zeros(2 * row_size + _CHUNK, np.int32)
+    flat = x.reshape(n, -1)
+    out_flat = out.reshape(-1)
+    step = 2 if pool else 1
+    out_row = out.shape[2] * out.shape[3]
+    classes = np.zeros(2, np.int64)
     for i in range(n):
-        _copy_bordered(buffer, x, i, padding, wide)
-        for y in range(row_cls.size):
-            for x0 in range(0, col_cls.size, TILE_PIXELS):
-                base = (y * wide + x0) * nw
-                for f0 in range(0, filters16, _WORD_FILTERS):
-                    _popcount_tile(sums, x0 * filters16 + f0, filters16, buffer, base, nw,
-                                   offsets, w, f0, filters16, offsets.size)
-            _row_bits(sums, filters16, lo, hi, filters32, y, row_cls[y], col_cls, n_col_cls,
-                      negative, valid, pool, out, i)
-        if pool:
-            _finish_pooling(out, i, negative)
+        _copy_bordered(buffer, flat, i, h, width, nw, padding, wide)
+        for oy in range(out.shape[1]):
+            for r in range(step):
+                y = oy * step + r
+                classes[r] = row_cls[y] * n_col_cls
+                for x0 in range(0, col_cls.size, TILE_PIXELS):
+                    base = (y * wide + x0) * nw
+                    for f0 in range(0, filters16, _WORD_FILTERS):
+                        _popcount_tile(sums, r * row_size + x0 * filters16 + f0, filters16,
+                                       buffer, base, nw, offsets, w, f0, filters16,
+                                       offsets.size)
+            _store_row(sums, row_size, filters16, lo, hi, filters32, classes, col_cls,
+                       n_col_cls, negative, valid, pool, out_flat,
+                       (i * out.shape[1] + oy) * out_row)
 
 
 def _integer_body(x, w, offsets, padding, vectors, lo, hi, filters32, conv_h, conv_w,
-                  negative, valid, pool, out):  # type: ignore[no-untyped-def]
+                  negative, valid, pool, largest, out):  # type: ignore[no-untyped-def]
     # x (n, H, W, C) int16; w flat (k k C * F16 / 16) uint16 sign words, rows (ky, kx,
     # channel); vectors: 16-filter vectors per tile (1-3); lo, hi flat (F32 + 32) int16.
+    # Returns False, at the first image with an input beyond +-largest (its sums could
+    # leave int16), True when every image is done.
     n, h, width, c = x.shape
     words16 = w.size // offsets.size
     filters16 = words16 * MASKED_LANES
-    wide = width + 2 * padding + TILE_PIXELS
+    wide = width + 2 * padding + INTEGER_TILE_PIXELS
     buffer = np.zeros((h + 2 * padding) * wide * c, np.int16)
-    sums = np.zeros((conv_w + TILE_PIXELS) * filters16 + _CHUNK, np.int16)
+    row_size = (conv_w + INTEGER_TILE_PIXELS) * filters16
+    sums = np.zeros(2 * row_size + _CHUNK, np.int16)
     no_class = np.zeros(conv_w, np.int64)
+    classes = np.zeros(2, np.int64)
+    flat = x.reshape(n, -1)
+    out_flat = out.reshape(-1)
+    step = 2 if pool else 1
+    out_row = out.shape[2] * out.shape[3]
     for i in range(n):
-        _copy_bordered(buffer, x, i, padding, wide)
-        for y in range(conv_h):
-            for x0 in range(0, conv_w, TILE_PIXELS):
-                base = (y * wide + x0) * c
-                for b in range(0, words16, vectors):
-                    start = x0 * filters16 + b * MASKED_LANES
-                    if vectors == 3:
-                        _masked_tile_3(sums, start, filters16, buffer, base, c, offsets, w,
-                                       b, words16, offsets.size)
-                    elif vectors == 2:
-                        _masked_tile_2(sums, start, filters16, buffer, base, c, offsets, w,
-                                       b, words16, offsets.size)
-                    else:
-                        _masked_tile_1(sums, start, filters16, buffer, base, c, offsets, w,
-                                       b, words16, offsets.size)
-            _row_bits(sums, filters16, lo, hi, filters32, y, 0, no_class, 1, negative, valid,
-                      pool, out, i)
-        if pool:
-            _finish_pooling(out, i, negative)
+        for q in range(flat.shape[1]):
+            if abs(np.int32(flat[i, q])) > largest:
+                return False
+        _copy_bordered(buffer, flat, i, h, width, c, padding, wide)
+        for oy in range(out.shape[1]):
+            for r in range(step):
+                base = (oy * step + r) * wide * c
+                for x0 in range(0, conv_w, INTEGER_TILE_PIXELS):
+                    for b in range(0, words16, vectors):
+                        start = r * row_size + x0 * filters16 + b * MASKED_LANES
+                        at = base + x0 * c
+                        if vectors == 3:
+                            _masked_tile_3(sums, start, filters16, buffer, at, c, offsets, w,
+                                           b, words16, offsets.size)
+                        elif vectors == 2:
+                            _masked_tile_2(sums, start, filters16, buffer, at, c, offsets, w,
+                                           b, words16, offsets.size)
+                        else:
+                            _masked_tile_1(sums, start, filters16, buffer, at, c, offsets, w,
+                                           b, words16, offsets.size)
+            _store_row(sums, row_size, filters16, lo, hi, filters32, classes, no_class, 1,
+                       negative, valid, pool, out_flat, (i * out.shape[1] + oy) * out_row)
+    return True
 
 
 _binary_kernel = njit(cache=True, nogil=True)(_binary_body)
@@ -187,7 +229,7 @@ def _out_words(n: int, conv_h: int, conv_w: int, n_out: int, pool: bool) -> np.n
     if pool and (conv_h % 2 or conv_w % 2):
         raise ValueError(f"cannot 2x2-pool a {(conv_h, conv_w)} map")
     step = 2 if pool else 1
-    return np.zeros((n, conv_h // step, conv_w // step, n_words(n_out)), np.uint64)
+    return np.empty((n, conv_h // step, conv_w // step, n_words(n_out)), np.uint64)
 
 
 def _mask_words(negative: np.ndarray, n_out: int) -> tuple[np.ndarray, np.ndarray]:
@@ -244,13 +286,25 @@ def binary_conv_words(x: np.ndarray, w: np.ndarray, channels: int, threshold: np
     return out
 
 
+@njit(cache=True, nogil=True)
+def _largest_magnitude(flat):  # type: ignore[no-untyped-def]
+    largest = 0
+    for v in flat:
+        largest = max(largest, abs(np.int64(v)))
+    return largest
+
+
 def fits_signed_tile(x: np.ndarray, k: int) -> bool:
     """Whether `integer_conv_words` takes first-layer maps ``x`` (N, H, W, C) with k x k
     filters: integers whose every partial sum, and the bounds around it, fit int16."""
-    if not np.issubdtype(np.asarray(x).dtype, np.integer):
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.integer):
         return False
-    largest = max(-int(np.min(x, initial=0)), int(np.max(x, initial=0)))
-    return largest * k * k * np.shape(x)[3] <= _INT16_REACH - 1
+    terms = k * k * x.shape[3]
+    if x.dtype.itemsize == 1 and 255 * terms <= _INT16_REACH - 1:  # (u)int8: no scan
+        return True
+    largest = int(_largest_magnitude(np.ascontiguousarray(x).reshape(-1)))
+    return largest * terms <= _INT16_REACH - 1
 
 
 def integer_conv_words(x: np.ndarray, w: np.ndarray, threshold: np.ndarray,
@@ -258,15 +312,19 @@ def integer_conv_words(x: np.ndarray, w: np.ndarray, threshold: np.ndarray,
     """A first (integer-input) k x k conv layer with folded threshold and pooling.
 
     Args:
-        x: (N, H, W, C) integer maps, within `fits_signed_tile`.
+        x: (N, H, W, C) integer maps, within `fits_signed_tile` (int16 maps are checked
+            as the kernel reads them, others before).
         w: (out, k, k, C) +-1 filters.
         threshold, direction, pool, padding: as `binary_conv_words`.
     Returns:
         (N, H'', W'', n_words(out)) uint64 output bits, as `binary_conv_words`.
+    Raises:
+        SumsTooWide: inputs too large for 16-bit sums.
     """
     n_out, k, _, c = np.shape(w)
-    if not fits_signed_tile(x, k):
-        raise ValueError("first-layer inputs too large for 16-bit sums")
+    too_large = SumsTooWide("first-layer inputs too large for 16-bit sums")
+    if np.asarray(x).dtype != np.int16 and not fits_signed_tile(x, k):
+        raise too_large
     x = np.ascontiguousarray(x, dtype=np.int16)
     n, h, width, _ = x.shape
     conv_h, conv_w = h + 2 * padding - k + 1, width + 2 * padding - k + 1
@@ -283,11 +341,14 @@ def integer_conv_words(x: np.ndarray, w: np.ndarray, threshold: np.ndarray,
                                           reach=reach, limit=0, dtype=np.int64)
     lo_flat, hi_flat = _bounds(lo, hi, n_out, np.int16)
     negative_words, valid = _mask_words(negative, n_out)
-    wide = width + 2 * padding + TILE_PIXELS
+    wide = width + 2 * padding + INTEGER_TILE_PIXELS
     offsets = np.array([(ky * wide + kx) * c + d for ky in range(k) for kx in range(k)
                         for d in range(c)], np.int64)
-    in_blocks(lambda start, end: _integer_kernel(
+    largest = (_INT16_REACH - 1) // (k * k * c)
+    done = in_blocks(lambda start, end: _integer_kernel(
         x[start:end], sign_words.reshape(-1), offsets, padding, vectors, lo_flat, hi_flat,
-        _round_up(n_out, _CHUNK), conv_h, conv_w, negative_words, valid, pool,
+        _round_up(n_out, _CHUNK), conv_h, conv_w, negative_words, valid, pool, largest,
         out[start:end]), n, min_block=IMAGES_PER_BLOCK)
+    if not all(done):
+        raise too_large
     return out
