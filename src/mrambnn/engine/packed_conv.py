@@ -16,17 +16,17 @@ pixels by up to 48 filters (first layer) in registers.
   the result needs to fit). A padded pixel is 0 and adds nothing.
   Inputs whose sums could leave 16 bits are not taken here (`fits_signed_tile`).
 
-The folded threshold then gives 32 output bits per vector compare
-(`mrambnn.engine.lane_masks.between_bits`), pooled on words: the OR of the bits, or where
-the BatchNorm scale is negative the AND (the OR of the complements, complemented).
+The tile itself compares its sums with the folded threshold's bounds (those of each
+pixel's border class) and stores the output bits, eight or sixteen filters per byte
+pair, already in the packed order; pooling then works on words: the OR of the bits, or
+where the BatchNorm scale is negative the AND (the OR of the complements, complemented).
 """
 
 import numpy as np
 from numba import njit
 
-from mrambnn.bits import n_words
+from mrambnn.bits import n_words, pack_bits
 from mrambnn.engine.conv_operands import pixel_tables
-from mrambnn.engine.lane_masks import between_bits
 from mrambnn.engine.register_tiles import (
     MASKED_LANES,
     WORD_LANES,
@@ -41,15 +41,15 @@ __all__ = ["SumsTooWide", "binary_conv_words", "border_classes", "fits_signed_ti
 TILE_PIXELS = 4
 _WORD_VECTORS = 2  # 4 pixels x 16 filters: 8 accumulators of 8 x 64 bits
 _WORD_FILTERS = _WORD_VECTORS * WORD_LANES
-_CHUNK = 32  # output bits per compare
-_popcount_tile = make_popcount_tile(TILE_PIXELS, _WORD_VECTORS)
+_CHUNK = 32  # bound-table columns: the outputs rounded up to a multiple of this
+_popcount_tile = make_popcount_tile(TILE_PIXELS, _WORD_VECTORS, bounded=True)
 # first layer: 8 pixels by 16, 32 or 48 filters per tile (8 x 3 accumulators of 16 x 16
 # bits at most); with 4 pixels the same layer ran 1.5x slower (its per-term loads of
 # sign words and offsets then weigh more)
 INTEGER_TILE_PIXELS = 8
-_masked_tile_1 = make_masked_sum_tile(INTEGER_TILE_PIXELS, 1)
-_masked_tile_2 = make_masked_sum_tile(INTEGER_TILE_PIXELS, 2)
-_masked_tile_3 = make_masked_sum_tile(INTEGER_TILE_PIXELS, 3)
+_masked_tile_1 = make_masked_sum_tile(INTEGER_TILE_PIXELS, 1, bounded=True)
+_masked_tile_2 = make_masked_sum_tile(INTEGER_TILE_PIXELS, 2, bounded=True)
+_masked_tile_3 = make_masked_sum_tile(INTEGER_TILE_PIXELS, 3, bounded=True)
 _INT16_REACH = 2**15 - 2  # largest |sum| (and bound) int16 holds with room for +-(reach + 1)
 
 
@@ -85,97 +85,89 @@ def _copy_bordered(buffer, flat, i, h, width, c, padding, wide):  # type: ignore
 
 
 @njit(inline="always", cache=True)
-def _chunk_bits(sums, pixel_start, lo, hi, table, c, negative):  # type: ignore[no-untyped-def]
-    """Output bits 32 c.. 32 c + 31 of the pixel whose sums start at ``pixel_start``,
-    XOR ``negative[c]``."""
-    start = table + c * _CHUNK
-    return between_bits(sums, pixel_start + c * _CHUNK, lo, start, hi, start) ^ negative[c]
+def _row_tables(tables, row_class, col_cls, filters32):  # type: ignore[no-untyped-def]
+    """Each pixel's start in the flat bound tables, for a conv row of class ``row_class``
+    (times the column classes); pixels past the row keep table 0."""
+    for xx in range(col_cls.size):
+        tables[xx] = (row_class + col_cls[xx]) * filters32
 
 
 @njit(inline="always", cache=True)
-def _store_row(sums, row_size, stride, lo, hi, filters32, classes, col_cls, n_col_cls,
-               negative, valid, pool, out, first):  # type: ignore[no-untyped-def]
-    """One output row from the sums of its conv row (two rows, ``row_size`` apart, where
-    ``pool``; pixel x at ``x * stride``), 32 bits per compare against the bounds of each
-    pixel's border class (``classes``: the conv rows' classes times ``n_col_cls``), into
-    the flat words ``out`` from ``first``. A pooled bit is the OR of its window's bits,
+def _store_row(bits, row_pixels, n_out_pixels, negative, valid, pool, out, first
+               ):  # type: ignore[no-untyped-def]
+    """One output row from its conv row's packed bits (two rows, ``row_pixels`` pixels
+    apart, where ``pool``; words of pixel x at ``x * words``) into the flat words ``out``
+    from ``first``, ANDed with ``valid``. A pooled bit is the OR of its window's bits,
     computed on complements (XOR ``negative``) where the scale is negative: an AND."""
-    n_chunks = negative.size
-    words = (n_chunks + 1) // 2
-    for ox in range(col_cls.size // 2 if pool else col_cls.size):
+    words = valid.size
+    for ox in range(n_out_pixels):
         for word in range(words):
-            value = np.uint64(0)
-            for half in range(min(2, n_chunks - 2 * word)):
-                c = 2 * word + half
-                if pool:
-                    bits = np.uint32(0)
-                    for r in range(2):
-                        for dx in range(2):
-                            xx = 2 * ox + dx
-                            table = (classes[r] + col_cls[xx]) * filters32
-                            bits |= _chunk_bits(sums, r * row_size + xx * stride, lo, hi,
-                                                table, c, negative)
-                else:
-                    table = (classes[0] + col_cls[ox]) * filters32
-                    bits = _chunk_bits(sums, ox * stride, lo, hi, table, c, negative)
-                bits = (bits ^ negative[c]) & valid[c]
-                value |= np.uint64(bits) << np.uint64(32 * half)
-            out[first + ox * words + word] = value
+            if pool:
+                flip = negative[word]
+                left = (2 * ox) * words + word
+                right = row_pixels * words + left
+                value = ((bits[left] ^ flip) | (bits[left + words] ^ flip)
+                         | (bits[right] ^ flip) | (bits[right + words] ^ flip)) ^ flip
+            else:
+                value = bits[ox * words + word]
+            out[first + ox * words + word] = value & valid[word]
 
 
 def _binary_body(x, w, offsets, padding, lo, hi, filters32, row_cls, col_cls, n_col_cls,
                  negative, valid, pool, out):  # type: ignore[no-untyped-def]
     # x (n, H, W, nw) uint64; w flat (k k nw * F16) uint64, rows (ky, kx, word), filters
     # contiguous; offsets (k k nw,) int64: each row's word in the bordered buffer; lo, hi
-    # flat (classes * F32 + 32) int32 bounds on the summed disagreements (border
-    # included); negative, valid (F32 / 32,) uint32; out (n, H'', W'', nw_out).
+    # flat (classes * F32) int32 bounds on the summed disagreements (border included);
+    # negative, valid (nw_out,) uint64; out (n, H'', W'', nw_out).
     n, h, width, nw = x.shape
     filters16 = w.size // offsets.size
+    words = out.shape[3]
     wide = width + 2 * padding + TILE_PIXELS
     buffer = np.zeros((h + 2 * padding) * wide * nw, np.uint64)
-    row_size = (col_cls.size + TILE_PIXELS) * filters16
-    sums = np.zeros(2 * row_size + _CHUNK, np.int32)
+    row_pixels = col_cls.size + TILE_PIXELS
+    bits = np.zeros(2 * row_pixels * words, np.uint64)
+    bit_bytes = bits.view(np.uint8)
+    tables = np.zeros(row_pixels, np.int64)
     flat = x.reshape(n, -1)
     out_flat = out.reshape(-1)
     step = 2 if pool else 1
-    out_row = out.shape[2] * out.shape[3]
-    classes = np.zeros(2, np.int64)
+    out_row = out.shape[2] * words
     for i in range(n):
         _copy_bordered(buffer, flat, i, h, width, nw, padding, wide)
         for oy in range(out.shape[1]):
             for r in range(step):
                 y = oy * step + r
-                classes[r] = row_cls[y] * n_col_cls
+                _row_tables(tables, row_cls[y] * n_col_cls, col_cls, filters32)
                 for x0 in range(0, col_cls.size, TILE_PIXELS):
                     base = (y * wide + x0) * nw
                     for f0 in range(0, filters16, _WORD_FILTERS):
-                        _popcount_tile(sums, r * row_size + x0 * filters16 + f0, filters16,
-                                       buffer, base, nw, offsets, w, f0, filters16,
-                                       offsets.size)
-            _store_row(sums, row_size, filters16, lo, hi, filters32, classes, col_cls,
-                       n_col_cls, negative, valid, pool, out_flat,
+                        _popcount_tile(bit_bytes, (r * row_pixels + x0) * 8 * words + f0 // 8,
+                                       8 * words, buffer, base, nw, offsets, w, f0, filters16,
+                                       offsets.size, lo, hi, tables, x0)
+            _store_row(bits, row_pixels, out.shape[2], negative, valid, pool, out_flat,
                        (i * out.shape[1] + oy) * out_row)
 
 
 def _integer_body(x, w, offsets, padding, vectors, lo, hi, filters32, conv_h, conv_w,
                   negative, valid, pool, largest, out):  # type: ignore[no-untyped-def]
     # x (n, H, W, C) int16; w flat (k k C * F16 / 16) uint16 sign words, rows (ky, kx,
-    # channel); vectors: 16-filter vectors per tile (1-3); lo, hi flat (F32 + 32) int16.
+    # channel); vectors: 16-filter vectors per tile (1-3); lo, hi flat (F32) int16;
+    # negative, valid as in _binary_body.
     # Returns False, at the first image with an input beyond +-largest (its sums could
     # leave int16), True when every image is done.
     n, h, width, c = x.shape
     words16 = w.size // offsets.size
-    filters16 = words16 * MASKED_LANES
+    words = out.shape[3]
     wide = width + 2 * padding + INTEGER_TILE_PIXELS
     buffer = np.zeros((h + 2 * padding) * wide * c, np.int16)
-    row_size = (conv_w + INTEGER_TILE_PIXELS) * filters16
-    sums = np.zeros(2 * row_size + _CHUNK, np.int16)
-    no_class = np.zeros(conv_w, np.int64)
-    classes = np.zeros(2, np.int64)
+    row_pixels = conv_w + INTEGER_TILE_PIXELS
+    bits = np.zeros(2 * row_pixels * words, np.uint64)
+    bit_bytes = bits.view(np.uint8)
+    tables = np.zeros(row_pixels, np.int64)  # one class: every pixel's bounds at 0
     flat = x.reshape(n, -1)
     out_flat = out.reshape(-1)
     step = 2 if pool else 1
-    out_row = out.shape[2] * out.shape[3]
+    out_row = out.shape[2] * words
     for i in range(n):
         for q in range(flat.shape[1]):
             if abs(np.int32(flat[i, q])) > largest:
@@ -185,31 +177,25 @@ def _integer_body(x, w, offsets, padding, vectors, lo, hi, filters32, conv_h, co
             for r in range(step):
                 base = (oy * step + r) * wide * c
                 for x0 in range(0, conv_w, INTEGER_TILE_PIXELS):
+                    at = base + x0 * c
                     for b in range(0, words16, vectors):
-                        start = r * row_size + x0 * filters16 + b * MASKED_LANES
-                        at = base + x0 * c
+                        start = (r * row_pixels + x0) * 8 * words + 2 * b
                         if vectors == 3:
-                            _masked_tile_3(sums, start, filters16, buffer, at, c, offsets, w,
-                                           b, words16, offsets.size)
+                            _masked_tile_3(bit_bytes, start, 8 * words, buffer, at, c, offsets,
+                                           w, b, words16, offsets.size, lo, hi, tables, x0)
                         elif vectors == 2:
-                            _masked_tile_2(sums, start, filters16, buffer, at, c, offsets, w,
-                                           b, words16, offsets.size)
+                            _masked_tile_2(bit_bytes, start, 8 * words, buffer, at, c, offsets,
+                                           w, b, words16, offsets.size, lo, hi, tables, x0)
                         else:
-                            _masked_tile_1(sums, start, filters16, buffer, at, c, offsets, w,
-                                           b, words16, offsets.size)
-            _store_row(sums, row_size, filters16, lo, hi, filters32, classes, no_class, 1,
-                       negative, valid, pool, out_flat, (i * out.shape[1] + oy) * out_row)
+                            _masked_tile_1(bit_bytes, start, 8 * words, buffer, at, c, offsets,
+                                           w, b, words16, offsets.size, lo, hi, tables, x0)
+            _store_row(bits, row_pixels, out.shape[2], negative, valid, pool, out_flat,
+                       (i * out.shape[1] + oy) * out_row)
     return True
 
 
 _binary_kernel = njit(cache=True, nogil=True)(_binary_body)
 _integer_kernel = njit(cache=True, nogil=True)(_integer_body)
-
-
-def _chunk_words(bits: np.ndarray) -> np.ndarray:
-    """(F32,) 0/1 -> (F32 / 32,) uint32, bit q of word c = element 32 c + q."""
-    weights = np.uint64(1) << np.arange(_CHUNK, dtype=np.uint64)
-    return (bits.reshape(-1, _CHUNK).astype(np.uint64) * weights).sum(axis=1).astype(np.uint32)
 
 
 def _bounds(lo: np.ndarray, hi: np.ndarray, n_out: int, dtype: type[np.signedinteger]
@@ -233,9 +219,8 @@ def _out_words(n: int, conv_h: int, conv_w: int, n_out: int, pool: bool) -> np.n
 
 
 def _mask_words(negative: np.ndarray, n_out: int) -> tuple[np.ndarray, np.ndarray]:
-    filters32 = _round_up(n_out, _CHUNK)
-    return (_chunk_words(np.pad(negative, (0, filters32 - n_out))),
-            _chunk_words(np.arange(filters32) < n_out))
+    """(n_words(out),) uint64: the outputs whose scale is negative, and every output."""
+    return pack_bits(np.asarray(negative) != 0), pack_bits(np.ones(n_out, np.uint8))
 
 
 def binary_conv_words(x: np.ndarray, w: np.ndarray, channels: int, threshold: np.ndarray,

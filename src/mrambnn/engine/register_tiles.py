@@ -55,17 +55,23 @@ def _broadcast(builder, scalar, vector_type):  # type: ignore[no-untyped-def]
 
 
 def _tile_codegen(n_pixels: int, n_vectors: int, vector_type,  # type: ignore[no-untyped-def]
-                  load_weight: Callable, update: Callable, store_type, signed: bool = False):
+                  load_weight: Callable, update: Callable, store_type, signed: bool = False,
+                  bounded: bool = False, filters_per_start: int = 1):
     """Codegen of ``tile(sums, sums_start, sums_stride, x, x_start, x_step, offsets, w,
     w_start, w_stride, n_terms)``: accumulators ``vector_type``, ``load_weight(builder,
     w_ptr, index, v)`` the v-th weight operand of the row starting at ``index``,
     ``update(builder, acc, spread_x, weight)`` one term, sums stored as ``store_type``
     vectors; ``signed``: each pixel's inputs are also summed (S, a scalar) and the
-    stored sums are 2 acc - S."""
+    stored sums are 2 acc - S. ``bounded``: four more arguments ``lo, hi, tables,
+    tables_start``, and instead of its sums each pixel p stores its bits
+    ``lo[b + l] <= sum <= hi[b + l]`` (b = ``tables[tables_start + p] + w_start *
+    filters_per_start``, lanes l of vector v at b + lanes * v), one bit per lane, into
+    the uint8 array ``sums``
+    (vector v's ``lanes / 8`` bytes at ``sums_start + p sums_stride + lanes / 8 v``)."""
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
         (sums, sums_start, sums_stride, x, x_start, x_step, offsets, w, w_start, w_stride,
-         n_terms) = args
+         n_terms) = args[:11]
         sums_ptr = _data(context, builder, signature.args[0], sums)
         x_ptr = _data(context, builder, signature.args[3], x)
         offsets_ptr = _data(context, builder, signature.args[6], offsets)
@@ -127,10 +133,37 @@ def _tile_codegen(n_pixels: int, n_vectors: int, vector_type,  # type: ignore[no
             final_total.add_incoming(ir.Constant(element, 0), entry)
             final_total.add_incoming(new_totals[p], body_end)
             sums_of_inputs.append(final_total)
+        if bounded:
+            lo_ptr = _data(context, builder, signature.args[11], args[11])
+            hi_ptr = _data(context, builder, signature.args[12], args[12])
+            tables_ptr = _data(context, builder, signature.args[13], args[13])
+            bound_type = ir.VectorType(context.get_data_type(signature.args[11].dtype),
+                                       vector_type.count)
+            mask_type = ir.IntType(vector_type.count)
         for p, v, final in finals:
             if signed:  # 2 P - S
                 final = builder.sub(builder.add(final, final),
                                     _broadcast(builder, sums_of_inputs[p], vector_type))
+            if bounded:
+                start = builder.add(builder.load(builder.gep(tables_ptr, [builder.add(
+                    args[14], ir.Constant(args[14].type, p))])), builder.mul(
+                        w_start, ir.Constant(w_start.type, filters_per_start)))
+                start = builder.add(start, ir.Constant(start.type, v * vector_type.count))
+                low, high = (builder.load(builder.bitcast(builder.gep(pointer, [start]),
+                                                          bound_type.as_pointer()), align=1)
+                             for pointer in (lo_ptr, hi_ptr))
+                if bound_type != vector_type:
+                    low, high = builder.sext(low, vector_type), builder.sext(high, vector_type)
+                inside = builder.and_(builder.icmp_signed(">=", final, low),
+                                      builder.icmp_signed("<=", final, high))
+                index = builder.add(
+                    builder.add(sums_start, builder.mul(sums_stride,
+                                                        ir.Constant(sums_stride.type, p))),
+                    ir.Constant(sums_start.type, v * vector_type.count // 8))
+                address = builder.bitcast(builder.gep(sums_ptr, [index]),
+                                          mask_type.as_pointer())
+                builder.store(builder.bitcast(inside, mask_type), address, align=1)
+                continue
             index = builder.add(
                 builder.add(sums_start, builder.mul(sums_stride,
                                                     ir.Constant(sums_stride.type, p))),
@@ -144,29 +177,49 @@ def _tile_codegen(n_pixels: int, n_vectors: int, vector_type,  # type: ignore[no
     return codegen
 
 
-def _make(name: str, sums_dtype, x_dtype, w_dtype, codegen):  # type: ignore[no-untyped-def]
-    def typer(typingctx, sums, sums_start, sums_stride, x, x_start, x_step, offsets, w,
-              w_start, w_stride, n_terms):  # type: ignore[no-untyped-def]
-        if not (isinstance(sums, types.Array) and sums.dtype == sums_dtype
+def _make(name: str, sums_dtype, x_dtype, w_dtype, codegen,  # type: ignore[no-untyped-def]
+          bound_dtype=None):
+    def operands_fit(sums, x, offsets, w) -> bool:  # type: ignore[no-untyped-def]
+        return (isinstance(sums, types.Array) and sums.dtype == sums_dtype
                 and isinstance(x, types.Array) and x.dtype == x_dtype
                 and isinstance(w, types.Array) and w.dtype == w_dtype
-                and isinstance(offsets, types.Array) and offsets.dtype == types.int64):
+                and isinstance(offsets, types.Array) and offsets.dtype == types.int64)
+
+    def typer(typingctx, sums, sums_start, sums_stride, x, x_start, x_step, offsets, w,
+              w_start, w_stride, n_terms):  # type: ignore[no-untyped-def]
+        if not operands_fit(sums, x, offsets, w):
             return None
         sig = types.void(sums, types.intp, types.intp, x, types.intp, types.intp, offsets,
                          w, types.intp, types.intp, types.intp)
         return sig, codegen
 
-    typer.__name__ = typer.__qualname__ = name
-    return intrinsic(typer)
+    def bounded_typer(typingctx, sums, sums_start, sums_stride, x, x_start, x_step,
+                      offsets, w, w_start, w_stride, n_terms, lo, hi, tables, tables_start
+                      ):  # type: ignore[no-untyped-def]
+        if not (operands_fit(sums, x, offsets, w)
+                and all(isinstance(b, types.Array) for b in (lo, hi, tables))
+                and lo.dtype == bound_dtype and hi.dtype == bound_dtype
+                and tables.dtype == types.int64):
+            return None
+        sig = types.void(sums, types.intp, types.intp, x, types.intp, types.intp, offsets,
+                         w, types.intp, types.intp, types.intp, lo, hi, tables, types.intp)
+        return sig, codegen
+
+    chosen = typer if bound_dtype is None else bounded_typer
+    chosen.__name__ = chosen.__qualname__ = name
+    return intrinsic(chosen)
 
 
-def make_popcount_tile(n_pixels: int, n_vectors: int):  # type: ignore[no-untyped-def]
+def make_popcount_tile(n_pixels: int, n_vectors: int, *,  # type: ignore[no-untyped-def]
+                       bounded: bool = False):
     """The intrinsic ``tile(sums, sums_start, sums_stride, x, x_start, x_step, offsets, w,
     w_start, w_stride, n_terms)`` for P = ``n_pixels`` pixels and 8 V = 8 ``n_vectors``
     filters: for p < P and lane l < 8 V,
     ``sums[sums_start + p sums_stride + l] = sum over t < n_terms of
     popcount(x[x_start + p x_step + offsets[t]] XOR w[w_start + t w_stride + l])``
-    (sums int32, x and w uint64, offsets int64, all one-dimensional)."""
+    (sums int32, x and w uint64, offsets int64, all one-dimensional). ``bounded``: the
+    tile takes ``lo, hi`` (int32), ``tables, tables_start`` and stores bits into uint8
+    ``sums`` instead (`_tile_codegen`)."""
     vector = ir.VectorType(ir.IntType(64), WORD_LANES)
 
     def load_weight(builder, w_ptr, row_start, v):  # type: ignore[no-untyped-def]
@@ -179,12 +232,14 @@ def make_popcount_tile(n_pixels: int, n_vectors: int):  # type: ignore[no-untype
         return builder.add(acc, builder.call(ctpop, [builder.xor(spread, weight)]))
 
     codegen = _tile_codegen(n_pixels, n_vectors, vector, load_weight, update,
-                            ir.VectorType(_I32, WORD_LANES))
-    return _make(f"popcount_tile_{n_pixels}x{n_vectors}", types.int32, types.uint64,
-                 types.uint64, codegen)
+                            ir.VectorType(_I32, WORD_LANES), bounded=bounded)
+    return _make(f"popcount_tile_{n_pixels}x{n_vectors}{'_bits' if bounded else ''}",
+                 types.uint8 if bounded else types.int32, types.uint64, types.uint64,
+                 codegen, types.int32 if bounded else None)
 
 
-def make_masked_sum_tile(n_pixels: int, n_vectors: int):  # type: ignore[no-untyped-def]
+def make_masked_sum_tile(n_pixels: int, n_vectors: int, *,  # type: ignore[no-untyped-def]
+                         bounded: bool = False):
     """The intrinsic ``tile(sums, sums_start, sums_stride, x, x_start, x_step, offsets, w,
     w_start, w_stride, n_terms)`` for P = ``n_pixels`` pixels and 16 V = 16
     ``n_vectors`` filters: for p < P and lane l < 16 V,
@@ -192,7 +247,9 @@ def make_masked_sum_tile(n_pixels: int, n_vectors: int):  # type: ignore[no-unty
     s x[x_start + p x_step + offsets[t]]``, s = +1 where bit l % 16 of
     ``w[w_start + t w_stride + l // 16]`` is set, else -1: computed as 2 P - S, P the sum
     where the bit is set, S the sum of all (sums and x int16, arithmetic modulo 2^16:
-    exact when the result fits; w uint16 sign words; offsets int64)."""
+    exact when the result fits; w uint16 sign words; offsets int64). ``bounded``: the
+    tile takes ``lo, hi`` (int16), ``tables, tables_start`` and stores bits into uint8
+    ``sums`` instead (`_tile_codegen`)."""
     lanes = MASKED_LANES
     vector = ir.VectorType(ir.IntType(16), lanes)
 
@@ -205,6 +262,7 @@ def make_masked_sum_tile(n_pixels: int, n_vectors: int):  # type: ignore[no-unty
         return builder.select(positive, builder.add(acc, spread), acc)
 
     codegen = _tile_codegen(n_pixels, n_vectors, vector, load_weight, update, vector,
-                            signed=True)
-    return _make(f"masked_sum_tile_{n_pixels}x{n_vectors}", types.int16, types.int16,
-                 types.uint16, codegen)
+                            signed=True, bounded=bounded, filters_per_start=lanes)
+    return _make(f"masked_sum_tile_{n_pixels}x{n_vectors}{'_bits' if bounded else ''}",
+                 types.uint8 if bounded else types.int16, types.int16, types.uint16,
+                 codegen, types.int16 if bounded else None)
