@@ -24,7 +24,7 @@ from mrambnn.engine.kernels import conv_bits
 from mrambnn.engine.layers import Threshold
 from mrambnn.engine.packed_conv import SumsTooWide, binary_conv_words, integer_conv_words
 
-__all__ = ["Conv", "conv_forward", "conv_words", "filter_operand"]
+__all__ = ["Conv", "conv_words", "filter_operand"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -112,23 +112,14 @@ def conv_words(layer: Conv, x: np.ndarray) -> np.ndarray:
     binary layer; integers (N, H, W, C) for a first layer."""
     head = layer.head
     padding = int(layer.padding or 0)
+    filters = filter_operand(layer)
     if not layer.integer_input:
-        return binary_conv_words(x, filter_operand(layer), layer.in_shape[2], head.threshold,
+        return binary_conv_words(x, filters, layer.in_shape[2], head.threshold,
                                  head.direction, pool=layer.pool, padding=padding)
     try:
-        return integer_conv_words(x, filter_operand(layer), head.threshold, head.direction,
+        return integer_conv_words(x, filters, head.threshold, head.direction,
                                   pool=layer.pool, padding=padding)
     except SumsTooWide:
-        pass
-    return pack_bits(conv_bits(x, filter_operand(layer), layer.in_shape[2], head.threshold,
-                               head.direction, pool=layer.pool, integer=True,
-                               padding=padding))
-
-
-def conv_forward(layer: Conv, x: np.ndarray) -> np.ndarray:
-    """Output bits (N, H', W', out_channels) bool of ``layer`` on ``x`` (N, H, W, C).
-
-    ``x`` is bool (+1 = True) for a binary layer or integers for a first layer.
-    """
-    words = conv_words(layer, x if layer.integer_input else pack_bits(x))
-    return unpack_bits(words, layer.out_features).view(np.bool_)
+        return pack_bits(conv_bits(x, filters, layer.in_shape[2], head.threshold,
+                                   head.direction, pool=layer.pool, integer=True,
+                                   padding=padding))

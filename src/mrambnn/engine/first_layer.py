@@ -26,7 +26,14 @@ from mrambnn.bits import pack_bits, unpack_bits
 from mrambnn.engine.conv import Conv, filter_operand
 from mrambnn.engine.kernels import conv_margins
 from mrambnn.engine.layers import Threshold
-from mrambnn.engine.network import PackedNet, forward, forward_from, layer_output, layer_words
+from mrambnn.engine.network import (
+    PackedNet,
+    forward,
+    forward_from,
+    layer_output,
+    layer_words,
+    unpacked,
+)
 
 __all__ = ["MARGIN_LIMIT", "FirstLayerReuse", "predict_draws"]
 
@@ -93,12 +100,9 @@ class FirstLayerReuse:
         """The first layer's output bits (bool, as `forward`'s first hidden output) with
         its stored weights ``words`` ((out, n_words) uint64)."""
         layer = self.net.layers[0]
-        rows = np.flatnonzero(np.any(words != layer.weight_words, axis=1))
-        if rows.size == 0:
+        if np.array_equal(words, layer.weight_words):
             return self.clean
-        if rows.size > MARGIN_ROWS:  # the kernel's cost hardly depends on the rows
-            return layer_output(replace(layer, weight_words=words), self.inputs)
-        return self._changed_rows(words, rows)
+        return unpacked(layer, self.first_words(words))
 
     def _changed_rows(self, words: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """The clean bits with the filters ``rows`` (changed in ``words``) redone."""

@@ -190,9 +190,6 @@ def layer_words(layer: Layer, activation: np.ndarray) -> np.ndarray:
     pixel's channels; dense: (N, n_words(out))), on ``activation``: the previous layer's
     packed output (or the first layer's integer inputs)."""
     if isinstance(layer, Conv):
-        if activation.ndim == 2:  # a flat map: back to (N, H, W, n_words(C))
-            activation = pack_bits(unpack_bits(activation, layer.in_features).reshape(
-                len(activation), *layer.in_shape))
         return conv_words(layer, activation)
     assert isinstance(layer.head, Threshold), "an output layer gives scores, not bits"
     return pack_bits(layer.head.apply(_preactivation(layer, activation)))

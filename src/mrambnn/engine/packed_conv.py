@@ -209,15 +209,14 @@ _integer_kernel = njit(cache=True, nogil=True)(_integer_body)
 
 def _bounds(lo: np.ndarray, hi: np.ndarray, n_out: int, dtype: type[np.signedinteger]
             ) -> tuple[np.ndarray, np.ndarray]:
-    """(classes, out) bounds -> flat (classes * F32 + 32) arrays, columns padded to F32
-    with an empty range (lo 0 > hi -1)."""
+    """(classes, out) bounds -> flat (classes * F32) arrays, columns padded to F32 (at
+    least the filters a tile covers) with an empty range (lo 0 > hi -1)."""
     filters32 = _round_up(n_out, _CHUNK)
     lo_table: np.ndarray = np.zeros((len(lo), filters32), dtype)
     hi_table: np.ndarray = np.full((len(hi), filters32), -1, dtype)
     lo_table[:, :n_out] = lo
     hi_table[:, :n_out] = hi
-    return (np.concatenate([lo_table.reshape(-1), np.zeros(_CHUNK, dtype)]),
-            np.concatenate([hi_table.reshape(-1), np.full(_CHUNK, -1, dtype)]))
+    return lo_table.reshape(-1), hi_table.reshape(-1)
 
 
 def _out_words(n: int, conv_h: int, conv_w: int, n_out: int, pool: bool) -> np.ndarray:
