@@ -1,7 +1,10 @@
-"""Batched draws of all-dense networks equal full re-evaluation, prediction by prediction."""
+"""Batched draws of all-dense networks equal full re-evaluation, prediction by prediction,
+with and without pruning."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mrambnn.bits import pack_signs
 from mrambnn.engine import Affine, Dense, PackedNet, Threshold, predict
@@ -9,6 +12,7 @@ from mrambnn.experiments.deploy import corrupt_net
 from mrambnn.memory import BitFlip
 from mrambnn.models import load_model
 from mrambnn.montecarlo.dense_draws import DenseDrawEvaluator, supports
+from mrambnn.montecarlo.output_slack import slack_table
 
 
 def _random_net(rng: np.random.Generator, widths: tuple[int, ...], *, integer: bool,
@@ -40,6 +44,7 @@ def _random_net(rng: np.random.Generator, widths: tuple[int, ...], *, integer: b
     ((49, 70, 130, 33), True, False),  # widths not multiples of 8 or 64
     ((49, 64, 64), True, False),
     ((30, 40), True, True),  # one hidden layer; tied class scores
+    ((30, 40, 50), True, True),  # tied class scores, images settled early
     ((20, 8300, 12), True, False),  # a layer too wide for 16-bit margins
 ])
 def test_batched_draws_equal_full_reevaluation(widths, integer, flat):
@@ -47,12 +52,15 @@ def test_batched_draws_equal_full_reevaluation(widths, integer, flat):
     net = _random_net(rng, widths, integer=integer, flat_scores=flat)
     images = rng.integers(0, 256, (150, widths[0], 1, 1), dtype=np.uint8)
     evaluator = DenseDrawEvaluator(net, images)
+    unpruned = DenseDrawEvaluator(net, images, prune=False)
     np.testing.assert_array_equal(evaluator.clean_predictions, predict(net, images))
     for ber in (1e-4, 3e-3, 3e-2, 0.2):
         nets = [corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([d, 5]))
                 for d in range(4)]
         together = evaluator.predict_draws([f.weight_words for f in nets])
         assert together.shape == (4, len(images))
+        np.testing.assert_array_equal(
+            unpruned.predict_draws([f.weight_words for f in nets]), together)
         for d, faulty in enumerate(nets):
             expected = predict(faulty, images)
             np.testing.assert_array_equal(together[d], expected, err_msg=f"{ber} draw {d}")
@@ -64,14 +72,69 @@ def test_shipped_mlp_many_draws():
     from mrambnn.datasets import load_dataset
 
     net = load_model("mnist-mlp")
-    images = load_dataset("mnist").x_test[:400]
+    images = load_dataset("mnist").x_test[:300]
     evaluator = DenseDrawEvaluator(net, images)
+    unpruned = DenseDrawEvaluator(net, images, prune=False)
     assert evaluator.rows.dtype == np.int16  # 1024-wide layers fit 16 bits
-    nets = [corrupt_net(net, BitFlip(ber=2e-3), rng=np.random.default_rng([d, 1]))
-            for d in range(6)]
-    together = evaluator.predict_draws([f.weight_words for f in nets])
+    for ber in (1e-4, 1e-3, 2e-3, 1e-2):
+        for seed in (1, 2):
+            nets = [corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([d, seed]))
+                    for d in range(3)]
+            words = [f.weight_words for f in nets]
+            together = evaluator.predict_draws(words)
+            np.testing.assert_array_equal(unpruned.predict_draws(words), together)
+            for d, faulty in enumerate(nets):
+                np.testing.assert_array_equal(together[d], predict(faulty, images),
+                                              err_msg=f"{ber} seed {seed} draw {d}")
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_hidden=st.integers(2, 3),
+       ber=st.sampled_from([1e-3, 1e-2, 5e-2]), flat=st.booleans())
+def test_pruning_never_changes_a_prediction(seed, n_hidden, ber, flat):
+    """Random small networks: pruned, unpruned and full evaluation agree draw by draw."""
+    rng = np.random.default_rng(seed)
+    widths = tuple(int(w) for w in rng.integers(8, 90, n_hidden + 1))
+    net = _random_net(rng, widths, integer=True, n_classes=int(rng.integers(2, 12)),
+                      flat_scores=flat)
+    images = rng.integers(0, 256, (40, widths[0], 1, 1), dtype=np.uint8)
+    nets = [corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([seed, d]))
+            for d in range(3)]
+    # only the output layer exposed: what it alone can do must be bounded too
+    nets += [corrupt_net(net, BitFlip(ber=10 * ber), layers=[n_hidden],
+                         rng=np.random.default_rng([seed, d])) for d in range(3, 5)]
+    words = [f.weight_words for f in nets]
+    pruned = DenseDrawEvaluator(net, images).predict_draws(words)
+    np.testing.assert_array_equal(
+        DenseDrawEvaluator(net, images, prune=False).predict_draws(words), pruned)
     for d, faulty in enumerate(nets):
-        np.testing.assert_array_equal(together[d], predict(faulty, images))
+        np.testing.assert_array_equal(pruned[d], predict(faulty, images))
+
+
+def test_slack_table_against_brute_force():
+    """Each entry is the least gap left after every neuron within reach toggles, each
+    the way that hurts most, never above the exact value (float32 rounded down)."""
+    rng = np.random.default_rng(3)
+    n_images, n_hidden, n_classes, reach_limit = 30, 70, 6, 40
+    margins = rng.integers(-50, 50, (n_images, n_hidden))
+    bits = margins >= 0
+    signs = rng.choice(np.array([-1, 1]), (n_classes, n_hidden))
+    scale = rng.uniform(-2, 2, n_classes)  # negative scales too
+    scores = rng.normal(0, 20, (n_images, n_classes))
+    slack = slack_table(margins, bits, signs, scores, scale, reach_limit)
+    x = np.where(bits, 1.0, -1.0)
+    for n in range(n_images):
+        top = int(np.argmax(scores[n]))
+        for r in (0, 7, 39):
+            within = np.abs(margins[n]) <= r
+            least = np.inf
+            for c in range(n_classes):
+                if c != top:
+                    harm = np.maximum(0, 2 * x[n] * (scale[top] * signs[top]
+                                                     - scale[c] * signs[c]))
+                    least = min(least, scores[n, top] - scores[n, c] - harm[within].sum())
+            assert slack[n, r] <= least
+            assert slack[n, r] == pytest.approx(least, rel=1e-6, abs=1e-5)
 
 
 def test_only_dense_networks_and_right_layer_count():

@@ -5,19 +5,27 @@ For one image and one draw the kernel walks the layers after the first (the step
 marked in the code):
 
 1. the first layer's toggled bits of this (draw, image), found beforehand;
-2. where no input of a layer toggled, only neurons with flipped weights can change, and
+2. before the last hidden layer, the image may be settled at once: if even every
+   neuron of that layer within reach of the changes flipped, against this image's top
+   class, and every flipped output weight too, the top class would still lead, the
+   prediction is the clean one (`NetArrays.slack`);
+3. where no input of a layer toggled, only neurons with flipped weights can change, and
    only those whose clean margin lies within reach of their flips: each is settled
    exactly;
-3. otherwise every neuron's new margin is its clean margin plus ``-2 x_j (direction w_j)``
-   for each toggled input j (one 32-lane masked add per 32 neurons), plus the exact effect
-   of its flipped weights where the margin is within reach of them;
-4. the neurons whose sign now differs from the clean one are the next layer's toggled
+4. otherwise every neuron's new margin is its clean margin plus ``-2 x_j (direction w_j)``
+   for each toggled input j (the columns added in a vector register, 32 neurons at a
+   time), plus the exact effect of its flipped weights where the margin is within reach
+   of them;
+5. the neurons whose sign now differs from the clean one are the next layer's toggled
    inputs; at the output layer the class scores give the prediction.
 
-Arguments come in groups (`NetArrays`, `DrawArrays`), described there and taken apart
-once per call. The steps stay in one loop nest rather than in helper functions: numba
-updates the reference count of every array handed to an inlined helper at each call, and
-with calls per image and draw that made the kernel 1.2-2x slower at low BER (measured).
+A neuron's flips are settled from the layer's inputs as bits (the clean bits of the image
+with the toggled ones flipped, 32 to a word) and its flipped weights packed as ``2 j +
+(clean weight > 0)``. Arguments come in groups (`NetArrays`, `DrawArrays`), described
+there and taken apart once per call. The steps stay in one loop nest rather than in helper
+functions: numba updates the reference count of every array handed to an inlined helper at
+each call, and with calls per image and draw that made the kernel 1.2-2x slower at low BER
+(measured).
 """
 
 from typing import NamedTuple
@@ -26,7 +34,7 @@ import numpy as np
 from numba import njit
 
 from mrambnn.engine.primitives import best_class, popcount
-from mrambnn.montecarlo.simd import add_signed_bits, copy_lanes, sign_changed_bits, within_bits
+from mrambnn.montecarlo.simd import add_columns, reach_bits, sign_changed_bits
 
 __all__ = ["DrawArrays", "NetArrays", "draws_kernel"]
 
@@ -39,13 +47,21 @@ class NetArrays(NamedTuple):
     rows: (N, sum of padded widths) per image, every layer's clean margins (the first
         layer: their sign only) then the output pre-activations, layer l from
         ``row_offset[l]``, each padded to a multiple of 32 neurons.
+    clean_bits: (N, row_offset[L - 1] / 32) uint32, the hidden layers' clean output bits
+        (margin >= 0), layer l's from word ``row_offset[l] / 32``.
     columns: uint32 words, bit i of input j of layer l >= 1 set where
         ``direction_i * w_ij = +1`` (from ``column_offset[l]``, a padded width's words per
         input); directions: each neuron's +-1 (layer l's at ``row_offset[l]``);
         outs: (L,) neurons per layer; scale, offset: the output layer's `Affine` head.
+    slack: (N, R) float32, for r < R: the least, over classes c other than the image's
+        clean prediction t, of ``score_t - score_c`` minus what the toggling of every
+        neuron of layer L - 2 with ``|margin| <= r`` could take from it (rounded down);
+        R = 0: no image is settled early (step 2). clean_predictions: (N,) int64.
+    tolerance: what the slack must exceed (float rounding of the scores, with room).
     """
 
     rows: np.ndarray
+    clean_bits: np.ndarray
     row_offset: np.ndarray
     columns: np.ndarray
     column_offset: np.ndarray
@@ -53,6 +69,9 @@ class NetArrays(NamedTuple):
     outs: np.ndarray
     scale: np.ndarray
     offset: np.ndarray
+    slack: np.ndarray
+    clean_predictions: np.ndarray
+    tolerance: float
 
 
 class DrawArrays(NamedTuple):
@@ -60,21 +79,24 @@ class DrawArrays(NamedTuple):
 
     first_ptr, first_toggled: per (draw, image) the first layer's toggled bits (CSR with
         N + 1 pointers per draw); flip_ptr: per segment, from ``ptr_offset[s]``, CSR by
-        output of the flipped weights' inputs ``flip_in`` and clean signs ``flip_sign``;
+        output of the flipped weights, each ``flip_cells`` = 2 input + (clean sign > 0);
     bounds: per segment (each padded to 32 neurons, from ``d * row_offset[L] +
         row_offset[l]``) the reach of a neuron's flips (-1: none; the output layer's: any
-        value); flipped, flipped_offset: per segment, the neurons with flipped weights.
+        value); flipped, flipped_offset: per segment, the neurons with flipped weights;
+        most_flips: per segment, the most flipped weights of one neuron; output_reach: per
+        draw, how far the output layer's flips can move a score gap (4 max_c f_c |scale_c|).
     """
 
     first_ptr: np.ndarray
     first_toggled: np.ndarray
     flip_ptr: np.ndarray
     ptr_offset: np.ndarray
-    flip_in: np.ndarray
-    flip_sign: np.ndarray
+    flip_cells: np.ndarray
     bounds: np.ndarray
     flipped: np.ndarray
     flipped_offset: np.ndarray
+    most_flips: np.ndarray
+    output_reach: np.ndarray
 
 
 @njit(inline="always", cache=True)
@@ -93,45 +115,50 @@ def _set_bits(masks, n_words, found):  # type: ignore[no-untyped-def]
 
 
 @njit(inline="always", cache=True)
-def _within_masks(values, start, bounds, bounds_start, n_words, tail, masks
-                  ):  # type: ignore[no-untyped-def]
-    """Bit i of ``masks`` set where ``|values[start + i]| <= bounds[bounds_start + i]``;
-    the last word AND ``tail`` (the bits of the neurons that exist)."""
+def _reach_masks(values, start, bounds, bounds_start, n_words, tail, masks
+                 ):  # type: ignore[no-untyped-def]
+    """Bit i of ``masks`` set where ``-b <= values[start + i] < b``, b = ``bounds[
+    bounds_start + i]``; the last word AND ``tail`` (the bits of the neurons that exist)."""
     for q in range(n_words):
-        masks[q] = within_bits(values, start + 32 * q, bounds, bounds_start + 32 * q)
+        masks[q] = reach_bits(values, start + 32 * q, bounds, bounds_start + 32 * q)
     masks[n_words - 1] &= tail
 
 
 @njit(inline="always", cache=True)
-def _flip_change(flat, below, begin, end, flip_in, flip_sign, is_toggled
-                 ):  # type: ignore[no-untyped-def]
-    """``-2 sum w_q x'_q`` over a neuron's flipped weights q in [begin, end) (clean signs
-    w_q), with x' the layer's inputs: the clean bits in ``flat`` from ``below``, toggled
-    where ``is_toggled``."""
-    change = 0
+def _flip_change(inputs, begin, end, cells):  # type: ignore[no-untyped-def]
+    """``-2 sum w_q x_q`` over a neuron's flipped weights q in [begin, end) (``cells[q]``
+    = 2 j + (w_q > 0)), with x the layer's inputs as bits (``inputs``, 32 to a word)."""
+    unequal = 0
     for q in range(begin, end):
-        j = flip_in[q]
-        x = 1 if (flat[below + j] >= 0) != is_toggled[j] else -1
-        change -= 2 * flip_sign[q] * x
-    return change
+        j = cells[q] >> 1
+        bit = (inputs[j >> 5] >> np.uint32(j & 31)) & np.uint32(1)
+        unequal += np.int64(bit) != np.int64(cells[q] & 1)
+    return 4 * unequal - 2 * (end - begin)
 
 
 def _draws_body(net, draws, images_from, images_to):  # type: ignore[no-untyped-def]
     """Predictions (D, images_to - images_from) of the D draws on those images."""
-    rows, row_offset, columns, column_offset, directions, outs, scale, offset = net
-    (first_ptr, first_toggled, flip_ptr, ptr_offset, flip_in, flip_sign, bounds, flipped,
-     flipped_offset) = draws
+    (rows, clean_bits, row_offset, columns, column_offset, directions, outs, scale, offset,
+     slack, clean_predictions, tolerance) = net
+    (first_ptr, first_toggled, flip_ptr, ptr_offset, flip_cells, bounds, flipped,
+     flipped_offset, most_flips, output_reach) = draws
     n_images, width = rows.shape
+    bits_width = clean_bits.shape[1]
     n_layers = outs.size
     n_draws = (ptr_offset.size - 1) // n_layers
+    n_reach = slack.shape[1]
+    settle_at = n_layers - 2 if n_reach > 0 and n_layers >= 3 else -1
     widest = (outs.max() + 31) // 32 * 32
     n_classes = outs[n_layers - 1]
     predictions = np.empty((n_draws, images_to - images_from), np.int64)
     flat = rows.reshape(-1)  # indices, not slices, in the loops: no reference counting
+    flat_bits = clean_bits.reshape(-1)
     cur = np.zeros(widest, rows.dtype)
     toggled = np.empty(widest, np.int64)
     near = np.empty(widest, np.int64)
-    is_toggled = np.zeros(widest, np.bool_)
+    inputs = np.zeros(widest // 32, np.uint32)
+    column_starts = np.empty(widest, np.int64)
+    inverts = np.empty(widest, np.uint32)
     masks = np.zeros(widest // 32, np.uint32)
     for n in range(images_from, images_to):
         row = n * width  # image n's clean values in flat
@@ -141,7 +168,7 @@ def _draws_body(net, draws, images_from, images_to):  # type: ignore[no-untyped-
             n_toggled = first_ptr[d * (n_images + 1) + n + 1] - start
             for t in range(n_toggled):
                 toggled[t] = first_toggled[start + t]
-                is_toggled[toggled[t]] = True
+            settled = False
             for layer in range(1, n_layers):
                 out = outs[layer]
                 n_words = (out + 31) // 32
@@ -151,63 +178,70 @@ def _draws_body(net, draws, images_from, images_to):  # type: ignore[no-untyped-
                 clean = row + row_offset[layer]  # this layer's clean values in flat
                 segment = d * n_layers + layer
                 p0 = ptr_offset[segment]
+                if layer == settle_at:
+                    # 2. a neuron moves by at most 2 per toggled input and 2 per flip
+                    reach = 2 * n_toggled + 2 * most_flips[segment]
+                    if reach < n_reach and slack[n, reach] - output_reach[d] > tolerance:
+                        predictions[d, n - images_from] = clean_predictions[n]
+                        settled = True
+                        break
                 if n_toggled == 0 and not last and flip_ptr[p0 + out] == flip_ptr[p0]:
                     continue  # nothing reaches this layer: no toggled input, no flip
+                # the layer's inputs as bits: clean, the toggled ones flipped
+                bits_from = n * bits_width + row_offset[layer - 1] // 32
+                for q in range((outs[layer - 1] + 31) // 32):
+                    inputs[q] = flat_bits[bits_from + q]
+                for t in range(n_toggled):
+                    inputs[toggled[t] >> 5] ^= np.uint32(1) << np.uint32(toggled[t] & 31)
                 bound = d * row_offset[n_layers] + row_offset[layer]  # in bounds
                 if n_toggled == 0 and not last:
-                    # 2. inputs unchanged: only flipped neurons within reach can change;
+                    # 3. inputs unchanged: only flipped neurons within reach can change;
                     # few of them (low BER): a direct look, else a mask
                     first, end = flipped_offset[segment], flipped_offset[segment + 1]
                     if 16 * (end - first) < out:
                         n_near = 0
                         for f in range(first, end):
-                            near[n_near] = flipped[f]
-                            n_near += abs(flat[clean + flipped[f]]) <= bounds[bound + flipped[f]]
+                            i = flipped[f]
+                            near[n_near] = i
+                            n_near += ((flat[clean + i] >= -bounds[bound + i])
+                                       & (flat[clean + i] < bounds[bound + i]))
                     else:
-                        _within_masks(flat, clean, bounds, bound, n_words, tail, masks)
+                        _reach_masks(flat, clean, bounds, bound, n_words, tail, masks)
                         n_near = _set_bits(masks, n_words, near)
                     for k in range(n_near):
                         i = near[k]
-                        change = _flip_change(flat, below, flip_ptr[p0 + i],
-                                              flip_ptr[p0 + i + 1], flip_in, flip_sign,
-                                              is_toggled)
+                        change = _flip_change(inputs, flip_ptr[p0 + i], flip_ptr[p0 + i + 1],
+                                              flip_cells)
                         moved = flat[clean + i] + directions[row_offset[layer] + i] * change
-                        if (moved >= 0) != (flat[clean + i] >= 0):
-                            toggled[n_toggled] = i
-                            n_toggled += 1
-                    for t in range(n_toggled):
-                        is_toggled[toggled[t]] = True
+                        toggled[n_toggled] = i  # kept only if the sign changed: no branch
+                        n_toggled += (moved >= 0) != (flat[clean + i] >= 0)
                     continue
-                # 3. the new margins of every neuron, in cur
-                for q in range(n_words):
-                    copy_lanes(cur, 32 * q, flat, clean + 32 * q)
+                # 4. the new margins of every neuron, in cur: x_j goes from +-1 to -+1,
+                # cur += -2 x_j (direction * w_j)
                 for t in range(n_toggled):
-                    # x_j goes from +-1 to -+1: cur += -2 x_j (direction * w_j)
                     j = toggled[t]
-                    invert = _ALL if flat[below + j] >= 0 else np.uint32(0)
-                    begin = column_offset[layer] + j * n_words
-                    for q in range(n_words):
-                        add_signed_bits(cur, 32 * q, columns[begin + q] ^ invert)
+                    inverts[t] = _ALL if flat[below + j] >= 0 else np.uint32(0)
+                    column_starts[t] = column_offset[layer] + j * n_words
+                for q in range(n_words):
+                    add_columns(cur, 32 * q, flat, clean + 32 * q, columns, column_starts,
+                                inverts, n_toggled, q)
                 # flipped weights, only where they can reach the threshold (bounds:
                 # -1 without flips; at the output, every flipped score is recomputed)
-                _within_masks(cur, 0, bounds, bound, n_words, tail, masks)
+                _reach_masks(cur, 0, bounds, bound, n_words, tail, masks)
                 for k in range(_set_bits(masks, n_words, near)):
                     i = near[k]
-                    change = _flip_change(flat, below, flip_ptr[p0 + i], flip_ptr[p0 + i + 1],
-                                          flip_in, flip_sign, is_toggled)
+                    change = _flip_change(inputs, flip_ptr[p0 + i], flip_ptr[p0 + i + 1],
+                                          flip_cells)
                     cur[i] += directions[row_offset[layer] + i] * change
-                for t in range(n_toggled):
-                    is_toggled[toggled[t]] = False
                 if last:
                     break
-                # 4. the neurons whose sign changed: the next layer's toggled inputs
+                # 5. the neurons whose sign changed: the next layer's toggled inputs
                 for q in range(n_words):
                     masks[q] = sign_changed_bits(cur, 32 * q, flat, clean + 32 * q)
                 masks[n_words - 1] &= tail
                 n_toggled = _set_bits(masks, n_words, toggled)
-                for t in range(n_toggled):
-                    is_toggled[toggled[t]] = True
-            predictions[d, n - images_from] = best_class(cur, scale, offset, n_classes)
+            if not settled:
+                predictions[d, n - images_from] = best_class(cur, scale, offset, n_classes)
     return predictions
 
 

@@ -4,8 +4,8 @@
 ``m = direction * a - threshold`` (bit = m >= 0) and the output layer's clean
 pre-activations. A draw is given as its stored weights; its flipped weights are listed
 per layer and per output neuron. A neuron with f flipped weights moves by at most
-``bound = 2 sum_j max|x_j|`` over them (2 f for +-1 inputs), so only where ``|m| <= bound``
-is the exact change summed.
+``bound = 2 sum_j max|x_j|`` over them (2 f for +-1 inputs), so only where ``-bound <= m <
+bound`` can its sign turn and is the exact change summed.
 
 - First layer (inputs never change): per draw, for each neuron with flipped weights, the
   images within reach are found by binary search in that neuron's sorted margins
@@ -16,6 +16,8 @@ is the exact change summed.
   neuron by ``-2 x_j w_ij`` (one vectorised column add each), flipped weights are summed
   where within reach, and the neurons whose bit now differs from the clean one are the
   next layer's toggled inputs. An image's clean margins are read once for all the draws.
+  Before the last hidden layer an image whose top class no change within reach can
+  overturn is settled at once (`mrambnn.montecarlo.output_slack`).
 
 The result equals a full re-evaluation (``a' = a + W (x' - x) + (W' - W) x'``, exact
 integers), prediction by prediction.
@@ -37,6 +39,7 @@ from mrambnn.montecarlo.flips import (
     flipped_weights,
     nonzero_bits,
 )
+from mrambnn.montecarlo.output_slack import slack_table
 
 __all__ = ["DenseDrawEvaluator", "supports"]
 
@@ -74,15 +77,21 @@ class DenseDrawEvaluator:
     Args:
         net: the clean network (`supports`); the last layer has an `Affine` head.
         images: (N, H, W, C) uint8 images, evaluated once here.
+        prune: skip what provably cannot change a prediction: a neuron whose margin its
+            flips cannot cross, an image whose top class no change that reaches the last
+            hidden layer can overturn (`mrambnn.montecarlo.output_slack`). False: every
+            neuron with a flipped weight is recomputed and every image evaluated (the
+            same predictions, slower; for checking).
     Memory: per image, 2 bytes per hidden neuron (4 for very wide layers), 4 per input
-    and 8 per first-layer neuron (its margins sorted per neuron); the weights of the
-    layers after the first, one bit each.
+    and 8 per first-layer neuron (its margins sorted per neuron), 1 KiB of slack; the
+    weights of the layers after the first, one bit each.
     """
 
-    def __init__(self, net: PackedNet, images: np.ndarray) -> None:
+    def __init__(self, net: PackedNet, images: np.ndarray, *, prune: bool = True) -> None:
         if not supports(net):
             raise ValueError("DenseDrawEvaluator needs two or more layers, all dense")
         self.net = net
+        self.prune = prune
         self.layers: list[Dense] = list(net.layers)  # type: ignore[arg-type]
         first = self.layers[0]
         x0 = net.first_input(images).reshape(len(images), -1)  # the first layer's integers
@@ -121,10 +130,24 @@ class DenseDrawEvaluator:
         self.rows = np.concatenate([_padded(m, w) for m, w in
                                     zip([*margins, out_clean], self.wide, strict=True)],
                                    axis=1).astype(dtype)
-        self.always_within = 2**15 - 1 if dtype is np.int16 else 2**31 - 1  # bound: |x| <= it
+        self.always_within = 2**15 - 1 if dtype is np.int16 else 2**31 - 1  # bound: |x| < it
+        hidden_width = int(self.row_offset[len(self.layers) - 1])
+        hidden_bits: np.ndarray = np.greater_equal(self.rows[:, :hidden_width], 0)
+        self.clean_bits = np.ascontiguousarray(
+            np.packbits(hidden_bits, axis=1, bitorder="little")).view(np.uint32)
         self.scale = np.ascontiguousarray(head.scale, dtype=np.float64)
         self.offset = np.ascontiguousarray(head.offset, dtype=np.float64)
-        self.clean_predictions = np.argmax(head.apply(out_clean.astype(np.int64)), axis=1)
+        scores = head.apply(out_clean.astype(np.int64))
+        self.clean_predictions = np.argmax(scores, axis=1)
+        # float rounding of a score is ~1e-16 of its size: this leaves ample room
+        self.tolerance = 1e-6 * (1.0 + float(np.abs(scores).max(initial=0.0)))
+        if prune and len(self.layers) >= 3:
+            self.slack = slack_table(
+                margins[-1], hidden[-1].astype(bool),
+                unpack_signs(self.layers[-1].weight_words, self.layers[-1].in_features),
+                scores, self.scale)
+        else:
+            self.slack = np.zeros((self.n_images, 0), np.float32)
         # layer l > 0, input j: the bits direction_i * w_ij = +1 of every output i, packed
         # little-endian in uint32 words, then the next input
         columns, directions = [], []
@@ -168,14 +191,15 @@ class DenseDrawEvaluator:
     def _flips(self, draws: Sequence[Sequence[np.ndarray]]) -> DrawArrays:
         """Flat per-(draw, layer) arrays for the kernel; segment (d, l) of each starts at
         its offsets[d * n_layers + l]: CSR of flipped weights by output, each output's
-        bound (-1: no flipped weight; the output layer: always recomputed), and the outputs
-        with flipped weights. Also the first layer's toggles, per draw and image. The
-        draws are prepared in parallel threads, the results assembled in draw order."""
+        bound (-1: no flipped weight; the output layer, or without pruning: always
+        recomputed), the outputs with flipped weights and the most flips of one. Also the
+        first layer's toggles, per draw and image, and the output flips' reach per draw.
+        The draws are prepared in parallel threads, the results assembled in draw order."""
         blocks = in_blocks(lambda start, end: [self._draw_flips(w) for w in draws[start:end]],
                            len(draws))
         parts = [part for block in blocks for part in block]
-        ptr, flip_in, flip_sign, bounds, first_ptr, first_toggled = [], [], [], [], [], []
-        flipped, flipped_sizes = [], []
+        ptr, cells, bounds, first_ptr, first_toggled, most = [], [], [], [], [], []
+        flipped, flipped_sizes, output_reach = [], [], []
         total = first_total = 0
         for (offsets, toggled), counts, inputs, signs in parts:
             first_ptr.append(first_total + offsets)
@@ -184,34 +208,37 @@ class DenseDrawEvaluator:
             for layer, count, inp, sign in zip(self.layers, counts, inputs, signs, strict=True):
                 ptr.append(total + csr_offsets(count))
                 total += inp.size
-                flip_in.append(inp)
-                flip_sign.append(sign)
+                cells.append(2 * inp + (sign > 0))
                 bound = 2 * count
-                if layer is self.layers[-1]:  # every flipped class score is recomputed
+                if layer is self.layers[-1] or not self.prune:  # recomputed where flipped
                     bound[count > 0] = self.always_within
                 bound[count == 0] = -1
                 bounds.append(np.pad(bound, (0, (-bound.size) % 32), constant_values=-1))
                 flipped.append(np.flatnonzero(count))
                 flipped_sizes.append(flipped[-1].size)
+                most.append(count.max(initial=0))
+            output_reach.append(4 * float(np.max(counts[-1] * np.abs(self.scale), initial=0)))
         sizes = [layer.out_features for layer in self.layers] * len(draws)
         return DrawArrays(
             first_ptr=np.concatenate(first_ptr), first_toggled=np.concatenate(first_toggled),
             flip_ptr=np.concatenate(ptr).astype(np.int32),
             ptr_offset=csr_offsets([s + 1 for s in sizes]),
-            flip_in=np.concatenate(flip_in).astype(np.int32),
-            flip_sign=np.concatenate(flip_sign).astype(np.int8),
+            flip_cells=np.concatenate(cells).astype(np.int32),
             bounds=np.concatenate(bounds).astype(self.rows.dtype),
             flipped=np.concatenate(flipped).astype(np.int64),
-            flipped_offset=csr_offsets(flipped_sizes))
+            flipped_offset=csr_offsets(flipped_sizes),
+            most_flips=np.array(most, np.int64), output_reach=np.array(output_reach))
 
     def predict_draws(self, draws: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
         """Predicted labels (D, N) for D draws, each a sequence of stored weight arrays
         (one (out, n_words) uint64 array per layer)."""
         if not draws:
             return np.zeros((0, self.n_images), np.int64)
-        net = NetArrays(rows=self.rows, row_offset=self.row_offset, columns=self.columns,
-                        column_offset=self.column_offset, directions=self.directions,
-                        outs=self.outs, scale=self.scale, offset=self.offset)
+        net = NetArrays(rows=self.rows, clean_bits=self.clean_bits, row_offset=self.row_offset,
+                        columns=self.columns, column_offset=self.column_offset,
+                        directions=self.directions, outs=self.outs, scale=self.scale,
+                        offset=self.offset, slack=self.slack,
+                        clean_predictions=self.clean_predictions, tolerance=self.tolerance)
         flips = self._flips(draws)
         blocks = in_blocks(lambda start, end: draws_kernel(net, flips, start, end),
                            self.n_images, min_block=IMAGES_PER_BLOCK)

@@ -45,8 +45,10 @@ SAMPLE_IMAGES = 256  # images timed
 REPEATS = 2  # timed calls per path and fraction; the fastest counts
 _CPU_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vpopcntdq", "neon", "sve")
 _MEMORY: dict[str, float] = {}  # this process's cached crossovers
-# The full path timed: a new one (a faster full pass) invalidates the cached crossovers.
-_FULL_PATH = "predict_draws, first layer reused, packed register-tiled full pass"
+# The two paths timed: a new one (a faster full pass, a faster incremental kernel)
+# invalidates the cached crossovers.
+_PATHS = ("predict_draws, first layer reused, packed register-tiled full pass",
+          "incremental: register-accumulated columns, images settled by output slack")
 
 
 def cpu_model_and_flags() -> tuple[str, set[str]]:
@@ -69,10 +71,10 @@ def cpu_model_and_flags() -> tuple[str, set[str]]:
 
 def machine_key() -> str:
     """What decides the crossover on this machine: processor model, its SIMD flags, the
-    usable cores, the numba version and the full path's kind (a short hex digest)."""
+    usable cores, the numba version and the paths' kinds (a short hex digest)."""
     model, flags = cpu_model_and_flags()
     text = repr((model, sorted(flags & set(_CPU_FLAGS)), cores(), numba.__version__,
-                 _FULL_PATH))
+                 _PATHS))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -20,7 +20,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-__all__ = ["add_signed_bits", "copy_lanes", "sign_changed_bits", "within_bits"]
+__all__ = ["add_columns", "reach_bits", "sign_changed_bits"]
 
 _LANES = 32
 
@@ -41,41 +41,64 @@ def _bits(builder, mask):  # type: ignore[no-untyped-def]
     return builder.bitcast(mask, ir.IntType(_LANES))
 
 
-@intrinsic
-def add_signed_bits(typingctx, values, start, word):  # type: ignore[no-untyped-def]
-    """``values[start + q] += 2`` where bit q of the uint32 ``word`` is set, else ``-= 2``
-    (q < 32): a +-1 weight column, bit-packed, added twice to signed integers."""
-    if not (isinstance(values, types.Array) and isinstance(values.dtype, types.Integer)):
-        return None
-    sig = types.void(values, types.intp, types.uint32)
-
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        array, first, bits = args
-        pointer = _block(context, builder, signature.args[0], array, first)
-        vector_type = pointer.type.pointee
-        current = builder.load(pointer, align=1)
-        plus = ir.Constant(vector_type, [2] * _LANES)
-        minus = ir.Constant(vector_type, [-2] * _LANES)
-        step = builder.select(_mask(builder, bits), plus, minus)
-        builder.store(builder.add(current, step), pointer, align=1)
-        return context.get_dummy_value()
-
-    return sig, codegen
+def _splat(builder, scalar, vector_type):  # type: ignore[no-untyped-def]
+    undef = ir.Constant(vector_type, ir.Undefined)
+    one = builder.insert_element(undef, scalar, ir.Constant(ir.IntType(32), 0))
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), _LANES), [0] * _LANES)
+    return builder.shuffle_vector(one, undef, zeros)
 
 
 @intrinsic
-def copy_lanes(typingctx, target, target_start, source, source_start
-               ):  # type: ignore[no-untyped-def]
-    """``target[target_start:][:32] = source[source_start:][:32]`` (the same type)."""
-    if not (isinstance(target, types.Array) and target.dtype == getattr(source, "dtype", None)):
+def add_columns(typingctx, values, start, clean, clean_start, columns, column_starts, inverts,
+                count, word):  # type: ignore[no-untyped-def]
+    """``values[start + q] = clean[clean_start + q] + sum_t (+2 if bit q of columns[
+    column_starts[t] + word] ^ inverts[t] is set, else -2)`` over t < ``count`` (q < 32):
+    ``count`` bit-packed +-1 weight columns (uint32 words), each inverted where
+    ``inverts[t]`` is all ones, added twice to signed integers. The 32 sums stay in one
+    vector register while the columns are added (one masked add each)."""
+    if not (isinstance(values, types.Array) and isinstance(values.dtype, types.Integer)
+            and values.dtype == getattr(clean, "dtype", None)):
         return None
-    sig = types.void(target, types.intp, source, types.intp)
+    sig = types.void(values, types.intp, clean, types.intp, columns, column_starts, inverts,
+                     types.intp, types.intp)
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        array, first, other, other_first = args
-        value = builder.load(
-            _block(context, builder, signature.args[2], other, other_first), align=1)
-        builder.store(value, _block(context, builder, signature.args[0], array, first),
+        target, first, source, source_first, words, word_starts, flips, n, q = args
+        vector_type = _block(context, builder, signature.args[0], target, first).type.pointee
+        lane = vector_type.element
+        initial = builder.load(
+            _block(context, builder, signature.args[2], source, source_first), align=1)
+        # clean - 2 count, then +4 where a column's bit is set
+        twice = builder.mul(builder.trunc(n, lane), ir.Constant(lane, 2))
+        base = builder.sub(initial, _splat(builder, twice, vector_type))
+        word_data = context.make_array(signature.args[4])(context, builder, words).data
+        start_data = context.make_array(signature.args[5])(context, builder, word_starts).data
+        flip_data = context.make_array(signature.args[6])(context, builder, flips).data
+        entry = builder.block
+        loop = builder.append_basic_block("columns")
+        done = builder.append_basic_block("columns_done")
+        zero = ir.Constant(n.type, 0)
+        builder.cbranch(builder.icmp_signed(">", n, zero), loop, done)
+        builder.position_at_end(loop)
+        t = builder.phi(n.type)
+        sums = builder.phi(vector_type)
+        t.add_incoming(zero, entry)
+        sums.add_incoming(base, entry)
+        at = builder.add(builder.load(builder.gep(start_data, [t])), q)
+        bits = builder.xor(builder.load(builder.gep(word_data, [at])),
+                           builder.load(builder.gep(flip_data, [t])))
+        four = ir.Constant(vector_type, [4] * _LANES)
+        nothing = ir.Constant(vector_type, [0] * _LANES)
+        added = builder.add(sums, builder.select(_mask(builder, bits), four, nothing))
+        following = builder.add(t, ir.Constant(n.type, 1))
+        t.add_incoming(following, loop)
+        sums.add_incoming(added, loop)
+        builder.cbranch(builder.icmp_signed("<", following, n), loop, done)
+        builder.position_at_end(done)
+        result = builder.phi(vector_type)
+        result.add_incoming(base, entry)
+        result.add_incoming(added, loop)
+        builder.store(result, _block(context, builder, signature.args[0], target, first),
                       align=1)
         return context.get_dummy_value()
 
@@ -108,9 +131,9 @@ def _pair_mask(name: str, combine, doc: str):  # type: ignore[no-untyped-def]
     return intrinsic(typer)
 
 
-def _within(builder, v, bound):  # type: ignore[no-untyped-def]
+def _reach(builder, v, bound):  # type: ignore[no-untyped-def]
     zero = ir.Constant(bound.type, [0] * _LANES)
-    return builder.and_(builder.icmp_signed("<=", v, bound),
+    return builder.and_(builder.icmp_signed("<", v, bound),
                         builder.icmp_signed(">=", v, builder.sub(zero, bound)))
 
 
@@ -119,9 +142,11 @@ def _sign_changed(builder, v, clean):  # type: ignore[no-untyped-def]
     return builder.xor(builder.icmp_signed("<", v, zero), builder.icmp_signed("<", clean, zero))
 
 
-within_bits = _pair_mask("within_bits", _within, """within_bits(values, start, bounds,
-bounds_start) -> uint32 word, bit q set where ``|values[start + q]| <=
-bounds[bounds_start + q]`` (q < 32; a negative bound sets no bit).""")
+reach_bits = _pair_mask("reach_bits", _reach, """reach_bits(values, start, bounds,
+bounds_start) -> uint32 word, bit q set where ``-bounds[bounds_start + q] <= values[start +
+q] < bounds[bounds_start + q]`` (q < 32; a bound <= 0 sets no bit): the values whose sign a
+change of at most the bound, either way, can turn (from >= 0 below 0 needs a value under
+the bound; from < 0 to >= 0, one of at least minus the bound).""")
 
 sign_changed_bits = _pair_mask("sign_changed_bits", _sign_changed, """sign_changed_bits(
 values, start, clean, clean_start) -> uint32 word, bit q set where ``values[start + q]``
