@@ -90,13 +90,19 @@ def _naive_forward(net: PackedNet, x: torch.Tensor, weights: list[torch.Tensor]
     raise AssertionError("the last layer has an Affine head")
 
 
+_REPEATS = [1]  # timed runs per method, the fastest kept (--repeats)
+
+
 def _measure(function, *, memory: bool = True):  # type: ignore[no-untyped-def]
-    """(result, seconds, peak traced bytes): timed on its own, then, where ``memory``,
-    run again under tracemalloc for the peak (tracing every NumPy allocation slowed the
-    incremental engine by up to 25 %, so it never runs during the timed call)."""
-    began = time.perf_counter()
-    result = function()
-    elapsed = time.perf_counter() - began
+    """(result, seconds, peak traced bytes): timed on its own (the fastest of `_REPEATS`
+    runs), then, where ``memory``, run again under tracemalloc for the peak (tracing every
+    NumPy allocation slowed the incremental engine by up to 25 %, so it never runs during
+    the timed call)."""
+    elapsed = float("inf")
+    for _ in range(_REPEATS[0]):
+        began = time.perf_counter()
+        result = function()
+        elapsed = min(elapsed, time.perf_counter() - began)
     if not memory:
         return result, elapsed, 0
     tracemalloc.start()
@@ -157,7 +163,11 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=3, help="draws per BER")
     parser.add_argument("--bers", type=float, nargs="+", default=[1e-5, 1e-4, 1e-3, 1e-2, 1e-1])
     parser.add_argument("--threads", type=int, default=2, help="threads of every method")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="timed runs per method and BER, the fastest kept (this machine's "
+                             "speed drifts 10-30 %% from minute to minute)")
     args = parser.parse_args()
+    _REPEATS[0] = max(1, args.repeats)
     torch.set_num_threads(args.threads)
     for name in args.models:
         bench_model(name, args.n_images, args.draws, args.bers)
