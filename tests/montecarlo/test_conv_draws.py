@@ -3,6 +3,8 @@ prediction (padding, pooling with both threshold directions, a dense tail)."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mrambnn.bits import pack_signs
 from mrambnn.engine import Affine, Dense, PackedNet, Threshold, predict
@@ -83,6 +85,7 @@ def test_conv_draws_equal_full_reevaluation(seed, valid, threads, kernel_thread_
     net = _valid_conv_net(rng) if valid else _random_conv_net(rng)
     images = rng.integers(0, 256, (90, *net.input_shape), dtype=np.uint8)
     evaluator = ConvDrawEvaluator(net, images, chunk=32)  # several chunks, a short last one
+    unpruned = ConvDrawEvaluator(net, images, chunk=32, prune=False)
     np.testing.assert_array_equal(evaluator.clean_predictions, predict(net, images))
     kernel_thread_count(threads)
     for ber in (1e-3, 2e-2, 0.2):
@@ -90,9 +93,29 @@ def test_conv_draws_equal_full_reevaluation(seed, valid, threads, kernel_thread_
                 for d in range(3)]
         together = evaluator.predict_draws([f.weight_words for f in nets])
         assert together.shape == (3, len(images))
+        np.testing.assert_array_equal(
+            unpruned.predict_draws([f.weight_words for f in nets]), together)
         for d, faulty in enumerate(nets):
             np.testing.assert_array_equal(together[d], predict(faulty, images),
                                           err_msg=f"BER {ber}, draw {d}")
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), valid=st.booleans(),
+       ber=st.sampled_from([1e-3, 1e-2, 5e-2]))
+def test_pruning_never_changes_a_prediction(seed, valid, ber):
+    """Random small conv networks: pruned, unpruned and full evaluation agree."""
+    rng = np.random.default_rng(seed)
+    net = _valid_conv_net(rng) if valid else _random_conv_net(rng)
+    images = rng.integers(0, 256, (20, *net.input_shape), dtype=np.uint8)
+    nets = [corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([seed, d]))
+            for d in range(3)]
+    words = [f.weight_words for f in nets]
+    pruned = ConvDrawEvaluator(net, images).predict_draws(words)
+    np.testing.assert_array_equal(
+        ConvDrawEvaluator(net, images, prune=False).predict_draws(words), pruned)
+    for d, faulty in enumerate(nets):
+        np.testing.assert_array_equal(pruned[d], predict(faulty, images))
 
 
 @pytest.mark.parametrize("valid", [False, True])
@@ -115,15 +138,24 @@ def test_single_flips_in_every_layer(valid):
                                       predict(net.with_weight_words(words), images))
 
 
-def test_shipped_cifar_network_many_draws():
-    net = load_model("cifar-vgg")
-    images = np.random.default_rng(3).integers(0, 256, (24, 32, 32, 3), dtype=np.uint8)
+@pytest.mark.parametrize("name", ["fashion-conv", "cifar-vgg", "tiny-vgg"])
+def test_shipped_conv_networks_pruned_unpruned_and_full_agree(name):
+    """Every shipped conv network, two seeds, BERs 1e-4 to 1e-2: pruned and unpruned
+    incremental evaluation and full re-evaluation, draw by draw."""
+    net = load_model(name)
+    images = np.random.default_rng(3).integers(0, 256, (12, *net.input_shape),
+                                               dtype=np.uint8)
     evaluator = ConvDrawEvaluator(net, images)
-    nets = [corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([d, 9]))
-            for d, ber in enumerate([1e-4, 1e-3, 1e-3, 1e-2])]
-    together = evaluator.predict_draws([f.weight_words for f in nets])
-    for d, faulty in enumerate(nets):
-        np.testing.assert_array_equal(together[d], predict(faulty, images))
+    unpruned = ConvDrawEvaluator(net, images, prune=False)
+    for seed in (9, 10):
+        nets = [corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([d, seed]))
+                for d, ber in enumerate([1e-4, 1e-3, 1e-3, 1e-2])]
+        words = [f.weight_words for f in nets]
+        together = evaluator.predict_draws(words)
+        np.testing.assert_array_equal(unpruned.predict_draws(words), together)
+        for d, faulty in enumerate(nets):
+            np.testing.assert_array_equal(together[d], predict(faulty, images),
+                                          err_msg=f"seed {seed} draw {d}")
 
 
 def test_valid_padding_on_the_general_path():

@@ -43,7 +43,8 @@ class NetArrays(NamedTuple):
     pre_off, map_off: each layer's segment of the margins and of the output maps;
     negative: (direction < 0) per output from ``neg_off``; scale, offset: the output
     layer's `Affine` head; max_pre, max_pixels, max_out: the largest H'*W'*out, H*W or
-    H'*W', and out over the layers.
+    H'*W', and out over the layers; prune: False recomputes every pixel of a channel with
+    flipped weights, within reach of its threshold or not (for checking).
     """
 
     dims: np.ndarray
@@ -58,6 +59,7 @@ class NetArrays(NamedTuple):
     max_pre: int
     max_pixels: int
     max_out: int
+    prune: bool
 
 
 class DrawArrays(NamedTuple):
@@ -144,7 +146,7 @@ def _draws_body(net, flips, margins, x0, absmax0):  # type: ignore[no-untyped-de
     clean margins, x0 (N, H*W*C) int16 first-layer inputs, absmax0 (N,) their largest
     |x|."""
     (dims, wt, wt_off, pre_off, map_off, negative, neg_off, scale, offset, max_pre,
-     max_pixels, max_out) = net
+     max_pixels, max_out, prune) = net
     flip_ptr, flip_out, flip_patch = flips
     n_images = margins.shape[0]
     n_layers = dims.shape[0]
@@ -232,7 +234,7 @@ def _draws_body(net, flips, margins, x0, absmax0):  # type: ignore[no-untyped-de
                         for qx in range(wo):
                             q = qy * wo + qx
                             v = np.int64(m[q * o_n + o]) + delta[q * o_n + o]
-                            if last or abs(v) <= bound:
+                            if last or not prune or abs(v) <= bound:
                                 for e in range(f, g):
                                     ky, kx = flip_patch[0, e], flip_patch[1, e]
                                     iy, ix = qy + ky - r, qx + kx - r

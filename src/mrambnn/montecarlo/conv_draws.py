@@ -52,15 +52,20 @@ class ConvDrawEvaluator:
         net: the clean network.
         images: (N, H, W, C) uint8 images.
         chunk: images whose clean margins are held at once (bounds memory).
+        prune: settle a channel's flipped weights only at pixels within their reach of
+            the threshold; False: at every pixel (the same predictions, slower; for
+            checking).
     """
 
-    def __init__(self, net: PackedNet, images: np.ndarray, *, chunk: int = 256) -> None:
+    def __init__(self, net: PackedNet, images: np.ndarray, *, chunk: int = 256,
+                 prune: bool = True) -> None:
         if not supports_conv(net):
             raise ValueError("ConvDrawEvaluator needs a network with a convolution and "
                              f"fan-in x largest input below {_LIMIT // 2}")
         if chunk < 1:
             raise ValueError("chunk must be >= 1")
         self.net, self.images, self.chunk = net, np.asarray(images), chunk
+        self.prune = prune
         self.n_images = len(self.images)
         dims, columns, negative, pre_sizes, map_sizes = [], [], [], [], []
         for layer in net.layers:
@@ -168,7 +173,7 @@ class ConvDrawEvaluator:
         net = NetArrays(dims=self.dims, wt=self.wt, wt_off=self.wt_off, pre_off=self.pre_off,
                         map_off=self.map_off, negative=self.negative, neg_off=self.neg_off,
                         scale=self.scale, offset=self.offset, max_pre=self.max_pre,
-                        max_pixels=self.max_pixels, max_out=self.max_out)
+                        max_pixels=self.max_pixels, max_out=self.max_out, prune=self.prune)
         blocks = in_blocks(lambda start, end: draws_kernel(
             net, flips, margins[start:end], x0[start:end], absmax0[start:end]),
             len(images), min_block=IMAGES_PER_BLOCK)
