@@ -10,6 +10,7 @@ from mrambnn.bits import pack_bits, unpack_bits
 from mrambnn.engine.conv import Conv, conv_words
 from mrambnn.engine.layers import Affine, Dense, Threshold
 from mrambnn.engine.ops import binary_dense_preactivation, integer_dense_preactivation
+from mrambnn.engine.packed_dense import binary_dense_words
 
 __all__ = ["Layer", "PackedNet", "accuracy", "forward", "forward_from", "layer_output",
            "layer_words", "predict", "unpacked"]
@@ -191,8 +192,12 @@ def layer_words(layer: Layer, activation: np.ndarray) -> np.ndarray:
     packed output (or the first layer's integer inputs)."""
     if isinstance(layer, Conv):
         return conv_words(layer, activation)
-    assert isinstance(layer.head, Threshold), "an output layer gives scores, not bits"
-    return pack_bits(layer.head.apply(_preactivation(layer, activation)))
+    head = layer.head
+    assert isinstance(head, Threshold), "an output layer gives scores, not bits"
+    if not layer.integer_input:  # the register-tiled kernel, thresholds folded in
+        return binary_dense_words(_dense_words(layer, activation), layer.weight_words,
+                                  layer.in_features, head.threshold, head.direction)
+    return pack_bits(head.apply(_preactivation(layer, activation)))
 
 
 def unpacked(layer: Layer, words: np.ndarray) -> np.ndarray:
