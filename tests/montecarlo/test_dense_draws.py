@@ -111,6 +111,24 @@ def test_pruning_never_changes_a_prediction(seed, n_hidden, ber, flat):
         np.testing.assert_array_equal(pruned[d], predict(faulty, images))
 
 
+def test_no_slack_table_past_its_size_limit(monkeypatch):
+    """Past the limit no image is settled early, and predictions stay exact."""
+    from mrambnn.montecarlo import dense_draws
+
+    rng = np.random.default_rng(4)
+    net = _random_net(rng, (20, 30, 40), integer=True)
+    images = rng.integers(0, 256, (30, 20, 1, 1), dtype=np.uint8)
+    assert DenseDrawEvaluator(net, images).slack.shape == (30, 256)
+    monkeypatch.setattr(dense_draws, "SLACK_TABLE_LIMIT", 40 * 5 - 1)
+    evaluator = DenseDrawEvaluator(net, images)
+    assert evaluator.slack.shape == (30, 0)
+    nets = [corrupt_net(net, BitFlip(ber=1e-2), rng=np.random.default_rng([4, d]))
+            for d in range(3)]
+    together = evaluator.predict_draws([f.weight_words for f in nets])
+    for d, faulty in enumerate(nets):
+        np.testing.assert_array_equal(together[d], predict(faulty, images))
+
+
 def test_slack_table_against_brute_force():
     """Each entry is the least gap left after every neuron within reach toggles, each
     the way that hurts most, never above the exact value (float32 rounded down)."""

@@ -41,7 +41,9 @@ from mrambnn.montecarlo.flips import (
 )
 from mrambnn.montecarlo.output_slack import slack_table
 
-__all__ = ["DenseDrawEvaluator", "supports"]
+__all__ = ["SLACK_TABLE_LIMIT", "DenseDrawEvaluator", "supports"]
+
+SLACK_TABLE_LIMIT = 2**18  # classes x last hidden width up to which images settle early
 
 
 def supports(net: PackedNet) -> bool:
@@ -79,7 +81,8 @@ class DenseDrawEvaluator:
         images: (N, H, W, C) uint8 images, evaluated once here.
         prune: skip what provably cannot change a prediction: a neuron whose margin its
             flips cannot cross, an image whose top class no change that reaches the last
-            hidden layer can overturn (`mrambnn.montecarlo.output_slack`). False: every
+            hidden layer can overturn (`mrambnn.montecarlo.output_slack`; networks with
+            up to `SLACK_TABLE_LIMIT` output weights). False: every
             neuron with a flipped weight is recomputed and every image evaluated (the
             same predictions, slower; for checking).
     Memory: per image, 2 bytes per hidden neuron (4 for very wide layers), 4 per input
@@ -144,7 +147,11 @@ class DenseDrawEvaluator:
         self.clean_predictions = np.argmax(scores, axis=1)
         # float rounding of a score is ~1e-16 of its size: this leaves ample room
         self.tolerance = 1e-6 * (1.0 + float(np.abs(scores).max(initial=0.0)))
-        if prune and len(self.layers) >= 3:
+        output = self.layers[-1]
+        # the table costs N x classes x last hidden width to build: past this size (many
+        # classes, wide layers) images are not settled early
+        if (prune and len(self.layers) >= 3
+                and output.out_features * output.in_features <= SLACK_TABLE_LIMIT):
             self.slack = slack_table(
                 margins[-1], hidden[-1].astype(bool),
                 unpack_signs(self.layers[-1].weight_words, self.layers[-1].in_features),
