@@ -103,19 +103,14 @@ def test_conv_draws_equal_full_reevaluation(seed, valid, threads, kernel_thread_
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), valid=st.booleans(),
        ber=st.sampled_from([1e-3, 1e-2, 5e-2]))
-def test_pruning_never_changes_a_prediction(seed, valid, ber):
+def test_pruning_never_changes_a_prediction(seed, valid, ber, pruned_unpruned_full_agree):
     """Random small conv networks: pruned, unpruned and full evaluation agree."""
     rng = np.random.default_rng(seed)
     net = _valid_conv_net(rng) if valid else _random_conv_net(rng)
     images = rng.integers(0, 256, (20, *net.input_shape), dtype=np.uint8)
     nets = [corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([seed, d]))
             for d in range(3)]
-    words = [f.weight_words for f in nets]
-    pruned = ConvDrawEvaluator(net, images).predict_draws(words)
-    np.testing.assert_array_equal(
-        ConvDrawEvaluator(net, images, prune=False).predict_draws(words), pruned)
-    for d, faulty in enumerate(nets):
-        np.testing.assert_array_equal(pruned[d], predict(faulty, images))
+    pruned_unpruned_full_agree(ConvDrawEvaluator, net, images, nets)
 
 
 @pytest.mark.parametrize("valid", [False, True])

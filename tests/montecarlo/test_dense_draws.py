@@ -91,7 +91,8 @@ def test_shipped_mlp_many_draws():
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n_hidden=st.integers(2, 3),
        ber=st.sampled_from([1e-3, 1e-2, 5e-2]), flat=st.booleans())
-def test_pruning_never_changes_a_prediction(seed, n_hidden, ber, flat):
+def test_pruning_never_changes_a_prediction(seed, n_hidden, ber, flat,
+                                            pruned_unpruned_full_agree):
     """Random small networks: pruned, unpruned and full evaluation agree draw by draw."""
     rng = np.random.default_rng(seed)
     widths = tuple(int(w) for w in rng.integers(8, 90, n_hidden + 1))
@@ -103,12 +104,7 @@ def test_pruning_never_changes_a_prediction(seed, n_hidden, ber, flat):
     # only the output layer exposed: what it alone can do must be bounded too
     nets += [corrupt_net(net, BitFlip(ber=10 * ber), layers=[n_hidden],
                          rng=np.random.default_rng([seed, d])) for d in range(3, 5)]
-    words = [f.weight_words for f in nets]
-    pruned = DenseDrawEvaluator(net, images).predict_draws(words)
-    np.testing.assert_array_equal(
-        DenseDrawEvaluator(net, images, prune=False).predict_draws(words), pruned)
-    for d, faulty in enumerate(nets):
-        np.testing.assert_array_equal(pruned[d], predict(faulty, images))
+    pruned_unpruned_full_agree(DenseDrawEvaluator, net, images, nets)
 
 
 def test_no_slack_table_past_its_size_limit(monkeypatch):

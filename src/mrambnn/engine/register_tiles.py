@@ -27,8 +27,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-__all__ = ["BITS_PER_WORD_LANE", "MASKED_LANES", "WORD_LANES", "make_popcount_tile",
-           "make_masked_sum_tile"]
+__all__ = ["BITS_PER_WORD_LANE", "MASKED_LANES", "WORD_LANES", "broadcast",
+           "make_popcount_tile", "make_masked_sum_tile"]
 
 WORD_LANES = 8  # filters per vector of a popcount tile: 64-bit lanes
 MASKED_LANES = 16  # filters per vector of a masked-sum tile: 16-bit lanes
@@ -47,7 +47,8 @@ def _intrinsic_function(builder, name: str, vector_type):  # type: ignore[no-unt
     return ir.Function(builder.module, ir.FunctionType(vector_type, [vector_type]), name=name)
 
 
-def _broadcast(builder, scalar, vector_type):  # type: ignore[no-untyped-def]
+def broadcast(builder, scalar, vector_type):  # type: ignore[no-untyped-def]
+    """LLVM IR: the vector of ``vector_type`` with ``scalar`` in every lane."""
     undef = ir.Constant(vector_type, ir.Undefined)
     one = builder.insert_element(undef, scalar, ir.Constant(_I32, 0))
     mask = ir.Constant(ir.VectorType(_I32, vector_type.count), [0] * vector_type.count)
@@ -106,7 +107,7 @@ def _tile_codegen(n_pixels: int, n_vectors: int, vector_type,  # type: ignore[no
             value = builder.load(builder.gep(x_ptr, [index]))
             if signed:
                 new_totals.append(builder.add(totals[p], value))
-            spread = _broadcast(builder, value, vector_type)
+            spread = broadcast(builder, value, vector_type)
             updated.append([update(builder, accs[p][v], spread, weights[v])
                             for v in range(n_vectors)])
         t_next = builder.add(t, ir.Constant(t.type, 1))
@@ -143,7 +144,7 @@ def _tile_codegen(n_pixels: int, n_vectors: int, vector_type,  # type: ignore[no
         for p, v, final in finals:
             if signed:  # 2 P - S
                 final = builder.sub(builder.add(final, final),
-                                    _broadcast(builder, sums_of_inputs[p], vector_type))
+                                    broadcast(builder, sums_of_inputs[p], vector_type))
             if bounded:
                 start = builder.add(builder.load(builder.gep(tables_ptr, [builder.add(
                     args[14], ir.Constant(args[14].type, p))])), builder.mul(

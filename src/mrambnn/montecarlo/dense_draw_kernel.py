@@ -187,12 +187,13 @@ def _draws_body(net, draws, images_from, images_to):  # type: ignore[no-untyped-
                         break
                 if n_toggled == 0 and not last and flip_ptr[p0 + out] == flip_ptr[p0]:
                     continue  # nothing reaches this layer: no toggled input, no flip
-                # the layer's inputs as bits: clean, the toggled ones flipped
-                bits_from = n * bits_width + row_offset[layer - 1] // 32
-                for q in range((outs[layer - 1] + 31) // 32):
-                    inputs[q] = flat_bits[bits_from + q]
-                for t in range(n_toggled):
-                    inputs[toggled[t] >> 5] ^= np.uint32(1) << np.uint32(toggled[t] & 31)
+                if flip_ptr[p0 + out] != flip_ptr[p0]:
+                    # for the flips: the layer's inputs as bits, the toggled ones flipped
+                    bits_from = n * bits_width + row_offset[layer - 1] // 32
+                    for q in range((outs[layer - 1] + 31) // 32):
+                        inputs[q] = flat_bits[bits_from + q]
+                    for t in range(n_toggled):
+                        inputs[toggled[t] >> 5] ^= np.uint32(1) << np.uint32(toggled[t] & 31)
                 bound = d * row_offset[n_layers] + row_offset[layer]  # in bounds
                 if n_toggled == 0 and not last:
                     # 3. inputs unchanged: only flipped neurons within reach can change;

@@ -154,7 +154,7 @@ class DenseDrawEvaluator:
                 and output.out_features * output.in_features <= SLACK_TABLE_LIMIT):
             self.slack = slack_table(
                 margins[-1], hidden[-1].astype(bool),
-                unpack_signs(self.layers[-1].weight_words, self.layers[-1].in_features),
+                unpack_signs(output.weight_words, output.in_features),
                 scores, self.scale)
         else:
             self.slack = np.zeros((self.n_images, 0), np.float32)

@@ -20,6 +20,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from mrambnn.engine.register_tiles import broadcast
+
 __all__ = ["add_columns", "reach_bits", "sign_changed_bits"]
 
 _LANES = 32
@@ -39,13 +41,6 @@ def _mask(builder, word):  # type: ignore[no-untyped-def]
 
 def _bits(builder, mask):  # type: ignore[no-untyped-def]
     return builder.bitcast(mask, ir.IntType(_LANES))
-
-
-def _splat(builder, scalar, vector_type):  # type: ignore[no-untyped-def]
-    undef = ir.Constant(vector_type, ir.Undefined)
-    one = builder.insert_element(undef, scalar, ir.Constant(ir.IntType(32), 0))
-    zeros = ir.Constant(ir.VectorType(ir.IntType(32), _LANES), [0] * _LANES)
-    return builder.shuffle_vector(one, undef, zeros)
 
 
 @intrinsic
@@ -70,7 +65,7 @@ def add_columns(typingctx, values, start, clean, clean_start, columns, column_st
             _block(context, builder, signature.args[2], source, source_first), align=1)
         # clean - 2 count, then +4 where a column's bit is set
         twice = builder.mul(builder.trunc(n, lane), ir.Constant(lane, 2))
-        base = builder.sub(initial, _splat(builder, twice, vector_type))
+        base = builder.sub(initial, broadcast(builder, twice, vector_type))
         word_data = context.make_array(signature.args[4])(context, builder, words).data
         start_data = context.make_array(signature.args[5])(context, builder, word_starts).data
         flip_data = context.make_array(signature.args[6])(context, builder, flips).data
