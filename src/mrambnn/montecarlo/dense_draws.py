@@ -37,7 +37,6 @@ from mrambnn.montecarlo.flips import (
     changed_by_flips,
     csr_offsets,
     flipped_weights,
-    nonzero_bits,
 )
 from mrambnn.montecarlo.output_slack import slack_table
 
@@ -103,7 +102,6 @@ class DenseDrawEvaluator:
         # cache lines of int16 for the first layer's per-draw search)
         small = x0.size == 0 or (x0.min() >= 0 and x0.max() <= 255)
         self.x0_t = np.ascontiguousarray(x0.T, dtype=np.uint8 if small else np.int16)
-        self.x0_nonzero = nonzero_bits(self.x0_t)
         self.x0_min = x0.min(axis=0, initial=0).astype(np.int64)  # zero: same bound if empty
         self.x0_max = x0.max(axis=0, initial=0).astype(np.int64)
         _, hidden = forward(net, images, keep_hidden=True)
@@ -185,7 +183,7 @@ class DenseDrawEvaluator:
             images, neurons = changed_by_flips(
                 self.first_sorted, self.first_order, outputs, inputs, signs,
                 self.first_direction, self.x0_t, self.x0_min, self.x0_max, packed=False,
-                skip=np.zeros(self.n_images, bool), nonzero=self.x0_nonzero, serial=True)
+                skip=np.zeros(self.n_images, bool), serial=True)
             first_part = list(_group_by_image(images, neurons, self.n_images))
         else:
             first_part = [np.zeros(self.n_images + 1, np.int64), EMPTY_INDEX]
