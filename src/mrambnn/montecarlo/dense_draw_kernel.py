@@ -34,7 +34,12 @@ import numpy as np
 from numba import njit
 
 from mrambnn.engine.primitives import best_class, popcount
-from mrambnn.montecarlo.simd import add_columns, reach_bits, sign_changed_bits
+from mrambnn.montecarlo.simd import (
+    add_columns,
+    add_columns_wide,
+    reach_bits,
+    sign_changed_bits,
+)
 
 __all__ = ["DrawArrays", "NetArrays", "draws_kernel"]
 
@@ -241,9 +246,12 @@ def _draws_body(net, draws, images_from, images_to):  # type: ignore[no-untyped-
                     j = toggled[t]
                     inverts[t] = _ALL if flat[below + j] >= 0 else np.uint32(0)
                     column_starts[t] = column_offset[layer] + j * n_words
-                for q in range(n_words):
-                    add_columns(cur, 32 * q, flat, clean + 32 * q, columns, column_starts,
-                                inverts, n_toggled, q)
+                for q in range(0, n_words - 1, 2):  # 64 neurons at a time, then any 32 left
+                    add_columns_wide(cur, 32 * q, flat, clean + 32 * q, columns,
+                                     column_starts, inverts, n_toggled, q)
+                if n_words % 2:
+                    add_columns(cur, 32 * (n_words - 1), flat, clean + 32 * (n_words - 1),
+                                columns, column_starts, inverts, n_toggled, n_words - 1)
                 # flipped weights, only where they can reach the threshold (bounds:
                 # -1 without flips; at the output, every flipped score is recomputed)
                 _reach_masks(cur, 0, bounds, bound, n_words, tail, masks)

@@ -22,82 +22,101 @@ from numba.extending import intrinsic
 
 from mrambnn.engine.register_tiles import broadcast
 
-__all__ = ["add_columns", "reach_bits", "sign_changed_bits"]
+__all__ = ["add_columns", "add_columns_wide", "reach_bits", "sign_changed_bits"]
 
 _LANES = 32
-
-
-def _block(context, builder, array_type, array, start):  # type: ignore[no-untyped-def]
-    """Pointer to the 32 elements array[start:start + 32], as one vector."""
-    data = context.make_array(array_type)(context, builder, array).data
-    element = builder.gep(data, [start])
-    lane = context.get_data_type(array_type.dtype)
-    return builder.bitcast(element, ir.VectorType(lane, _LANES).as_pointer())
-
-
-def _mask(builder, word):  # type: ignore[no-untyped-def]
-    return builder.bitcast(word, ir.VectorType(ir.IntType(1), _LANES))
 
 
 def _bits(builder, mask):  # type: ignore[no-untyped-def]
     return builder.bitcast(mask, ir.IntType(_LANES))
 
 
-@intrinsic
-def add_columns(typingctx, values, start, clean, clean_start, columns, column_starts, inverts,
-                count, word):  # type: ignore[no-untyped-def]
-    """``values[start + q] = clean[clean_start + q] + sum_t (+2 if bit q of columns[
-    column_starts[t] + word] ^ inverts[t] is set, else -2)`` over t < ``count`` (q < 32):
-    ``count`` bit-packed +-1 weight columns (uint32 words), each inverted where
-    ``inverts[t]`` is all ones, added twice to signed integers. The 32 sums stay in one
-    vector register while the columns are added (one masked add each)."""
-    if not (isinstance(values, types.Array) and isinstance(values.dtype, types.Integer)
-            and values.dtype == getattr(clean, "dtype", None)):
-        return None
-    sig = types.void(values, types.intp, clean, types.intp, columns, column_starts, inverts,
-                     types.intp, types.intp)
+def _block(context, builder, array_type, array, start, lanes=_LANES
+           ):  # type: ignore[no-untyped-def]
+    """Pointer to the ``lanes`` elements array[start:start + lanes], as one vector."""
+    data = context.make_array(array_type)(context, builder, array).data
+    element = builder.gep(data, [start])
+    lane = context.get_data_type(array_type.dtype)
+    return builder.bitcast(element, ir.VectorType(lane, lanes).as_pointer())
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        target, first, source, source_first, words, word_starts, flips, n, q = args
-        vector_type = _block(context, builder, signature.args[0], target, first).type.pointee
-        lane = vector_type.element
-        initial = builder.load(
-            _block(context, builder, signature.args[2], source, source_first), align=1)
-        # clean - 2 count, then +4 where a column's bit is set
-        twice = builder.mul(builder.trunc(n, lane), ir.Constant(lane, 2))
-        base = builder.sub(initial, broadcast(builder, twice, vector_type))
-        word_data = context.make_array(signature.args[4])(context, builder, words).data
-        start_data = context.make_array(signature.args[5])(context, builder, word_starts).data
-        flip_data = context.make_array(signature.args[6])(context, builder, flips).data
-        entry = builder.block
-        loop = builder.append_basic_block("columns")
-        done = builder.append_basic_block("columns_done")
-        zero = ir.Constant(n.type, 0)
-        builder.cbranch(builder.icmp_signed(">", n, zero), loop, done)
-        builder.position_at_end(loop)
-        t = builder.phi(n.type)
-        sums = builder.phi(vector_type)
-        t.add_incoming(zero, entry)
-        sums.add_incoming(base, entry)
-        at = builder.add(builder.load(builder.gep(start_data, [t])), q)
-        bits = builder.xor(builder.load(builder.gep(word_data, [at])),
-                           builder.load(builder.gep(flip_data, [t])))
-        four = ir.Constant(vector_type, [4] * _LANES)
-        nothing = ir.Constant(vector_type, [0] * _LANES)
-        added = builder.add(sums, builder.select(_mask(builder, bits), four, nothing))
-        following = builder.add(t, ir.Constant(n.type, 1))
-        t.add_incoming(following, loop)
-        sums.add_incoming(added, loop)
-        builder.cbranch(builder.icmp_signed("<", following, n), loop, done)
-        builder.position_at_end(done)
-        result = builder.phi(vector_type)
-        result.add_incoming(base, entry)
-        result.add_incoming(added, loop)
-        builder.store(result, _block(context, builder, signature.args[0], target, first),
-                      align=1)
-        return context.get_dummy_value()
 
-    return sig, codegen
+def _add_columns(lanes: int):  # type: ignore[no-untyped-def]
+    """The `add_columns` intrinsic for ``lanes`` (32 or 64) elements."""
+    word_type = ir.IntType(lanes)
+
+    def typer(typingctx, values, start, clean, clean_start, columns, column_starts, inverts,
+              count, word):  # type: ignore[no-untyped-def]
+        if not (isinstance(values, types.Array) and isinstance(values.dtype, types.Integer)
+                and values.dtype == getattr(clean, "dtype", None)):
+            return None
+        sig = types.void(values, types.intp, clean, types.intp, columns, column_starts,
+                         inverts, types.intp, types.intp)
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            target, first, source, source_first, words, word_starts, flips, n, q = args
+            vector_type = _block(context, builder, signature.args[0], target, first,
+                                 lanes).type.pointee
+            lane = vector_type.element
+            initial = builder.load(_block(context, builder, signature.args[2], source,
+                                          source_first, lanes), align=1)
+            # clean - 2 count, then +4 where a column's bit is set
+            twice = builder.mul(builder.trunc(n, lane), ir.Constant(lane, 2))
+            base = builder.sub(initial, broadcast(builder, twice, vector_type))
+            word_data = context.make_array(signature.args[4])(context, builder, words).data
+            start_data = context.make_array(signature.args[5])(context, builder,
+                                                               word_starts).data
+            flip_data = context.make_array(signature.args[6])(context, builder, flips).data
+            entry = builder.block
+            loop = builder.append_basic_block("columns")
+            done = builder.append_basic_block("columns_done")
+            zero = ir.Constant(n.type, 0)
+            builder.cbranch(builder.icmp_signed(">", n, zero), loop, done)
+            builder.position_at_end(loop)
+            t = builder.phi(n.type)
+            sums = builder.phi(vector_type)
+            t.add_incoming(zero, entry)
+            sums.add_incoming(base, entry)
+            at = builder.add(builder.load(builder.gep(start_data, [t])), q)
+            # the column's words q, q + 1, ... as one integer (little-endian); an invert
+            # word of all ones stays all ones when widened
+            column = builder.load(builder.bitcast(builder.gep(word_data, [at]),
+                                                  word_type.as_pointer()), align=4)
+            invert = builder.sext(builder.load(builder.gep(flip_data, [t])), word_type)
+            bits = builder.xor(column, invert)
+            four = ir.Constant(vector_type, [4] * lanes)
+            nothing = ir.Constant(vector_type, [0] * lanes)
+            mask = builder.bitcast(bits, ir.VectorType(ir.IntType(1), lanes))
+            added = builder.add(sums, builder.select(mask, four, nothing))
+            following = builder.add(t, ir.Constant(n.type, 1))
+            t.add_incoming(following, loop)
+            sums.add_incoming(added, loop)
+            builder.cbranch(builder.icmp_signed("<", following, n), loop, done)
+            builder.position_at_end(done)
+            result = builder.phi(vector_type)
+            result.add_incoming(base, entry)
+            result.add_incoming(added, loop)
+            builder.store(result, _block(context, builder, signature.args[0], target, first,
+                                         lanes), align=1)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    typer.__name__ = typer.__qualname__ = "add_columns" if lanes == _LANES else "add_columns_wide"
+    return typer
+
+
+add_columns = intrinsic(_add_columns(_LANES))
+add_columns.__doc__ = """add_columns(values, start, clean, clean_start, columns, column_starts,
+inverts, count, word): ``values[start + q] = clean[clean_start + q] + sum_t (+2 if bit q of
+columns[column_starts[t] + word] ^ inverts[t] is set, else -2)`` over t < ``count`` (q <
+32): ``count`` bit-packed +-1 weight columns (uint32 words), each inverted where
+``inverts[t]`` is all ones, added twice to signed integers. The 32 sums stay in one
+vector register while the columns are added (one masked add each)."""
+
+add_columns_wide = intrinsic(_add_columns(2 * _LANES))
+add_columns_wide.__doc__ = """add_columns_wide(...): `add_columns` for 64 elements at once,
+from the column words ``word`` and ``word + 1`` (one 64-bit load, one mask per column;
+the inverts are uint32, all ones or zero)."""
 
 
 def _pair_mask(name: str, combine, doc: str):  # type: ignore[no-untyped-def]
