@@ -125,6 +125,31 @@ def test_no_slack_table_past_its_size_limit(monkeypatch):
         np.testing.assert_array_equal(together[d], predict(faulty, images))
 
 
+@pytest.mark.parametrize("limit", [0, 2**16])
+def test_flip_records_and_cell_lists_agree(monkeypatch, limit):
+    """Flips read from the neurons' 64-bit records (up to three) or from the cell lists
+    (any count; every neuron where the cells do not fit 16 bits): the same predictions."""
+    from mrambnn.montecarlo import dense_draws
+
+    monkeypatch.setattr(dense_draws, "CELL_LIMIT", limit)
+    rng = np.random.default_rng(8)
+    net = _random_net(rng, (25, 60, 70), integer=True, n_classes=7)
+    images = rng.integers(0, 256, (60, 25, 1, 1), dtype=np.uint8)
+    evaluator = DenseDrawEvaluator(net, images)
+    for ber in (3e-3, 3e-2, 0.1):  # 0.1: up to 16 flips per neuron
+        nets = [corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([8, d]))
+                for d in range(4)]
+        records = evaluator._flips([f.weight_words for f in nets]).flip_records
+        counts = records >> np.uint64(48)
+        if limit == 0:
+            assert (counts[counts > 0] == 2**16 - 1).all()
+        else:
+            assert (counts <= 3).any() and (ber < 0.1 or (counts > 3).any())
+        together = evaluator.predict_draws([f.weight_words for f in nets])
+        for d, faulty in enumerate(nets):
+            np.testing.assert_array_equal(together[d], predict(faulty, images))
+
+
 def test_slack_table_against_brute_force():
     """Each entry is the least gap left after every neuron within reach toggles, each
     the way that hurts most, never above the exact value (float32 rounded down)."""

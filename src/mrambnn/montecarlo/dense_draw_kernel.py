@@ -21,8 +21,9 @@ marked in the code):
 
 A neuron's flips are settled from the layer's inputs as bits (the clean bits of the image
 with the toggled ones flipped, 32 to a word) and its flipped weights packed as ``2 j +
-(clean weight > 0)``. Arguments come in groups (`NetArrays`, `DrawArrays`), described
-there and taken apart once per call. The steps stay in one loop nest rather than in helper
+(clean weight > 0 xor direction < 0)``, up to three of them in one 64-bit record.
+Arguments come in groups (`NetArrays`, `DrawArrays`), described there and taken apart
+once per call. The steps stay in one loop nest rather than in helper
 functions: numba updates the reference count of every array handed to an inlined helper at
 each call, and with calls per image and draw that made the kernel 1.2-2x slower at low BER
 (measured).
@@ -56,8 +57,7 @@ class NetArrays(NamedTuple):
         (margin >= 0), layer l's from word ``row_offset[l] / 32``.
     columns: uint32 words, bit i of input j of layer l >= 1 set where
         ``direction_i * w_ij = +1`` (from ``column_offset[l]``, a padded width's words per
-        input); directions: each neuron's +-1 (layer l's at ``row_offset[l]``);
-        outs: (L,) neurons per layer; scale, offset: the output layer's `Affine` head.
+        input); outs: (L,) neurons per layer; scale, offset: the output layer's `Affine` head.
     slack: (N, R) float32, for r < R: the least, over classes c other than the image's
         clean prediction t, of ``score_t - score_c`` minus what the toggling of every
         neuron of layer L - 2 with ``|margin| <= r`` could take from it (rounded down);
@@ -70,7 +70,6 @@ class NetArrays(NamedTuple):
     row_offset: np.ndarray
     columns: np.ndarray
     column_offset: np.ndarray
-    directions: np.ndarray
     outs: np.ndarray
     scale: np.ndarray
     offset: np.ndarray
@@ -84,10 +83,14 @@ class DrawArrays(NamedTuple):
 
     first_ptr, first_toggled: per (draw, image) the first layer's toggled bits (CSR with
         N + 1 pointers per draw); flip_ptr: per segment, from ``ptr_offset[s]``, CSR by
-        output of the flipped weights, each ``flip_cells`` = 2 input + (clean sign > 0);
-    bounds: per segment (each padded to 32 neurons, from ``d * row_offset[L] +
-        row_offset[l]``) the reach of a neuron's flips (-1: none; the output layer's: any
-        value); flipped, flipped_offset: per segment, the neurons with flipped weights;
+        output of the flipped weights, each ``flip_cells`` = 2 input + (clean sign > 0
+        xor direction < 0);
+    bounds, flip_records: per segment (each padded to 32 neurons, from ``d * row_offset[L]
+        + row_offset[l]``) the reach of a neuron's flips (-1: none; the output layer's: any
+        value) and its flips as one uint64 (count in bits 48-63; up to three cells in 16
+        bits each, the rest ``2 x widest padded width``: an input bit that is always 0;
+        more flips, or layers wider than 2^15: only the count, the cells from ``flip_cells``);
+        flipped, flipped_offset: per segment, the neurons with flipped weights;
         most_flips: per segment, the most flipped weights of one neuron; output_reach: per
         draw, how far the output layer's flips can move a score gap (4 max_c f_c |scale_c|).
     """
@@ -97,6 +100,7 @@ class DrawArrays(NamedTuple):
     flip_ptr: np.ndarray
     ptr_offset: np.ndarray
     flip_cells: np.ndarray
+    flip_records: np.ndarray
     bounds: np.ndarray
     flipped: np.ndarray
     flipped_offset: np.ndarray
@@ -148,23 +152,36 @@ def _reach_masks(values, start, bounds, bounds_start, n_words, tail, masks
 
 
 @njit(inline="always", cache=True)
-def _flip_change(inputs, begin, end, cells):  # type: ignore[no-untyped-def]
-    """``-2 sum w_q x_q`` over a neuron's flipped weights q in [begin, end) (``cells[q]``
-    = 2 j + (w_q > 0)), with x the layer's inputs as bits (``inputs``, 32 to a word)."""
+def _flip_change(inputs, record, begin, end, cells):  # type: ignore[no-untyped-def]
+    """How far a neuron's flipped weights move its margin, ``direction * -2 sum_q w_q x_q``,
+    with x the layer's inputs as bits (``inputs``, 32 to a word). ``record``: its flip count
+    (bits 48-63) and, for up to three flips, their cells (16 bits each, padded with a
+    cell whose bit and weight agree); more flips: the cells ``cells[begin:end]``. A cell is
+    ``2 j + (w_q > 0 xor direction < 0)``, so the change is 4 x (flipped weights whose
+    input bit differs from the cell's) - 2 x (their count)."""
+    count = np.int64(record >> np.uint64(48))
     unequal = 0
+    if count <= 3:  # three lookups, no branch: one record read instead of two arrays
+        for slot in range(3):
+            cell = np.uint32((record >> np.uint64(16 * slot)) & np.uint64(0xFFFF))
+            unequal += np.int64(
+                ((inputs[cell >> np.uint32(6)] >> ((cell >> np.uint32(1)) & np.uint32(31)))
+                 ^ cell) & np.uint32(1))
+        return 4 * unequal - 2 * count
     for q in range(begin, end):
-        j = cells[q] >> 1
-        bit = (inputs[j >> 5] >> np.uint32(j & 31)) & np.uint32(1)
-        unequal += np.int64(bit) != np.int64(cells[q] & 1)
+        cell = np.uint32(cells[q])
+        unequal += np.int64(
+            ((inputs[cell >> np.uint32(6)] >> ((cell >> np.uint32(1)) & np.uint32(31)))
+             ^ cell) & np.uint32(1))
     return 4 * unequal - 2 * (end - begin)
 
 
 def _draws_body(net, draws, images_from, images_to):  # type: ignore[no-untyped-def]
     """Predictions (D, images_to - images_from) of the D draws on those images."""
-    (rows, clean_bits, row_offset, columns, column_offset, directions, outs, scale, offset,
-     slack, clean_predictions, tolerance) = net
-    (first_ptr, first_toggled, flip_ptr, ptr_offset, flip_cells, bounds, flipped,
-     flipped_offset, most_flips, output_reach) = draws
+    (rows, clean_bits, row_offset, columns, column_offset, outs, scale, offset, slack,
+     clean_predictions, tolerance) = net
+    (first_ptr, first_toggled, flip_ptr, ptr_offset, flip_cells, flip_records, bounds,
+     flipped, flipped_offset, most_flips, output_reach) = draws
     n_images, width = rows.shape
     bits_width = clean_bits.shape[1]
     n_layers = outs.size
@@ -179,7 +196,7 @@ def _draws_body(net, draws, images_from, images_to):  # type: ignore[no-untyped-
     cur = np.zeros(widest, rows.dtype)
     toggled = np.empty(widest, np.int64)
     near = np.empty(widest, np.int64)
-    inputs = np.zeros(widest // 32, np.uint32)
+    inputs = np.zeros(widest // 32 + 1, np.uint32)  # the last word stays 0: pad cells
     column_starts = np.empty(widest, np.int64)
     inverts = np.empty(widest, np.uint32)
     masks = np.zeros(widest // 32, np.uint32)
@@ -234,9 +251,9 @@ def _draws_body(net, draws, images_from, images_to):  # type: ignore[no-untyped-
                         n_near = _set_bits(masks, n_words, near)
                     for k in range(n_near):
                         i = near[k]
-                        change = _flip_change(inputs, flip_ptr[p0 + i], flip_ptr[p0 + i + 1],
-                                              flip_cells)
-                        moved = flat[clean + i] + directions[row_offset[layer] + i] * change
+                        moved = flat[clean + i] + _flip_change(
+                            inputs, flip_records[bound + i], flip_ptr[p0 + i],
+                            flip_ptr[p0 + i + 1], flip_cells)
                         toggled[n_toggled] = i  # kept only if the sign changed: no branch
                         n_toggled += (moved >= 0) != (flat[clean + i] >= 0)
                     continue
@@ -257,9 +274,8 @@ def _draws_body(net, draws, images_from, images_to):  # type: ignore[no-untyped-
                 _reach_masks(cur, 0, bounds, bound, n_words, tail, masks)
                 for k in range(_set_bits(masks, n_words, near)):
                     i = near[k]
-                    change = _flip_change(inputs, flip_ptr[p0 + i], flip_ptr[p0 + i + 1],
-                                          flip_cells)
-                    cur[i] += directions[row_offset[layer] + i] * change
+                    cur[i] += _flip_change(inputs, flip_records[bound + i], flip_ptr[p0 + i],
+                                           flip_ptr[p0 + i + 1], flip_cells)
                 if last:
                     break
                 # 5. the neurons whose sign changed: the next layer's toggled inputs

@@ -40,9 +40,10 @@ from mrambnn.montecarlo.flips import (
 )
 from mrambnn.montecarlo.output_slack import slack_table
 
-__all__ = ["SLACK_TABLE_LIMIT", "DenseDrawEvaluator", "supports"]
+__all__ = ["CELL_LIMIT", "SLACK_TABLE_LIMIT", "DenseDrawEvaluator", "supports"]
 
 SLACK_TABLE_LIMIT = 2**18  # classes x last hidden width up to which images settle early
+CELL_LIMIT = 2**16  # flip cells (2 input + bit) below it are kept in the neurons' records
 
 
 def supports(net: PackedNet) -> bool:
@@ -158,10 +159,10 @@ class DenseDrawEvaluator:
             self.slack = np.zeros((self.n_images, 0), np.float32)
         # layer l > 0, input j: the bits direction_i * w_ij = +1 of every output i, packed
         # little-endian in uint32 words, then the next input
-        columns, directions = [], []
-        for layer, wide in zip(self.layers, self.wide, strict=True):
-            direction = layer.head.direction.astype(np.int64)
-            directions.append(_padded(direction[None], wide)[0])
+        columns = []
+        self.layer_directions = [layer.head.direction.astype(np.int64) for layer in self.layers]
+        for layer, wide, direction in zip(self.layers, self.wide, self.layer_directions,
+                                          strict=True):
             if layer is not first:
                 signs = unpack_signs(layer.weight_words, layer.in_features)  # (out, in)
                 positive = _padded((signs * direction[:, None] > 0).T, wide)  # (in, wide)
@@ -169,7 +170,6 @@ class DenseDrawEvaluator:
                 columns.append(np.ascontiguousarray(packed).view(np.uint32).ravel())
         self.column_offset = csr_offsets([0, 0] + [c.size for c in columns])[1:-1]
         self.columns = np.concatenate(columns)
-        self.directions = np.concatenate(directions)  # layer l's at row_offset[l]
 
     def _draw_flips(self, words: Sequence[np.ndarray]) -> tuple[list[np.ndarray], ...]:
         """One draw's part of `_flips`: the first layer's (N + 1,) offsets and toggles,
@@ -207,16 +207,32 @@ class DenseDrawEvaluator:
                            len(draws))
         parts = [part for block in blocks for part in block]
         ptr, cells, bounds, first_ptr, first_toggled, most = [], [], [], [], [], []
-        flipped, flipped_sizes, output_reach = [], [], []
+        flipped, flipped_sizes, output_reach, records = [], [], [], []
         total = first_total = 0
+        widest = int(self.wide.max())
+        pad = np.int64(2 * widest)  # the kernel's input bit `widest` is always 0
+        inline = pad < CELL_LIMIT  # cells fit in 16 bits
         for (offsets, toggled), counts, inputs, signs in parts:
             first_ptr.append(first_total + offsets)
             first_toggled.append(toggled)
             first_total += toggled.size
-            for layer, count, inp, sign in zip(self.layers, counts, inputs, signs, strict=True):
-                ptr.append(total + csr_offsets(count))
+            for layer, count, inp, sign, direction in zip(
+                    self.layers, counts, inputs, signs, self.layer_directions, strict=True):
+                starts = csr_offsets(count)
+                ptr.append(total + starts)
                 total += inp.size
-                cells.append(2 * inp + (sign > 0))
+                outputs = np.repeat(np.arange(count.size), count)
+                cell = 2 * inp + ((sign > 0) != (direction[outputs] < 0))
+                cells.append(cell)
+                record = np.minimum(count, 2**16 - 1).astype(np.uint64) << np.uint64(48)
+                if inline and cell.size:
+                    for slot in range(3):
+                        at = np.minimum(starts[:-1] + slot, cell.size - 1)
+                        value = np.where(count > slot, cell[at], pad).astype(np.uint64)
+                        record |= np.where(count <= 3, value, 0) << np.uint64(16 * slot)
+                elif not inline:
+                    record[count > 0] = np.uint64(2**16 - 1) << np.uint64(48)
+                records.append(np.pad(record, (0, (-record.size) % 32)))
                 bound = 2 * count
                 if layer is self.layers[-1] or not self.prune:  # recomputed where flipped
                     bound[count > 0] = self.always_within
@@ -232,6 +248,7 @@ class DenseDrawEvaluator:
             flip_ptr=np.concatenate(ptr).astype(np.int32),
             ptr_offset=csr_offsets([s + 1 for s in sizes]),
             flip_cells=np.concatenate(cells).astype(np.int32),
+            flip_records=np.concatenate(records),
             bounds=np.concatenate(bounds).astype(self.rows.dtype),
             flipped=np.concatenate(flipped).astype(np.int64),
             flipped_offset=csr_offsets(flipped_sizes),
@@ -244,8 +261,7 @@ class DenseDrawEvaluator:
             return np.zeros((0, self.n_images), np.int64)
         net = NetArrays(rows=self.rows, clean_bits=self.clean_bits, row_offset=self.row_offset,
                         columns=self.columns, column_offset=self.column_offset,
-                        directions=self.directions, outs=self.outs, scale=self.scale,
-                        offset=self.offset, slack=self.slack,
+                        outs=self.outs, scale=self.scale, offset=self.offset, slack=self.slack,
                         clean_predictions=self.clean_predictions, tolerance=self.tolerance)
         flips = self._flips(draws)
         blocks = in_blocks(lambda start, end: draws_kernel(net, flips, start, end),
