@@ -16,13 +16,15 @@ flat array instead of taking a slice: a slice of an array shared between threads
 its reference count, one cache line that the cores would pass back and forth.
 """
 
-from llvmlite import ir
+from llvmlite import binding, ir
 from numba import types
+from numba.core import cgutils, config
 from numba.extending import intrinsic
 
 from mrambnn.engine.register_tiles import broadcast
 
-__all__ = ["add_columns", "add_columns_wide", "reach_bits", "sign_changed_bits"]
+__all__ = ["COMPRESS", "add_columns", "add_columns_wide", "compress_bits", "reach_bits",
+           "sign_changed_bits"]
 
 _LANES = 32
 
@@ -165,3 +167,53 @@ the bound; from < 0 to >= 0, one of at least minus the bound).""")
 sign_changed_bits = _pair_mask("sign_changed_bits", _sign_changed, """sign_changed_bits(
 values, start, clean, clean_start) -> uint32 word, bit q set where ``values[start + q]``
 and ``clean[clean_start + q]`` are on different sides of zero (``>= 0`` against ``< 0``).""")
+
+
+def _target_has(feature: str) -> bool:
+    """Whether the CPU numba compiles for has ``feature`` (LLVM's name): the host's, or
+    ``NUMBA_CPU_FEATURES`` where ``NUMBA_CPU_NAME`` is set."""
+    if getattr(config, "CPU_NAME", None):
+        return f"+{feature}" in (getattr(config, "CPU_FEATURES", None) or "").split(",")
+    return bool(binding.get_host_cpu_features().get(feature, False))
+
+
+# AVX-512's compress (register form): the set bits of a mask word as indices, 16 per
+# instruction, no branch. Elsewhere the kernels use a scalar loop (same results).
+COMPRESS = _target_has("avx512f")
+
+
+@intrinsic
+def compress_bits(typingctx, word, base, found, count):  # type: ignore[no-untyped-def]
+    """compress_bits(word, base, found, count) -> count + popcount(word): ``base + q`` for
+    each set bit q of the uint32 ``word``, ascending, written to the int32 array ``found``
+    from ``count`` on. 16 elements are stored per half word whatever its bits, so
+    ``found`` needs 16 elements past the last index written. Only where `COMPRESS`."""
+    if not (isinstance(found, types.Array) and found.dtype == types.int32):
+        return None
+    sig = types.intp(types.uint32, types.intp, found, types.intp)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        bits, first, array, n = args
+        i32 = ir.IntType(32)
+        vector_type = ir.VectorType(i32, 16)
+        mask_type = ir.VectorType(ir.IntType(1), 16)
+        compress = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(vector_type, [vector_type, vector_type, mask_type]),
+            "llvm.x86.avx512.mask.compress.v16i32")
+        data = context.make_array(signature.args[2])(context, builder, array).data
+        bits = builder.zext(bits, ir.IntType(32))
+        start = builder.trunc(first, i32)
+        zero = ir.Constant(vector_type, [0] * 16)
+        for half in range(2):
+            half_bits = builder.trunc(builder.lshr(bits, ir.Constant(i32, 16 * half)),
+                                      ir.IntType(16))
+            lanes = builder.add(broadcast(builder, start, vector_type),
+                                ir.Constant(vector_type, list(range(16 * half, 16 * half + 16))))
+            packed = builder.call(compress, [lanes, zero,
+                                             builder.bitcast(half_bits, mask_type)])
+            target = builder.bitcast(builder.gep(data, [n]), vector_type.as_pointer())
+            builder.store(packed, target, align=4)
+            n = builder.add(n, builder.zext(builder.ctpop(half_bits), n.type))
+        return n
+
+    return sig, codegen
