@@ -68,6 +68,40 @@ def _group_by_image(images, neurons, n_images):  # type: ignore[no-untyped-def]
     return offsets, grouped
 
 
+@njit(cache=True, nogil=True)
+def _segment(outputs, inputs, signs, n_out, wide, direction, pad, inline, recompute,
+             always_within):  # type: ignore[no-untyped-def]
+    """One layer's flipped weights of one draw (``outputs``, ``inputs``, clean ``signs``
+    +-1, sorted by output) as the kernel reads them (`DrawArrays`): per output its count
+    (n_out,) and CSR starts (n_out + 1,); the cells ``2 input + (sign > 0 xor direction <
+    0)`` (int32); per output, padded to ``wide``, the 64-bit record (up to three cells
+    inline where ``inline``, the rest ``pad``) and the bound (2 x count; ``always_within``
+    where ``recompute``; -1 without flips); the outputs with flips."""
+    count = np.zeros(n_out, np.int64)
+    for o in outputs:
+        count[o] += 1
+    starts = np.zeros(n_out + 1, np.int64)
+    for o in range(n_out):
+        starts[o + 1] = starts[o] + count[o]
+    cells = np.empty(outputs.size, np.int32)
+    for k in range(outputs.size):
+        cells[k] = 2 * inputs[k] + ((signs[k] > 0) != (direction[outputs[k]] < 0))
+    records = np.zeros(wide, np.uint64)
+    bounds = np.full(wide, -1, np.int64)
+    flipped = np.flatnonzero(count)
+    for o in flipped:
+        bounds[o] = always_within if recompute else 2 * count[o]
+        record = np.uint64(min(count[o], 2**16 - 1)) << np.uint64(48)
+        if not inline:  # the count alone says: read the cells
+            record = np.uint64(2**16 - 1) << np.uint64(48)
+        elif count[o] <= 3:
+            for slot in range(3):
+                cell = cells[starts[o] + slot] if slot < count[o] else pad
+                record |= np.uint64(cell) << np.uint64(16 * slot)
+        records[o] = record
+    return count, starts, cells, records, bounds, flipped
+
+
 def _padded(values: np.ndarray, width: int) -> np.ndarray:
     """(N, n) -> (N, width), zeros on the right."""
     return np.pad(values, ((0, 0), (0, width - values.shape[1])))
@@ -171,10 +205,11 @@ class DenseDrawEvaluator:
         self.column_offset = csr_offsets([0, 0] + [c.size for c in columns])[1:-1]
         self.columns = np.concatenate(columns)
 
-    def _draw_flips(self, words: Sequence[np.ndarray]) -> tuple[list[np.ndarray], ...]:
+    def _draw_flips(self, words: Sequence[np.ndarray]
+                    ) -> tuple[list[np.ndarray], list[tuple[np.ndarray, ...]]]:
         """One draw's part of `_flips`: the first layer's (N + 1,) offsets and toggles,
-        then per layer its flips' counts by output, inputs and signs. Runs in a worker
-        thread: compiled code here is serial and releases the GIL."""
+        then per layer `_segment`'s arrays. Runs in a worker thread: compiled code here is
+        serial and releases the GIL."""
         if len(words) != len(self.layers):
             raise ValueError(f"expected {len(self.layers)} weight arrays, got {len(words)}")
         first = self.layers[0]
@@ -187,72 +222,51 @@ class DenseDrawEvaluator:
             first_part = list(_group_by_image(images, neurons, self.n_images))
         else:
             first_part = [np.zeros(self.n_images + 1, np.int64), EMPTY_INDEX]
-        counts, flip_in, flip_sign = [], [], []
-        for layer, faulty in zip(self.layers, words, strict=True):
+        pad = 2 * int(self.wide.max())  # the kernel's input bit `widest` is always 0
+        segments = []
+        for layer, faulty, wide, direction in zip(self.layers, words, self.wide,
+                                                  self.layer_directions, strict=True):
             out, inp, sign = (flipped_weights(layer.weight_words, np.asarray(faulty))
                               if layer is not first else (EMPTY_INDEX,) * 3)
-            counts.append(np.bincount(out, minlength=layer.out_features))
-            flip_in.append(inp)
-            flip_sign.append(sign)
-        return first_part, counts, flip_in, flip_sign
+            # the output layer's flipped scores, and without pruning every flipped
+            # neuron, are recomputed whatever their margin
+            recompute = layer is self.layers[-1] or not self.prune
+            segments.append(_segment(out, inp, sign, layer.out_features, int(wide),
+                                     direction, pad, pad < CELL_LIMIT, recompute,
+                                     self.always_within))
+        return first_part, segments
 
     def _flips(self, draws: Sequence[Sequence[np.ndarray]]) -> DrawArrays:
         """Flat per-(draw, layer) arrays for the kernel; segment (d, l) of each starts at
-        its offsets[d * n_layers + l]: CSR of flipped weights by output, each output's
-        bound (-1: no flipped weight; the output layer, or without pruning: always
-        recomputed), the outputs with flipped weights and the most flips of one. Also the
-        first layer's toggles, per draw and image, and the output flips' reach per draw.
-        The draws are prepared in parallel threads, the results assembled in draw order."""
+        its offsets[d * n_layers + l] (`DrawArrays`). The draws are prepared in parallel
+        threads, the results assembled in draw order."""
         blocks = in_blocks(lambda start, end: [self._draw_flips(w) for w in draws[start:end]],
                            len(draws))
         parts = [part for block in blocks for part in block]
-        ptr, cells, bounds, first_ptr, first_toggled, most = [], [], [], [], [], []
-        flipped, flipped_sizes, output_reach, records = [], [], [], []
-        total = first_total = 0
-        widest = int(self.wide.max())
-        pad = np.int64(2 * widest)  # the kernel's input bit `widest` is always 0
-        inline = pad < CELL_LIMIT  # cells fit in 16 bits
-        for (offsets, toggled), counts, inputs, signs in parts:
-            first_ptr.append(first_total + offsets)
-            first_toggled.append(toggled)
-            first_total += toggled.size
-            for layer, count, inp, sign, direction in zip(
-                    self.layers, counts, inputs, signs, self.layer_directions, strict=True):
-                starts = csr_offsets(count)
-                ptr.append(total + starts)
-                total += inp.size
-                outputs = np.repeat(np.arange(count.size), count)
-                cell = 2 * inp + ((sign > 0) != (direction[outputs] < 0))
-                cells.append(cell)
-                record = np.minimum(count, 2**16 - 1).astype(np.uint64) << np.uint64(48)
-                if inline and cell.size:
-                    for slot in range(3):
-                        at = np.minimum(starts[:-1] + slot, cell.size - 1)
-                        value = np.where(count > slot, cell[at], pad).astype(np.uint64)
-                        record |= np.where(count <= 3, value, 0) << np.uint64(16 * slot)
-                elif not inline:
-                    record[count > 0] = np.uint64(2**16 - 1) << np.uint64(48)
-                records.append(np.pad(record, (0, (-record.size) % 32)))
-                bound = 2 * count
-                if layer is self.layers[-1] or not self.prune:  # recomputed where flipped
-                    bound[count > 0] = self.always_within
-                bound[count == 0] = -1
-                bounds.append(np.pad(bound, (0, (-bound.size) % 32), constant_values=-1))
-                flipped.append(np.flatnonzero(count))
-                flipped_sizes.append(flipped[-1].size)
-                most.append(count.max(initial=0))
-            output_reach.append(4 * float(np.max(counts[-1] * np.abs(self.scale), initial=0)))
+        segments = [segment for _, draw in parts for segment in draw]
+        counts, starts, cells, records, bounds, flipped = zip(*segments, strict=True)
+        # each segment's CSR starts, shifted by the flips of the segments before it
+        shift = np.repeat(csr_offsets([c.size for c in cells])[:-1],
+                          [s.size for s in starts])
+        first_sizes = [toggled.size for (_, toggled), _ in parts]
+        first_shift = np.repeat(csr_offsets(first_sizes)[:-1], self.n_images + 1)
+        last = len(self.layers) - 1
+        output_reach = [4 * float(np.max(counts[d * len(self.layers) + last]
+                                         * np.abs(self.scale), initial=0))
+                        for d in range(len(draws))]
         sizes = [layer.out_features for layer in self.layers] * len(draws)
         return DrawArrays(
-            first_ptr=np.concatenate(first_ptr), first_toggled=np.concatenate(first_toggled),
-            flip_ptr=np.concatenate(ptr).astype(np.int32),
+            first_ptr=np.concatenate([offsets for (offsets, _), _ in parts]) + first_shift,
+            first_toggled=np.concatenate([toggled for (_, toggled), _ in parts]),
+            flip_ptr=(np.concatenate(starts) + shift).astype(np.int32),
             ptr_offset=csr_offsets([s + 1 for s in sizes]),
-            flip_cells=np.concatenate(cells).astype(np.int32),
+            flip_cells=np.concatenate(cells),
             flip_records=np.concatenate(records),
             bounds=np.concatenate(bounds).astype(self.rows.dtype),
-            flipped=np.concatenate(flipped).astype(np.int64),
-            flipped_offset=csr_offsets(flipped_sizes),
-            most_flips=np.array(most, np.int64), output_reach=np.array(output_reach))
+            flipped=np.concatenate(flipped),
+            flipped_offset=csr_offsets([f.size for f in flipped]),
+            most_flips=np.array([c.max(initial=0) for c in counts], np.int64),
+            output_reach=np.array(output_reach))
 
     def predict_draws(self, draws: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
         """Predicted labels (D, N) for D draws, each a sequence of stored weight arrays
