@@ -150,6 +150,42 @@ def test_flip_records_and_cell_lists_agree(monkeypatch, limit):
             np.testing.assert_array_equal(together[d], predict(faulty, images))
 
 
+def test_int8_step_at_its_limit(monkeypatch):
+    """A margin of 200 (clipped to 127 in int8) under ~30 toggled inputs and ~50 flips that
+    all pull it toward zero: exact as long as t + f stays within `SMALL_REACH` (past it,
+    the clipped value would cross zero where the true one does not: a wider limit fails
+    here)."""
+    from mrambnn.montecarlo import dense_draw_kernel, dense_draws
+
+    def dense(n_in, n_out, threshold, *, integer=False, rows=None):
+        signs = np.ones((n_out, n_in), np.int8) if rows is None else np.array(rows, np.int8)
+        head = (Threshold(threshold=np.full(n_out, threshold, np.int64),
+                          direction=np.ones(n_out, np.int8)) if threshold is not None
+                else Affine(scale=np.ones(n_out), offset=np.zeros(n_out)))
+        return Dense(weight_words=pack_signs(signs), in_features=n_in, integer_input=integer,
+                     head=head)
+
+    # pixels 1: layer 0's margins are 0, so every flip there toggles its neuron; layer 1's
+    # one neuron has margin 120 + 80 = 200; layers 2 and 3 pass its bit to the classes
+    net = PackedNet(layers=(dense(8, 120, 8, integer=True), dense(120, 1, -80),
+                            dense(1, 1, 0), dense(1, 2, None, rows=[[1], [-1]])),
+                    input_shape=(8, 1, 1), input_offset=0)
+    images = np.ones((2, 8, 1, 1), np.uint8)
+    nets = []
+    for d, ber in enumerate([0.2, 0.3, 0.42] * 8):
+        rng = np.random.default_rng([11, d])
+        once = corrupt_net(net, BitFlip(ber=0.035), layers=[0], rng=rng)
+        nets.append(corrupt_net(once, BitFlip(ber=ber), layers=[1], rng=rng))
+    together = DenseDrawEvaluator(net, images).predict_draws([f.weight_words for f in nets])
+    expected = np.array([predict(f, images) for f in nets])
+    np.testing.assert_array_equal(together, expected)
+    monkeypatch.setattr(dense_draw_kernel, "SMALL_REACH", 90)  # past the proof
+    monkeypatch.setattr(dense_draws, "draws_kernel", dense_draw_kernel.njit(nogil=True)(
+        dense_draw_kernel._draws_body))  # compiled again: it reads the wider limit
+    wrong = DenseDrawEvaluator(net, images).predict_draws([f.weight_words for f in nets])
+    assert (wrong != expected).any()
+
+
 def test_slack_table_against_brute_force():
     """Each entry is the least gap left after every neuron within reach toggles, each
     the way that hurts most, never above the exact value (float32 rounded down)."""

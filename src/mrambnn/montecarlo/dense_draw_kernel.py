@@ -38,6 +38,8 @@ from mrambnn.engine.primitives import best_class, popcount
 from mrambnn.montecarlo.simd import (
     COMPRESS,
     add_columns,
+    add_columns_saturating,
+    add_columns_saturating_32,
     add_columns_wide,
     compress_bits,
     reach_bits,
@@ -47,6 +49,10 @@ from mrambnn.montecarlo.simd import (
 __all__ = ["DrawArrays", "NetArrays", "draws_kernel", "set_bits", "set_bits_scalar"]
 
 _ALL = np.uint32(0xFFFFFFFF)
+# step 4' (int8 lanes) where a layer's toggled inputs t and the most flips f of one of
+# its neurons have t + f <= 63: the column sum (within +-2 t) fits int8, and a margin
+# clipped to +-127 stays more than 2 f from zero after it, out of every flip's reach
+SMALL_REACH = 63
 
 
 class NetArrays(NamedTuple):
@@ -54,7 +60,8 @@ class NetArrays(NamedTuple):
 
     rows: (N, sum of padded widths) per image, every layer's clean margins (the first
         layer: their sign only) then the output pre-activations, layer l from
-        ``row_offset[l]``, each padded to a multiple of 32 neurons.
+        ``row_offset[l]``, each padded to a multiple of 32 neurons. small_rows: the same
+        clipped to int8 (step 4'), or (0, 0): never used.
     clean_bits: (N, row_offset[L - 1] / 32) uint32, the hidden layers' clean output bits
         (margin >= 0), layer l's from word ``row_offset[l] / 32``.
     columns: uint32 words, bit i of input j of layer l >= 1 set where
@@ -68,6 +75,7 @@ class NetArrays(NamedTuple):
     """
 
     rows: np.ndarray
+    small_rows: np.ndarray
     clean_bits: np.ndarray
     row_offset: np.ndarray
     columns: np.ndarray
@@ -92,6 +100,7 @@ class DrawArrays(NamedTuple):
         value) and its flips as one uint64 (count in bits 48-63; up to three cells in 16
         bits each, the rest ``2 x widest padded width``: an input bit that is always 0;
         more flips, or layers wider than 2^15: only the count, the cells from ``flip_cells``);
+        small_bounds: bounds as int8 (clipped to 127; read only in step 4');
         flipped, flipped_offset: per segment, the neurons with flipped weights;
         most_flips: per segment, the most flipped weights of one neuron; output_reach: per
         draw, how far the output layer's flips can move a score gap (4 max_c f_c |scale_c|).
@@ -104,6 +113,7 @@ class DrawArrays(NamedTuple):
     flip_cells: np.ndarray
     flip_records: np.ndarray
     bounds: np.ndarray
+    small_bounds: np.ndarray
     flipped: np.ndarray
     flipped_offset: np.ndarray
     most_flips: np.ndarray
@@ -193,10 +203,10 @@ def _flip_change(inputs, record, begin, end, cells):  # type: ignore[no-untyped-
 
 def _draws_body(net, draws, images_from, images_to):  # type: ignore[no-untyped-def]
     """Predictions (D, images_to - images_from) of the D draws on those images."""
-    (rows, clean_bits, row_offset, columns, column_offset, outs, scale, offset, slack,
-     clean_predictions, tolerance) = net
+    (rows, small_rows, clean_bits, row_offset, columns, column_offset, outs, scale, offset,
+     slack, clean_predictions, tolerance) = net
     (first_ptr, first_toggled, flip_ptr, ptr_offset, flip_cells, flip_records, bounds,
-     flipped, flipped_offset, most_flips, output_reach) = draws
+     small_bounds, flipped, flipped_offset, most_flips, output_reach) = draws
     n_images, width = rows.shape
     bits_width = clean_bits.shape[1]
     n_layers = outs.size
@@ -207,6 +217,9 @@ def _draws_body(net, draws, images_from, images_to):  # type: ignore[no-untyped-
     n_classes = outs[n_layers - 1]
     predictions = np.empty((n_draws, images_to - images_from), np.int64)
     flat = rows.reshape(-1)  # indices, not slices, in the loops: no reference counting
+    small = small_rows.size > 0
+    small_flat = small_rows.reshape(-1)
+    small_cur = np.zeros(widest, np.int8)
     flat_bits = clean_bits.reshape(-1)
     cur = np.zeros(widest, rows.dtype)
     toggled = np.empty(widest + 16, np.int32)  # 16 more: `compress_bits` stores 16 at once
@@ -278,6 +291,30 @@ def _draws_body(net, draws, images_from, images_to):  # type: ignore[no-untyped-
                     j = toggled[t]
                     inverts[t] = _ALL if flat[below + j] >= 0 else np.uint32(0)
                     column_starts[t] = column_offset[layer] + j * n_words
+                if small and not last and n_toggled + most_flips[segment] <= SMALL_REACH:
+                    # 4'. the same in int8 lanes, 128 neurons at a time: the column sum
+                    # (|.| <= 2 t <= 126) added saturating to the margins clipped to int8
+                    # keeps every sign, and every value within the flips' reach, exact
+                    for q in range(0, n_words - 3, 4):
+                        add_columns_saturating(small_cur, 32 * q, small_flat, clean + 32 * q,
+                                               columns, column_starts, inverts, n_toggled, q)
+                    for q in range(n_words // 4 * 4, n_words):
+                        add_columns_saturating_32(small_cur, 32 * q, small_flat,
+                                                  clean + 32 * q, columns, column_starts,
+                                                  inverts, n_toggled, q)
+                    _reach_masks(small_cur, 0, small_bounds, bound, n_words, tail, masks)
+                    for k in range(set_bits(masks, n_words, near)):
+                        i = near[k]
+                        moved = np.int64(small_cur[i]) + _flip_change(
+                            inputs, flip_records[bound + i], flip_ptr[p0 + i],
+                            flip_ptr[p0 + i + 1], flip_cells)
+                        small_cur[i] = min(max(moved, -128), 127)
+                    for q in range(n_words):
+                        masks[q] = sign_changed_bits(small_cur, 32 * q, small_flat,
+                                                     clean + 32 * q)
+                    masks[n_words - 1] &= tail
+                    n_toggled = set_bits(masks, n_words, toggled)
+                    continue
                 for q in range(0, n_words - 1, 2):  # 64 neurons at a time, then any 32 left
                     add_columns_wide(cur, 32 * q, flat, clean + 32 * q, columns,
                                      column_starts, inverts, n_toggled, q)

@@ -119,7 +119,7 @@ class DenseDrawEvaluator:
             up to `SLACK_TABLE_LIMIT` output weights). False: every
             neuron with a flipped weight is recomputed and every image evaluated (the
             same predictions, slower; for checking).
-    Memory: per image, 2 bytes per hidden neuron (4 for very wide layers), 4 per input
+    Memory: per image, 3 bytes per hidden neuron (5 for very wide layers), 4 per input
     and 8 per first-layer neuron (its margins sorted per neuron), 1 KiB of slack; the
     weights of the layers after the first, one bit each.
     """
@@ -170,6 +170,10 @@ class DenseDrawEvaluator:
                                     zip([*margins, out_clean], self.wide, strict=True)],
                                    axis=1).astype(dtype)
         self.always_within = 2**15 - 1 if dtype is np.int16 else 2**31 - 1  # bound: |x| < it
+        # int8 copy for the kernel's step 4' (few toggled inputs: most image-draws at low
+        # BER); not where every flipped neuron is to be recomputed
+        self.small_rows = (np.clip(self.rows, -128, 127).astype(np.int8) if prune
+                           else np.zeros((0, 0), np.int8))
         hidden_width = int(self.row_offset[len(self.layers) - 1])
         hidden_bits: np.ndarray = np.greater_equal(self.rows[:, :hidden_width], 0)
         self.clean_bits = np.ascontiguousarray(
@@ -263,6 +267,7 @@ class DenseDrawEvaluator:
             flip_cells=np.concatenate(cells),
             flip_records=np.concatenate(records),
             bounds=np.concatenate(bounds).astype(self.rows.dtype),
+            small_bounds=np.clip(np.concatenate(bounds), -1, 127).astype(np.int8),
             flipped=np.concatenate(flipped),
             flipped_offset=csr_offsets([f.size for f in flipped]),
             most_flips=np.array([c.max(initial=0) for c in counts], np.int64),
@@ -273,7 +278,8 @@ class DenseDrawEvaluator:
         (one (out, n_words) uint64 array per layer)."""
         if not draws:
             return np.zeros((0, self.n_images), np.int64)
-        net = NetArrays(rows=self.rows, clean_bits=self.clean_bits, row_offset=self.row_offset,
+        net = NetArrays(rows=self.rows, small_rows=self.small_rows, clean_bits=self.clean_bits,
+                        row_offset=self.row_offset,
                         columns=self.columns, column_offset=self.column_offset,
                         outs=self.outs, scale=self.scale, offset=self.offset, slack=self.slack,
                         clean_predictions=self.clean_predictions, tolerance=self.tolerance)

@@ -23,8 +23,9 @@ from numba.extending import intrinsic
 
 from mrambnn.engine.register_tiles import broadcast
 
-__all__ = ["COMPRESS", "add_columns", "add_columns_wide", "compress_bits", "reach_bits",
-           "sign_changed_bits"]
+__all__ = ["COMPRESS", "add_columns", "add_columns_saturating", "add_columns_saturating_32",
+           "add_columns_wide",
+           "compress_bits", "reach_bits", "sign_changed_bits"]
 
 _LANES = 32
 
@@ -42,8 +43,10 @@ def _block(context, builder, array_type, array, start, lanes=_LANES
     return builder.bitcast(element, ir.VectorType(lane, lanes).as_pointer())
 
 
-def _add_columns(lanes: int):  # type: ignore[no-untyped-def]
-    """The `add_columns` intrinsic for ``lanes`` (32 or 64) elements."""
+def _add_columns(lanes: int, name: str, saturating: bool = False
+                 ):  # type: ignore[no-untyped-def]
+    """The `add_columns` intrinsic for ``lanes`` (a multiple of 32) elements; where
+    ``saturating``, the columns' sum is added to the clean values last, saturating."""
     word_type = ir.IntType(lanes)
 
     def typer(typingctx, values, start, clean, clean_start, columns, column_starts, inverts,
@@ -61,9 +64,10 @@ def _add_columns(lanes: int):  # type: ignore[no-untyped-def]
             lane = vector_type.element
             initial = builder.load(_block(context, builder, signature.args[2], source,
                                           source_first, lanes), align=1)
-            # clean - 2 count, then +4 where a column's bit is set
+            # clean - 2 count (or - 2 count alone), then +4 where a column's bit is set
             twice = builder.mul(builder.trunc(n, lane), ir.Constant(lane, 2))
-            base = builder.sub(initial, broadcast(builder, twice, vector_type))
+            base = builder.sub(ir.Constant(vector_type, [0] * lanes) if saturating
+                               else initial, broadcast(builder, twice, vector_type))
             word_data = context.make_array(signature.args[4])(context, builder, words).data
             start_data = context.make_array(signature.args[5])(context, builder,
                                                                word_starts).data
@@ -97,17 +101,22 @@ def _add_columns(lanes: int):  # type: ignore[no-untyped-def]
             result = builder.phi(vector_type)
             result.add_incoming(base, entry)
             result.add_incoming(added, loop)
+            if saturating:
+                add = cgutils.get_or_insert_function(
+                    builder.module, ir.FunctionType(vector_type, [vector_type, vector_type]),
+                    f"llvm.sadd.sat.v{lanes}i{lane.width}")
+                result = builder.call(add, [initial, result])
             builder.store(result, _block(context, builder, signature.args[0], target, first,
                                          lanes), align=1)
             return context.get_dummy_value()
 
         return sig, codegen
 
-    typer.__name__ = typer.__qualname__ = "add_columns" if lanes == _LANES else "add_columns_wide"
+    typer.__name__ = typer.__qualname__ = name
     return typer
 
 
-add_columns = intrinsic(_add_columns(_LANES))
+add_columns = intrinsic(_add_columns(_LANES, "add_columns"))
 add_columns.__doc__ = """add_columns(values, start, clean, clean_start, columns, column_starts,
 inverts, count, word): ``values[start + q] = clean[clean_start + q] + sum_t (+2 if bit q of
 columns[column_starts[t] + word] ^ inverts[t] is set, else -2)`` over t < ``count`` (q <
@@ -115,10 +124,18 @@ columns[column_starts[t] + word] ^ inverts[t] is set, else -2)`` over t < ``coun
 ``inverts[t]`` is all ones, added twice to signed integers. The 32 sums stay in one
 vector register while the columns are added (one masked add each)."""
 
-add_columns_wide = intrinsic(_add_columns(2 * _LANES))
+add_columns_wide = intrinsic(_add_columns(2 * _LANES, "add_columns_wide"))
 add_columns_wide.__doc__ = """add_columns_wide(...): `add_columns` for 64 elements at once,
 from the column words ``word`` and ``word + 1`` (one 64-bit load, one mask per column;
 the inverts are uint32, all ones or zero)."""
+
+add_columns_saturating = intrinsic(_add_columns(4 * _LANES, "add_columns_saturating", True))
+add_columns_saturating_32 = intrinsic(_add_columns(_LANES, "add_columns_saturating_32", True))
+add_columns_saturating.__doc__ = """add_columns_saturating(...): `add_columns` for 128 elements
+(words ``word`` to ``word + 3``) whose column sum, at most 2 ``count`` either way, fits the
+lanes (int8: ``count`` <= 31), added to the clean values saturating: where those are the
+margins clipped to the lane type, each new sign is exact and a new value of size
+below the type's limit too. `add_columns_saturating_32`: the same for 32 elements."""
 
 
 def _pair_mask(name: str, combine, doc: str):  # type: ignore[no-untyped-def]
