@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
-from mrambnn.bits import unpack_bits
 from mrambnn.engine.primitives import popcount
 from mrambnn.engine.threads import in_blocks
 
@@ -27,17 +26,43 @@ def csr_offsets(sizes: Sequence[int] | np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
+@njit(cache=True, nogil=True)
+def _flipped(clean, faulty):  # type: ignore[no-untyped-def]
+    n_out, n_words = clean.shape
+    total = 0
+    for o in range(n_out):
+        for w in range(n_words):
+            total += popcount(clean[o, w] ^ faulty[o, w])
+    outputs = np.empty(total, np.int64)
+    inputs = np.empty(total, np.int64)
+    signs = np.empty(total, np.int64)
+    k = 0
+    for o in range(n_out):
+        for w in range(n_words):
+            diff = clean[o, w] ^ faulty[o, w]
+            while diff:
+                lowest = diff & (~diff + np.uint64(1))
+                bit = np.int64(popcount(lowest - np.uint64(1)))
+                outputs[k] = o
+                inputs[k] = 64 * w + bit
+                signs[k] = 1 if clean[o, w] & lowest else -1
+                k += 1
+                diff ^= lowest
+    return outputs, inputs, signs
+
+
 def flipped_weights(clean: np.ndarray, faulty: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(output, input, clean sign +-1) of every bit where two (out, n_words) uint64 weight
-    arrays differ, sorted by output, each (K,) int64."""
-    rows, cols = np.nonzero(clean != faulty)
-    if rows.size == 0:
-        return EMPTY_INDEX, EMPTY_INDEX, EMPTY_INDEX
-    bits = unpack_bits((clean[rows, cols] ^ faulty[rows, cols])[:, None], 64).astype(bool)
-    word, bit = np.nonzero(bits)
-    signs = (clean[rows[word], cols[word]] >> bit.astype(np.uint64)) & np.uint64(1)
-    return rows[word], cols[word] * 64 + bit, signs.astype(np.int64) * 2 - 1
+    arrays differ, sorted by output, then input, each (K,) int64. Compiled, without the
+    GIL (callers run it in threads)."""
+    clean, faulty = np.asarray(clean), np.asarray(faulty)
+    if clean.shape != faulty.shape or clean.ndim != 2:
+        raise ValueError(f"stored weights of shape {faulty.shape} for a layer of {clean.shape}")
+    result: tuple[np.ndarray, np.ndarray, np.ndarray] = _flipped(
+        np.ascontiguousarray(clean, dtype=np.uint64),
+        np.ascontiguousarray(faulty, dtype=np.uint64))
+    return result
 
 
 @njit(cache=True)
