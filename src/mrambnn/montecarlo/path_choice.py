@@ -47,8 +47,8 @@ _CPU_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vpopcntdq", "neon", "sve")
 _MEMORY: dict[str, float] = {}  # this process's cached crossovers
 # The two paths timed: a new one (a faster full pass, a faster incremental kernel)
 # invalidates the cached crossovers.
-_PATHS = ("predict_draws, first layer reused, packed register-tiled full pass, tiled dense",
-          "incremental: register-accumulated columns, images settled by output slack")
+_PATHS = ("predict_draws, first layer reused where timed cheaper, register-tiled full pass",
+          "incremental: int8/int16 column adds, flip records, compress, output slack")
 
 
 def cpu_model_and_flags() -> tuple[str, set[str]]:
