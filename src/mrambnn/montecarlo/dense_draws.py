@@ -8,16 +8,17 @@ per layer and per output neuron. A neuron with f flipped weights moves by at mos
 bound`` can its sign turn and is the exact change summed.
 
 - First layer (inputs never change): per draw, for each neuron with flipped weights, the
-  images within reach are found by binary search in that neuron's sorted margins
-  (`changed_by_flips`), giving each image's list of toggled first-layer bits.
+  images within reach are found by binary search in that neuron's sorted margins, then
+  settled in branch-free passes (`changed_by_flips`), giving each image's list of
+  toggled first-layer bits.
 - Later layers, in a compiled kernel (`mrambnn.montecarlo.dense_draw_kernel`) that takes
-  one image at a time and, for each draw,
-  walks the layers depth-first: the inputs that toggled below (a short list) move every
-  neuron by ``-2 x_j w_ij`` (one vectorised column add each), flipped weights are summed
-  where within reach, and the neurons whose bit now differs from the clean one are the
-  next layer's toggled inputs. An image's clean margins are read once for all the draws.
-  Before the last hidden layer an image whose top class no change within reach can
-  overturn is settled at once (`mrambnn.montecarlo.output_slack`).
+  one image at a time and, for each draw, walks the layers depth-first: the inputs that
+  toggled below (a short list) move every neuron by ``-2 x_j w_ij`` (one vectorised
+  column add each; in int8 lanes where few inputs toggled and few weights flipped),
+  flipped weights are summed where within reach, and the neurons whose bit now differs
+  from the clean one are the next layer's toggled inputs. An image's clean margins are
+  read once for all the draws. Before the last hidden layer an image whose top class no
+  change within reach can overturn is settled at once (`mrambnn.montecarlo.output_slack`).
 
 The result equals a full re-evaluation (``a' = a + W (x' - x) + (W' - W) x'``, exact
 integers), prediction by prediction.

@@ -1,19 +1,23 @@
-"""32-lane vector steps for the compiled kernels, as numba intrinsics (LLVM IR).
+"""Vector steps for the compiled kernels, as numba intrinsics (LLVM IR).
 
-Each handles 32 consecutive elements of an integer array at once, with a 32-bit word as
-a mask: one bit per element. LLVM turns the ``<32 x i1>`` masks into the CPU's mask
-registers where it has them (AVX-512: one compare or one masked blend per 32 elements)
-and into plain vector code elsewhere, so the results do not depend on the CPU.
+Each handles 32 consecutive elements of an integer array at once (64 or 128 for the
+wider column adds), with a 32-bit word as a mask: one bit per element. LLVM turns the
+``<32 x i1>`` masks into the CPU's mask registers where it has them (AVX-512: one compare
+or one masked blend per 32 elements) and into plain vector code elsewhere, so the results
+do not depend on the CPU. One step is AVX-512 only, `compress_bits` (the set bits of a
+word as indices); kernels call it where `COMPRESS` says the CPU has it, a scalar loop with
+the same results elsewhere.
 
 Loops written in numba cannot express these: a compare gives one byte per element and
 packing the bytes into bits, or expanding bits into elements, costs several instructions
 per element. Bit-packed weight columns are also 8x smaller than int8 ones, so the
 weights of a wide network stay in the core's cache.
 
-Every array given must have 32 elements from its start index (the callers pad to a
-multiple of 32); nothing is bounds-checked. The start indices let a kernel address one
-flat array instead of taking a slice: a slice of an array shared between threads updates
-its reference count, one cache line that the cores would pass back and forth.
+Every array given must have the step's elements from its start index (the callers pad to
+a multiple of 32, and keep 16 spare elements after a compress); nothing is bounds-checked.
+The start indices let a kernel address one flat array instead of taking a slice: a slice
+of an array shared between threads updates its reference count, one cache line that the
+cores would pass back and forth.
 """
 
 from llvmlite import binding, ir
