@@ -134,23 +134,17 @@ def test_single_flips_in_every_layer(valid):
 
 
 @pytest.mark.parametrize("name", ["fashion-conv", "cifar-vgg", "tiny-vgg"])
-def test_shipped_conv_networks_pruned_unpruned_and_full_agree(name):
+def test_shipped_conv_networks_pruned_unpruned_and_full_agree(name,
+                                                              pruned_unpruned_full_agree):
     """Every shipped conv network, two seeds, BERs 1e-4 to 1e-2: pruned and unpruned
     incremental evaluation and full re-evaluation, draw by draw."""
     net = load_model(name)
     images = np.random.default_rng(3).integers(0, 256, (12, *net.input_shape),
                                                dtype=np.uint8)
-    evaluator = ConvDrawEvaluator(net, images)
-    unpruned = ConvDrawEvaluator(net, images, prune=False)
     for seed in (9, 10):
         nets = [corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([d, seed]))
                 for d, ber in enumerate([1e-4, 1e-3, 1e-3, 1e-2])]
-        words = [f.weight_words for f in nets]
-        together = evaluator.predict_draws(words)
-        np.testing.assert_array_equal(unpruned.predict_draws(words), together)
-        for d, faulty in enumerate(nets):
-            np.testing.assert_array_equal(together[d], predict(faulty, images),
-                                          err_msg=f"seed {seed} draw {d}")
+        pruned_unpruned_full_agree(ConvDrawEvaluator, net, images, nets, f"seed {seed}")
 
 
 def test_valid_padding_on_the_general_path():

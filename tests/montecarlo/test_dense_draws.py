@@ -68,24 +68,18 @@ def test_batched_draws_equal_full_reevaluation(widths, integer, flat):
                                           expected)
 
 
-def test_shipped_mlp_many_draws():
+def test_shipped_mlp_many_draws(pruned_unpruned_full_agree):
     from mrambnn.datasets import load_dataset
 
     net = load_model("mnist-mlp")
     images = load_dataset("mnist").x_test[:300]
-    evaluator = DenseDrawEvaluator(net, images)
-    unpruned = DenseDrawEvaluator(net, images, prune=False)
-    assert evaluator.rows.dtype == np.int16  # 1024-wide layers fit 16 bits
+    assert DenseDrawEvaluator(net, images).rows.dtype == np.int16  # 1024 wide: 16 bits
     for ber in (1e-4, 1e-3, 2e-3, 1e-2):
         for seed in (1, 2):
             nets = [corrupt_net(net, BitFlip(ber=ber), rng=np.random.default_rng([d, seed]))
                     for d in range(3)]
-            words = [f.weight_words for f in nets]
-            together = evaluator.predict_draws(words)
-            np.testing.assert_array_equal(unpruned.predict_draws(words), together)
-            for d, faulty in enumerate(nets):
-                np.testing.assert_array_equal(together[d], predict(faulty, images),
-                                              err_msg=f"{ber} seed {seed} draw {d}")
+            pruned_unpruned_full_agree(DenseDrawEvaluator, net, images, nets,
+                                       f"{ber} seed {seed}")
 
 
 @settings(max_examples=25, deadline=None)

@@ -16,8 +16,9 @@ times the input plane that weight sees (exact while the change stays below the c
 then its bits and pooling (a filter with many flips is recomputed by the conv kernel);
 a draw that changes more filters runs the whole first layer with its own weights, and so
 does one where redoing its filters, at the last time measured per filter, would take
-longer than the whole layer (timed once): on the CIFAR-10 VGG, whose first layer's
-integer kernel is fast, updating one filter's 32 x 32 maps of 1,000 images took longer.
+longer than the whole layer (as last timed on a draw that ran it): on the CIFAR-10 VGG,
+whose first layer's integer kernel is fast, updating one filter's 32 x 32 maps of 1,000
+images took longer.
 """
 
 import time
@@ -70,8 +71,8 @@ class FirstLayerReuse:
         self._clean_words: np.ndarray | None = None  # the same, packed
         self._margins: np.ndarray | None = None  # (N, H', W', out) int16, when by_margins
         self._padded: np.ndarray | None = None  # the zero-padded inputs, int32, likewise
-        # seconds of the whole first layer, and of redoing one changed row (last timed):
-        # rows are redone only while that is the cheaper (results equal either way)
+        # seconds of the whole first layer, and of redoing one changed row (each the last
+        # timed): rows are redone only while that is the cheaper (results equal either way)
         self._full_seconds: float | None = None
         self._row_seconds: float | None = None
 
@@ -100,17 +101,18 @@ class FirstLayerReuse:
             if self._clean_words is None:
                 self._clean_words = pack_bits(self.clean)
             return self._clean_words
-        if self._full_seconds is None:  # timed once: what redoing the rows must beat
-            began = time.perf_counter()
-            layer_words(layer, self.inputs)
-            self._full_seconds = time.perf_counter() - began
-        cheaper = (self._row_seconds is None
-                   or rows.size * self._row_seconds < self._full_seconds)
-        if rows.size > MARGIN_ROWS or not cheaper:  # the kernel's cost hardly depends on
-            return layer_words(replace(layer, weight_words=words), self.inputs)  # rows
+        # rows redone first (timed per row); then the whole layer once (timed, its result
+        # used); after that whichever the two timings say is cheaper
+        redo = rows.size <= MARGIN_ROWS and (
+            self._row_seconds is None or (self._full_seconds is not None
+                                          and rows.size * self._row_seconds < self._full_seconds))
         began = time.perf_counter()
-        result = pack_bits(self._changed_rows(words, rows))
-        self._row_seconds = (time.perf_counter() - began) / rows.size
+        if redo:
+            result = pack_bits(self._changed_rows(words, rows))
+            self._row_seconds = (time.perf_counter() - began) / rows.size
+        else:  # the kernel's cost hardly depends on the rows
+            result = layer_words(replace(layer, weight_words=words), self.inputs)
+            self._full_seconds = time.perf_counter() - began
         return result
 
     def first_output(self, words: np.ndarray) -> np.ndarray:

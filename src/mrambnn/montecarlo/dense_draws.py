@@ -92,10 +92,9 @@ def _segment(outputs, inputs, signs, n_out, wide, direction, pad, inline, recomp
     flipped = np.flatnonzero(count)
     for o in flipped:
         bounds[o] = always_within if recompute else 2 * count[o]
-        record = np.uint64(min(count[o], 2**16 - 1)) << np.uint64(48)
-        if not inline:  # the count alone says: read the cells
-            record = np.uint64(2**16 - 1) << np.uint64(48)
-        elif count[o] <= 3:
+        # the count field; 2^16 - 1 alone (cells not inline) says: read the cell list
+        record = np.uint64(min(count[o], 2**16 - 1) if inline else 2**16 - 1) << np.uint64(48)
+        if inline and count[o] <= 3:
             for slot in range(3):
                 cell = cells[starts[o] + slot] if slot < count[o] else pad
                 record |= np.uint64(cell) << np.uint64(16 * slot)
@@ -260,6 +259,7 @@ class DenseDrawEvaluator:
                                          * np.abs(self.scale), initial=0))
                         for d in range(len(draws))]
         sizes = [layer.out_features for layer in self.layers] * len(draws)
+        all_bounds = np.concatenate(bounds)
         return DrawArrays(
             first_ptr=np.concatenate([offsets for (offsets, _), _ in parts]) + first_shift,
             first_toggled=np.concatenate([toggled for (_, toggled), _ in parts]),
@@ -267,8 +267,8 @@ class DenseDrawEvaluator:
             ptr_offset=csr_offsets([s + 1 for s in sizes]),
             flip_cells=np.concatenate(cells),
             flip_records=np.concatenate(records),
-            bounds=np.concatenate(bounds).astype(self.rows.dtype),
-            small_bounds=np.clip(np.concatenate(bounds), -1, 127).astype(np.int8),
+            bounds=all_bounds.astype(self.rows.dtype),
+            small_bounds=np.clip(all_bounds, -1, 127).astype(np.int8),
             flipped=np.concatenate(flipped),
             flipped_offset=csr_offsets([f.size for f in flipped]),
             most_flips=np.array([c.max(initial=0) for c in counts], np.int64),
